@@ -1,0 +1,1 @@
+"""Corpus studio: source catalogue, cleaning, deduplication, recipes and snapshots."""

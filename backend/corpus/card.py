@@ -1,0 +1,65 @@
+"""The snapshot's README.md dataset card: licences, attribution, counts, cleaning, how to load it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _licence_tag(manifest: dict) -> str:
+    return "other" if not manifest["commercial_use"] else "multiple-open-licences"
+
+
+def write_card(path: Path, manifest: dict) -> None:
+    splits = manifest["splits"]
+    status = ("Commercial use allowed: every document comes from a source whose licence permits it."
+              if manifest["commercial_use"] else
+              "**NON-COMMERCIAL (research only)**: this snapshot contains documents from research-only sources.")
+    lines = [
+        "---",
+        f"license: {_licence_tag(manifest)}",
+        "language: [fr]",
+        "tags: [biomedical, french, domain-adaptive-pretraining, frbio-studio]",
+        f"pretty_name: {manifest['name']}",
+        "---",
+        f"# {manifest['name']} ({manifest['id']})",
+        "",
+        "French biomedical corpus snapshot built by FrBio Studio for domain-adaptive pre-training, following the "
+        "PARTAGES recipe (Mannion et al., LREC 2026): per-source licences, rule-based cleaning, exact and "
+        "near-duplicate removal, validation split stratified by source.",
+        "",
+        f"**Licence status.** {status}",
+        "",
+        "## Sources and licences",
+        "",
+        "| source | licence | commercial use | train docs | train tokens | validation docs |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for lic in manifest["licenses"]:
+        tr = splits["train"].get(lic["source"], {})
+        va = splits["validation"].get(lic["source"], {})
+        lines.append(f"| {lic['source']} | {lic['license']} | {'yes' if lic['commercial_use'] else 'no'} | "
+                     f"{tr.get('docs', 0):,} | {tr.get('tokens', 0):,} | {va.get('docs', 0):,} |")
+    lines += ["", "## Attribution", ""]
+    for lic in manifest["licenses"]:
+        origin = f" — {lic['attribution']}" if lic.get("attribution") else ""
+        lines.append(f"- {lic['source']}: {lic['license']}{origin}")
+    lines += ["", "## Cleaning (documents / words removed)", "", "| step | docs changed | docs removed | words removed |",
+              "|---|---:|---:|---:|"]
+    for name, rule in manifest["cleaning"].get("rules", {}).items():
+        lines.append(f"| {name} | {rule.get('docs_changed', 0):,} | {rule.get('docs_removed', 0):,} | "
+                     f"{rule.get('words_removed', 0):,} |")
+    dedup = manifest["dedup"]
+    lines += [f"| exact duplicates | | {dedup.get('exact', {}).get('removed', 0):,} | |",
+              f"| near duplicates | | {dedup.get('near', {}).get('removed', 0):,} | |",
+              f"| length bounds | | {manifest['length_filter']['removed']:,} | |", "",
+              "## Files", "",
+              "- `train.parquet`: training documents (mixed by the recipe's weights; replay included if any)",
+              "- `validation.parquet`: held-out domain documents, stratified by source",
+              "- `general_validation.parquet`: general-domain text (French, and English where catalogued) for "
+              "measuring drift", "",
+              "```python",
+              "from datasets import load_dataset",
+              f"ds = load_dataset('parquet', data_files={{'train': 'train.parquet', 'validation': 'validation.parquet'}})",
+              "```", "",
+              f"Recipe and input file hashes: `manifest.json`. Licence flags copy the source configuration; "
+              "they are not legal advice.", ""]
+    path.write_text("\n".join(lines), "utf-8")

@@ -1,0 +1,49 @@
+"""Import a corpus from the Hugging Face Hub (e.g. HealthDataHub/PARCOMED, whose `source` column names each source)
+into a local parquet file, then catalogue it. Offline, it fails fast with a clear message."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import sqlite_utils
+
+from backend.corpus.catalogue import DEFAULT_HUB_DATASET, register_path
+from backend.corpus.readers import CorpusInputError
+from backend.settings import offline
+
+
+class HubUnavailableError(CorpusInputError):
+    """The Hub cannot be reached (offline mode or no network)."""
+
+
+def _unreachable(dataset_id: str, reason: str) -> HubUnavailableError:
+    return HubUnavailableError(
+        f"Cannot load '{dataset_id}' from the Hugging Face Hub: {reason}. On a machine with Hub access run "
+        f"`python -m backend corpus hub {dataset_id}` there and copy frbio_home/uploads/hub/, or put the dataset's "
+        "parquet/JSONL files in a data folder (corpus/) and rescan.")
+
+
+def import_hub_dataset(db: sqlite_utils.Database, uploads_dir: Path, dataset_id: str = DEFAULT_HUB_DATASET,
+                       split: str = "train", token: str | None = None) -> list[dict]:
+    if not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", dataset_id or ""):
+        raise CorpusInputError(f"'{dataset_id}' is not a Hub dataset id (expected owner/name)")
+    if offline():
+        raise _unreachable(dataset_id, "offline mode is on (HF_HUB_OFFLINE=1)")
+    from datasets import load_dataset
+
+    try:
+        ds = load_dataset(dataset_id, split=split, token=token)
+    except Exception as exc:  # datasets wraps network failures in many types; classify by message
+        text = f"{type(exc).__name__}: {exc}"
+        if re.search(r"connect|resolve|offline|timed? ?out|network|Max retries|unreachable|NameResolution",
+                     text, re.I):
+            raise _unreachable(dataset_id, "the Hub is unreachable from this machine") from None
+        raise CorpusInputError(f"Could not load '{dataset_id}' (split {split}): {text}") from None
+    if "text" not in ds.column_names:
+        raise CorpusInputError(f"'{dataset_id}' has no 'text' column (columns: {', '.join(ds.column_names)})")
+    target = uploads_dir / "hub" / dataset_id.replace("/", "__") / f"{split}.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".part")
+    ds.to_parquet(str(tmp))
+    tmp.replace(target)
+    return register_path(db, target, "domain", "hub", {"license": "see dataset card"}, force=True)

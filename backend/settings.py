@@ -1,0 +1,56 @@
+"""Application settings: one config object, mirrored by CLI flags and FRBIO_* environment variables."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_data_dirs() -> list[str]:
+    candidates = [PROJECT_ROOT / "data", PROJECT_ROOT.parent / "shared" / "data"]
+    return [str(p) for p in candidates]
+
+
+class Settings(BaseModel):
+    """Where FrBio Studio keeps its registry and artefacts, where it finds data, and where it listens."""
+
+    host: str = Field("127.0.0.1", description="Address to bind. Anything beyond 127.0.0.1 requires authentication.")
+    port: int = Field(7860, ge=1, le=65535, description="Port to listen on.")
+    home: str = Field(str(PROJECT_ROOT / "frbio_home"), description="Folder holding the SQLite registry and every artefact.")
+    data: list[str] = Field(default_factory=_default_data_dirs,
+                            description="Data folders scanned for corpus sources (corpus/ and general/ inside each).")
+    import_default_model: bool = Field(True, description="Convert the offline default model (SmolLM2-135M) on first start.")
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self.home).expanduser().resolve()
+
+    @property
+    def data_paths(self) -> list[Path]:
+        return [Path(p).expanduser().resolve() for p in self.data]
+
+    @property
+    def db_path(self) -> Path:
+        return self.home_path / "frbio.db"
+
+    def folder(self, name: str) -> Path:
+        """An artefact folder under home (snapshots, models, jobs, evals, uploads, cache), created on demand."""
+        path = self.home_path / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from FRBIO_<FIELD> environment variables, then explicit overrides (e.g. parsed flags)."""
+    from backend.config import from_env
+
+    values = from_env(Settings, prefix="FRBIO_")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")

@@ -1,0 +1,34 @@
+"""Assemble the tabs into one Blocks app."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from backend.studio import Studio
+from frbio_ui.corpus_tab import build_corpus_tab
+from frbio_ui.i18n import I18N, tr
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def build_app(studio: Studio) -> gr.Blocks:
+    with gr.Blocks(title="FrBio Studio") as demo:
+        with gr.Column(elem_id="frbio-header"):
+            gr.Markdown("# FrBio Studio")
+            gr.Markdown(tr("app.tagline"))
+        with gr.Tabs():
+            with gr.Tab(tr("tab.corpus"), id="corpus"):
+                corpus_load = build_corpus_tab(studio)
+        demo.load(*corpus_load, show_progress="hidden")
+    return demo
+
+
+def launch_kwargs(studio: Studio) -> dict:
+    return {
+        "server_name": studio.settings.host, "server_port": studio.settings.port, "i18n": I18N,
+        "css_paths": [ASSETS / "style.css"], "theme": gr.themes.Soft(primary_hue="teal"),
+        # Downloads are served from artefact folders only.
+        "allowed_paths": [str(studio.settings.folder("snapshots")), str(studio.settings.folder("cache"))],
+        "max_file_size": "512mb", "show_error": True,
+    }

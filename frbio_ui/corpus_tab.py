@@ -1,0 +1,268 @@
+"""Corpus tab: source catalogue, recipe form (generated from Recipe), live estimate, cleaning preview, build,
+snapshot list with card, charts and download."""
+from __future__ import annotations
+
+import html
+import json
+
+import gradio as gr
+import yaml
+
+from backend.corpus import catalogue, estimate as est, preview, snapshot, tokens
+from backend.corpus.cleaning import CleaningConfig
+from backend.corpus.readers import CorpusInputError
+from backend.corpus.recipe import Recipe, parse_recipe
+from backend.default_model import DEFAULT_MODEL_NAME
+from backend.studio import Studio
+from frbio_ui import charts
+from frbio_ui.forms import build_form
+from frbio_ui.i18n import tr
+
+SOURCE_HEADERS = ["source", "kind", "licence", "commercial use", "document type", "documents", "words", "tokens",
+                  "status"]
+SNAPSHOT_HEADERS = ["id", "name", "licence status", "train docs", "validation docs", "train tokens", "sources"]
+
+
+def _badge(commercial) -> str:
+    return "✅ commercial" if commercial else "⚠️ research only"
+
+
+def source_rows(studio: Studio, tokenizer: str) -> list[list]:
+    rows = catalogue.list_sources(studio.db)
+    known = tokens.cached_source_tokens(studio.db, rows, tokenizer)
+    return [[r["name"], r["kind"] + (f" ({r['split']}, {r['language']})" if r["split"] else ""), r["license"],
+             _badge(r["commercial_use"]), r["document_type"], r["n_docs"], r["n_words"],
+             known.get(r["name"], "—"), "ok" if r["status"] == "ok" else f"❌ {r['error']}"] for r in rows]
+
+
+def snapshot_rows(studio: Studio) -> list[list]:
+    return [[s["id"], s["name"], "✅ commercial" if s["commercial_use"] else "⚠️ NON-COMMERCIAL (research only)",
+             s["n_train_docs"], s["n_val_docs"], s["n_tokens"], ", ".join(json.loads(s["sources"] or "[]"))]
+            for s in snapshot.list_snapshots(studio.db)]
+
+
+def _choices(studio: Studio) -> dict[str, list]:
+    rows = [r for r in catalogue.list_sources(studio.db) if r["status"] == "ok"]
+    domain = [r["name"] for r in rows if r["kind"] == "domain"]
+    return {"sources": domain,
+            "document_types": sorted({r["document_type"] for r in rows if r["kind"] == "domain"}),
+            "general_sources": [r["name"] for r in rows if r["kind"] == "general"],
+            "tokenizer": ["default"] + [p.name for p in sorted(studio.settings.folder("models").iterdir())
+                                         if (p / "tokenizer.json").is_file() and p.name != DEFAULT_MODEL_NAME]}
+
+
+def _estimate_markdown(e: dict) -> str:
+    t = e["train"]
+    status = ("✅ **Commercial use allowed**" if e["commercial_use"] else
+              "⚠️ **NON-COMMERCIAL**: research-only sources are included")
+    approx = "" if e["tokens_exact"] else " (≈, some token counts estimated from words)"
+    return (f"{status}\n\n**Training split (before cleaning and dedup):** {t['docs']:,} documents · "
+            f"{t['words']:,} words · {t['tokens']:,} tokens{approx}"
+            + (f" · of which replay {e['replay_tokens']:,} tokens" if e["replay_tokens"] else "")
+            + f"\n\nLicences: {', '.join(e['licenses'])}")
+
+
+def _preview_html(items: list[dict]) -> str:
+    if not items:
+        return "<p>No documents.</p>"
+    parts = []
+    for it in items:
+        body = "".join(html.escape(t) if op == "=" else
+                       (f"<del class='rm'>{html.escape(t)}</del>" if op == "-" else f"<ins class='add'>{html.escape(t)}</ins>")
+                       for t, op in it["segments"])
+        status = " — <b>document dropped</b>" if it["dropped"] else ("" if it["before"] != it["after"] else " — unchanged")
+        parts.append(f"<div class='preview-doc'><div class='preview-id'>{html.escape(it['id'])}{status}</div>"
+                     f"<div class='preview-text'>{body}</div></div>")
+    return "".join(parts)
+
+
+def build_corpus_tab(studio: Studio):
+    """Render the tab; returns (load_fn, inputs, outputs) for the page-load estimate."""
+    choices = _choices(studio)
+    commercial = {r["name"]: bool(r["commercial_use"]) for r in catalogue.list_sources(studio.db)}
+
+    with gr.Accordion(tr("corpus.sources"), open=True):
+        with gr.Row():
+            tokenizer_dd = gr.Dropdown(choices["tokenizer"], value="default", label=tr("corpus.tokenizer"), scale=2)
+            rescan_btn = gr.Button(tr("corpus.rescan"), scale=1)
+            count_btn = gr.Button(tr("corpus.count_tokens"), scale=1)
+        sources_df = gr.Dataframe(source_rows(studio, "default"), headers=SOURCE_HEADERS, interactive=False,
+                                  elem_id="sources-table", wrap=True, max_height=420)
+        sources_msg = gr.Markdown(elem_id="sources-msg")
+        with gr.Accordion(tr("corpus.add_source"), open=False):
+            with gr.Row():
+                up_file = gr.File(label=tr("corpus.upload_file"), file_types=[".jsonl", ".gz", ".parquet", ".txt"],
+                                  elem_id="upload-file")
+                with gr.Column():
+                    up_name = gr.Textbox(label=tr("corpus.source_name"), elem_id="upload-name")
+                    up_license = gr.Textbox(label=tr("corpus.license"), value="unknown")
+                    up_commercial = gr.Checkbox(label=tr("corpus.commercial"), value=False)
+                    up_type = gr.Textbox(label=tr("corpus.document_type"), value="unknown")
+                    up_kind = gr.Radio(["domain", "general"], value="domain", label=tr("corpus.kind"))
+                    up_btn = gr.Button(tr("corpus.add"), variant="primary", elem_id="upload-button")
+        with gr.Accordion(tr("corpus.hub"), open=False):
+            with gr.Row():
+                hub_id = gr.Textbox(catalogue.DEFAULT_HUB_DATASET, label=tr("corpus.hub_id"), scale=3)
+                hub_btn = gr.Button(tr("corpus.hub_load"), scale=1, elem_id="hub-button")
+
+    with gr.Row():
+        with gr.Column(scale=3):
+            gr.Markdown("#### " + "Recipe")
+            weights_state = gr.State({})
+
+            def weights_widget(form):
+                return weights_state
+
+            form = build_form(Recipe, choices=choices, custom={"weights": weights_widget})
+
+            @gr.render(inputs=[form.component("sources"), weights_state], triggers=[form.component("sources").change])
+            def _weight_sliders(selected, weights):
+                names = selected or [n for n in choices["sources"]]
+                with gr.Accordion(tr("corpus.weights"), open=bool(selected)):
+                    for name in names:
+                        slider = gr.Slider(0, 5, value=weights.get(name, 1.0), step=0.1, label=name,
+                                           key=f"w-{name}")
+                        slider.release(lambda v, w, n=name: {**w, n: v}, [slider, weights_state], weights_state)
+        with gr.Column(scale=2):
+            estimate_md = gr.Markdown(elem_id="estimate")
+            estimate_plot = gr.Plot(label=tr("corpus.tokens_chart"))
+            build_btn = gr.Button(tr("corpus.build"), variant="primary", elem_id="build-button")
+            build_msg = gr.Markdown(elem_id="build-msg")
+            recipe_file = gr.DownloadButton(tr("corpus.save_recipe"), visible=False)
+
+    with gr.Accordion(tr("corpus.preview"), open=False):
+        with gr.Row():
+            prev_source = gr.Dropdown(choices["sources"], value=(choices["sources"] or [None])[0],
+                                      label=tr("corpus.preview_source"))
+            prev_btn = gr.Button(tr("corpus.preview_button"))
+        prev_html = gr.HTML(elem_id="preview")
+
+    gr.Markdown(f"#### Snapshots")
+    snaps_df = gr.Dataframe(snapshot_rows(studio), headers=SNAPSHOT_HEADERS, interactive=False,
+                            elem_id="snapshots-table", wrap=True)
+    with gr.Row():
+        snap_dd = gr.Dropdown([s[0] for s in snapshot_rows(studio)], label=tr("corpus.snapshots"), scale=3)
+        refresh_btn = gr.Button(tr("corpus.refresh"), scale=1)
+    with gr.Row():
+        card_md = gr.Markdown(elem_id="snapshot-card")
+        with gr.Column():
+            length_plot = gr.Plot(label=tr("corpus.length_chart"))
+            snap_tokens_plot = gr.Plot(label=tr("corpus.tokens_chart"))
+            snap_files = gr.File(label=tr("corpus.download"), file_count="multiple", interactive=False)
+
+    # --- handlers: call backend, format, nothing else -------------------------------------------------------
+    def recipe_from(values) -> Recipe:
+        data = form.to_dict(values)
+        return parse_recipe(data)
+
+    def on_estimate(*values):
+        try:
+            recipe = recipe_from(values)
+            e = est.estimate(studio.db, recipe)
+        except CorpusInputError as exc:
+            return f"❌ {exc}", None
+        return _estimate_markdown(e), charts.tokens_per_source(e["sources"], commercial, "Training tokens by source (estimate)")
+
+    def on_rescan(tokenizer):
+        studio.scan_sources()
+        c = _choices(studio)
+        commercial.update({r["name"]: bool(r["commercial_use"]) for r in catalogue.list_sources(studio.db)})
+        errors = [r for r in catalogue.list_sources(studio.db) if r["status"] != "ok"]
+        msg = f"{len(c['sources'])} domain and {len(c['general_sources'])} general-domain sources." + "".join(
+            f"\n\n❌ **{r['name']}**: {r['error']}" for r in errors)
+        return (source_rows(studio, tokenizer), msg, gr.update(choices=c["sources"]),
+                gr.update(choices=c["document_types"]), gr.update(choices=c["general_sources"]),
+                gr.update(choices=c["sources"]))
+
+    catalogue_outputs = [sources_df, sources_msg, form.component("sources"), form.component("document_types"),
+                         form.component("general_sources"), prev_source]
+
+    def on_count(tokenizer, progress=gr.Progress()):
+        rows = [r for r in catalogue.list_sources(studio.db) if r["status"] == "ok"]
+        try:
+            tokens.source_tokens(studio.db, rows, tokenizer, studio.home, progress=lambda f, m: progress(f, desc=m))
+        except (CorpusInputError, RuntimeError, OSError) as exc:
+            return source_rows(studio, tokenizer), f"❌ {exc}"
+        return source_rows(studio, tokenizer), f"Token counts for '{tokenizer}' are cached."
+
+    def on_upload(file, name, license, is_commercial, doc_type, kind, tokenizer):
+        if not file:
+            return (gr.update(),) * len(catalogue_outputs[:1]) + ("❌ Choose a file first.",) + (gr.update(),) * 4
+        try:
+            rows = catalogue.import_upload(studio.db, studio.settings.folder("uploads"), file, name, license,
+                                           is_commercial, doc_type, kind)
+        except CorpusInputError as exc:
+            return (gr.update(), f"❌ {exc}") + (gr.update(),) * 4
+        out = list(on_rescan(tokenizer))
+        out[1] = "✅ Added " + ", ".join(f"**{r['name']}** ({r['n_docs']:,} documents)" for r in rows)
+        return tuple(out)
+
+    def on_hub(dataset_id, tokenizer):
+        from backend.corpus.hub import import_hub_dataset
+        try:
+            import_hub_dataset(studio.db, studio.settings.folder("uploads"), dataset_id)
+        except CorpusInputError as exc:
+            return (gr.update(), f"❌ {exc}") + (gr.update(),) * 4
+        return on_rescan(tokenizer)
+
+    def on_preview(source, *values):
+        if not source:
+            return "<p>Choose a source.</p>"
+        try:
+            cfg = recipe_from(values).cleaning
+            return _preview_html(preview.preview_cleaning(studio.db, source, cfg))
+        except CorpusInputError as exc:
+            return f"<p>❌ {html.escape(str(exc))}</p>"
+
+    def on_build(*values, progress=gr.Progress()):
+        try:
+            recipe = recipe_from(values)
+            result = snapshot.build_snapshot(studio.db, studio.home, recipe,
+                                             progress=lambda f, m: progress(f, desc=m))
+        except (CorpusInputError, RuntimeError, OSError) as exc:
+            return f"❌ {exc}", gr.update(), gr.update(), gr.update(visible=False)
+        out = result["out"]["train"]
+        verb = "Already built (same recipe, same inputs)" if result["reused"] else "Built"
+        msg = (f"✅ {verb}: **{result['snapshot_id']}** — {out['docs']:,} training documents, {out['tokens']:,} "
+               f"tokens; {result['exact_duplicates_removed']:,} exact and {result['near_duplicates_removed']:,} "
+               f"near duplicates removed. " + ("Commercial use allowed." if result["commercial_use"] else
+                                              "⚠️ NON-COMMERCIAL (research-only sources)."))
+        recipe_path = studio.settings.folder("cache") / f"recipe-{result['snapshot_id']}.yaml"
+        recipe_path.write_text(yaml.safe_dump(recipe.model_dump(mode="json"), allow_unicode=True, sort_keys=False))
+        rows = snapshot_rows(studio)
+        return (msg, rows, gr.update(choices=[r[0] for r in rows], value=result["snapshot_id"]),
+                gr.update(value=str(recipe_path), visible=True))
+
+    def on_select(snap_id):
+        if not snap_id:
+            return "", None, None, None
+        try:
+            manifest = snapshot.load_manifest(studio.db, snap_id)
+            files = snapshot.snapshot_files(studio.db, snap_id)
+            lengths = snapshot.snapshot_lengths(studio.db, snap_id)
+        except CorpusInputError as exc:
+            return f"❌ {exc}", None, None, None
+        card = files[0].read_text("utf-8").split("---", 2)[-1]
+        per_source = manifest["splits"]["train"]
+        flags = {lic["source"]: lic["commercial_use"] for lic in manifest["licenses"]}
+        return (card, charts.length_histogram(lengths, "Training documents by length"),
+                charts.tokens_per_source(per_source, flags, "Training tokens by source"), [str(f) for f in files])
+
+    def on_refresh():
+        rows = snapshot_rows(studio)
+        return rows, gr.update(choices=[r[0] for r in rows])
+
+    for comp in form.inputs:
+        comp.change(on_estimate, form.inputs, [estimate_md, estimate_plot], trigger_mode="always_last",
+                    show_progress="hidden")
+    rescan_btn.click(on_rescan, [tokenizer_dd], catalogue_outputs)
+    count_btn.click(on_count, [tokenizer_dd], [sources_df, sources_msg])
+    tokenizer_dd.change(lambda t: source_rows(studio, t), [tokenizer_dd], [sources_df])
+    up_btn.click(on_upload, [up_file, up_name, up_license, up_commercial, up_type, up_kind, tokenizer_dd],
+                 catalogue_outputs)
+    hub_btn.click(on_hub, [hub_id, tokenizer_dd], catalogue_outputs)
+    prev_btn.click(on_preview, [prev_source] + form.inputs, [prev_html])
+    build_btn.click(on_build, form.inputs, [build_msg, snaps_df, snap_dd, recipe_file])
+    snap_dd.change(on_select, [snap_dd], [card_md, length_plot, snap_tokens_plot, snap_files])
+    refresh_btn.click(on_refresh, None, [snaps_df, snap_dd])
+    return on_estimate, form.inputs, [estimate_md, estimate_plot]

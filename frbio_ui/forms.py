@@ -1,0 +1,111 @@
+"""Forms generated from a config class (pydantic): one widget per field, nested models in accordions.
+No widget lists by hand: the config object is the single source of fields, bounds, defaults and help text."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dc_field
+from typing import Any, Callable, Sequence
+
+import gradio as gr
+from pydantic import BaseModel
+
+from backend.config import choices_of, field_kind
+from frbio_ui.i18n import tr
+
+
+def _bounds(f) -> tuple[float | None, float | None]:
+    lo = hi = None
+    for m in f.metadata:  # annotated_types Ge/Gt/Le/Lt objects
+        lo = next((getattr(m, a) for a in ("ge", "gt") if getattr(m, a, None) is not None), lo)
+        hi = next((getattr(m, a) for a in ("le", "lt") if getattr(m, a, None) is not None), hi)
+    return lo, hi
+
+
+@dataclass
+class Form:
+    model: type[BaseModel]
+    fields: list[tuple[tuple[str, ...], Any]] = dc_field(default_factory=list)  # (path, component)
+
+    @property
+    def inputs(self) -> list:
+        return [c for _, c in self.fields]
+
+    def component(self, *path: str):
+        return next(c for p, c in self.fields if p == path)
+
+    def to_dict(self, values: Sequence) -> dict:
+        """Nested dict of the form's values (in `inputs` order), ready for model_validate."""
+        out: dict = {}
+        for (path, _), value in zip(self.fields, values):
+            node = out
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            if isinstance(value, float) and value.is_integer() and self._kind(path) == "int":
+                value = int(value)
+            node[path[-1]] = value
+        return out
+
+    def _kind(self, path: tuple[str, ...]) -> str:
+        model = self.model
+        for key in path[:-1]:
+            model = model.model_fields[key].annotation
+        return field_kind(model.model_fields[path[-1]].annotation)
+
+    def updates(self, config: BaseModel | dict) -> list:
+        """gr.update per widget to show `config` (e.g. a loaded preset)."""
+        data = config.model_dump(mode="json") if isinstance(config, BaseModel) else config
+        out = []
+        for path, _ in self.fields:
+            node = data
+            for key in path:
+                node = node.get(key) if isinstance(node, dict) else None
+            out.append(gr.update(value=node) if node is not None else gr.update())
+        return out
+
+
+def _widget(model: type[BaseModel], name: str, f, value, choices: dict[str, list]) -> Any:
+    kind = field_kind(f.annotation)
+    extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+    label = tr(f"{model.__name__}.{name}", extra.get("label"))
+    info = f.description
+    if kind == "bool":
+        return gr.Checkbox(value=bool(value), label=label, info=info)
+    if kind == "choice":
+        return gr.Radio(choices=choices_of(f.annotation), value=value, label=label, info=info)
+    if kind == "list":
+        return gr.CheckboxGroup(choices=choices.get(name, []), value=value or [], label=label, info=info)
+    if kind in ("int", "float"):
+        lo, hi = _bounds(f)
+        step = extra.get("step", 1 if kind == "int" else None)
+        if extra.get("ui") == "slider" or (lo is not None and hi is not None and kind == "float" and hi - lo <= 1):
+            return gr.Slider(minimum=lo or 0, maximum=hi, value=value, step=step or (hi - (lo or 0)) / 100,
+                             label=label, info=info)
+        return gr.Number(value=value, minimum=lo, maximum=hi, precision=0 if kind == "int" else None,
+                         label=label, info=info)
+    if name in choices:
+        return gr.Dropdown(choices=choices[name], value=value, label=label, info=info, allow_custom_value=True)
+    return gr.Textbox(value=value, label=label, info=info)
+
+
+def build_form(model: type[BaseModel], *, values: BaseModel | None = None, choices: dict[str, list] | None = None,
+               skip: Sequence[str] = (), custom: dict[str, Callable] | None = None,
+               _prefix: tuple[str, ...] = (), _form: Form | None = None) -> Form:
+    """Render one widget per field of `model` in the current Blocks context and return the Form.
+    `choices` fills list/choice widgets whose options come from data (e.g. source names);
+    `custom[name](form)` renders a field differently (it returns the component holding the value)."""
+    form = _form or Form(model)
+    values = values or model()
+    choices, custom = choices or {}, custom or {}
+    for name, f in model.model_fields.items():
+        if name in skip:
+            continue
+        value = getattr(values, name)
+        if name in custom:
+            comp = custom[name](form)
+        elif field_kind(f.annotation) == "model":
+            with gr.Accordion(label=tr(f"{model.__name__}.{name}", f.description), open=False):
+                build_form(f.annotation, values=value, _prefix=_prefix + (name,), _form=form)
+            continue
+        else:
+            comp = _widget(model, name, f, value, choices)
+        form.fields.append((_prefix + (name,), comp))
+    return form

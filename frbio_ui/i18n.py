@@ -1,0 +1,99 @@
+"""Interface strings in English and French through gr.I18n. Form labels are keyed by config class and field."""
+from __future__ import annotations
+
+import gradio as gr
+
+EN: dict[str, str] = {
+    "app.title": "FrBio Studio",
+    "app.tagline": "Specialise small language models to French biomedicine: corpus → DAPT → merge → compare.",
+    "tab.corpus": "Corpus",
+    "corpus.sources": "Sources",
+    "corpus.rescan": "Rescan data folders",
+    "corpus.count_tokens": "Count tokens",
+    "corpus.tokenizer": "Tokenizer for counts",
+    "corpus.add_source": "Add a source (upload)",
+    "corpus.upload_file": "Corpus file (.jsonl, .jsonl.gz, .parquet, .txt)",
+    "corpus.source_name": "Source name",
+    "corpus.license": "Licence",
+    "corpus.commercial": "Licence allows commercial use",
+    "corpus.document_type": "Document type",
+    "corpus.kind": "Domain",
+    "corpus.add": "Add source",
+    "corpus.hub": "Load from the Hugging Face Hub",
+    "corpus.hub_id": "Dataset id",
+    "corpus.hub_load": "Load dataset",
+    "corpus.recipe": "Recipe",
+    "corpus.weights": "Mixing weights",
+    "corpus.estimate": "Estimate",
+    "corpus.preview": "Preview cleaning",
+    "corpus.preview_source": "Source",
+    "corpus.preview_button": "Show samples before / after cleaning",
+    "corpus.build": "Build snapshot",
+    "corpus.snapshots": "Snapshots",
+    "corpus.card": "Dataset card",
+    "corpus.download": "Download",
+    "corpus.charts": "Charts",
+    "corpus.tokens_chart": "Tokens per source",
+    "corpus.length_chart": "Document length",
+    "corpus.refresh": "Refresh",
+    "corpus.save_recipe": "Download recipe (YAML)",
+}
+
+FR: dict[str, str] = {
+    "app.title": "FrBio Studio",
+    "app.tagline": "Spécialiser de petits modèles de langue au biomédical français : corpus → DAPT → fusion → comparaison.",
+    "tab.corpus": "Corpus",
+    "corpus.sources": "Sources",
+    "corpus.rescan": "Relire les dossiers de données",
+    "corpus.count_tokens": "Compter les tokens",
+    "corpus.tokenizer": "Tokeniseur",
+    "corpus.add_source": "Ajouter une source (téléversement)",
+    "corpus.upload_file": "Fichier de corpus (.jsonl, .jsonl.gz, .parquet, .txt)",
+    "corpus.source_name": "Nom de la source",
+    "corpus.license": "Licence",
+    "corpus.commercial": "La licence autorise l'usage commercial",
+    "corpus.document_type": "Type de document",
+    "corpus.kind": "Domaine",
+    "corpus.add": "Ajouter la source",
+    "corpus.hub": "Charger depuis le Hub Hugging Face",
+    "corpus.hub_id": "Identifiant du jeu de données",
+    "corpus.hub_load": "Charger",
+    "corpus.recipe": "Recette",
+    "corpus.weights": "Poids de mélange",
+    "corpus.estimate": "Estimation",
+    "corpus.preview": "Aperçu du nettoyage",
+    "corpus.preview_source": "Source",
+    "corpus.preview_button": "Voir des exemples avant / après nettoyage",
+    "corpus.build": "Construire l'instantané",
+    "corpus.snapshots": "Instantanés",
+    "corpus.card": "Fiche du jeu de données",
+    "corpus.download": "Télécharger",
+    "corpus.charts": "Graphiques",
+    "corpus.tokens_chart": "Tokens par source",
+    "corpus.length_chart": "Longueur des documents",
+    "corpus.refresh": "Actualiser",
+    "corpus.save_recipe": "Télécharger la recette (YAML)",
+    # form labels: "<ConfigClass>.<field>"
+    "Recipe.name": "Nom",
+    "Recipe.sources": "Sources du domaine",
+    "Recipe.license_mode": "Licences admises",
+    "Recipe.document_types": "Types de documents",
+    "Recipe.min_words": "Mots minimum par document",
+    "Recipe.max_words": "Mots maximum par document",
+    "Recipe.target_tokens": "Budget de tokens",
+    "Recipe.replay_fraction": "Part de texte général (replay)",
+    "Recipe.general_sources": "Sources générales pour le replay",
+    "Recipe.validation_fraction": "Part de validation",
+    "Recipe.seed": "Graine aléatoire",
+    "Recipe.tokenizer": "Tokeniseur",
+    "Recipe.cleaning": "Nettoyage et dédoublonnage",
+}
+
+I18N = gr.I18n(en=EN, fr=FR)
+
+
+def tr(key: str, fallback: str | None = None):
+    """A label looked up in the browser's language; unknown keys fall back to readable English."""
+    if key not in EN:
+        EN[key] = fallback or key.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+    return I18N(key)
