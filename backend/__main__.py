@@ -37,7 +37,10 @@ def cmd_build(studio, args):
     from backend.corpus.snapshot import build_snapshot
 
     base = load_recipe(args.recipe).model_dump() if args.recipe else {}
-    recipe = parse_recipe({**base, **values_from_args(args, Recipe)})
+    flags = values_from_args(args, Recipe)
+    if "cleaning" in flags:  # a --cleaning JSON overrides single steps, not the whole block
+        flags["cleaning"] = {**base.get("cleaning", {}), **flags["cleaning"]}
+    recipe = parse_recipe({**base, **flags})
     studio.scan_sources()
     progress = None if args.json else (lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr))
     result = build_snapshot(studio.db, studio.home, recipe, progress=progress)

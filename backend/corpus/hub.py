@@ -12,6 +12,9 @@ from backend.corpus.readers import CorpusInputError
 from backend.settings import offline
 
 
+NETWORK_ERROR = re.compile(r"connect|resolve|offline|timed? ?out|network|Max retries|unreachable|not known", re.I)
+
+
 class HubUnavailableError(CorpusInputError):
     """The Hub cannot be reached (offline mode or no network)."""
 
@@ -30,13 +33,15 @@ def import_hub_dataset(db: sqlite_utils.Database, uploads_dir: Path, dataset_id:
     if offline():
         raise _unreachable(dataset_id, "offline mode is on (HF_HUB_OFFLINE=1)")
     from datasets import load_dataset
+    from huggingface_hub import HfApi
 
     try:
+        # A quick metadata call first: load_dataset retries for ~20 s before giving up on a dead network.
+        HfApi().dataset_info(dataset_id, token=token, timeout=10)
         ds = load_dataset(dataset_id, split=split, token=token)
-    except Exception as exc:  # datasets wraps network failures in many types; classify by message
+    except Exception as exc:  # the Hub libraries wrap network failures in many types; classify by message
         text = f"{type(exc).__name__}: {exc}"
-        if re.search(r"connect|resolve|offline|timed? ?out|network|Max retries|unreachable|NameResolution",
-                     text, re.I):
+        if NETWORK_ERROR.search(text):
             raise _unreachable(dataset_id, "the Hub is unreachable from this machine") from None
         raise CorpusInputError(f"Could not load '{dataset_id}' (split {split}): {text}") from None
     if "text" not in ds.column_names:

@@ -1,0 +1,67 @@
+"""The command line does what the Corpus tab does and prints JSON; bad input → one clear line, exit status 2."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args, home, data):
+    env = {**os.environ, "FRBIO_HOME": str(home), "FRBIO_DATA": str(data)}
+    return subprocess.run([sys.executable, "-m", "backend", *args], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def data(shared_data, tmp_path):
+    for sub, names in (("corpus", ["mantra_gsc", "pxcorpus", "WMT-18-Medline"]), ("general", ["UD_French-GSD.dev"])):
+        (tmp_path / "data" / sub).mkdir(parents=True)
+        for n in names:
+            shutil.copy(shared_data / sub / f"{n}.jsonl.gz", tmp_path / "data" / sub)
+    return tmp_path / "data"
+
+
+def test_sources_json(make_home, data):
+    out = run_cli("corpus", "sources", "--json", "--tokens", "default", home=make_home(), data=data)
+    assert out.returncode == 0, out.stderr
+    rows = {r["name"]: r for r in json.loads(out.stdout)}
+    assert rows["WMT-18-Medline"]["commercial_use"] is False and rows["mantra_gsc"]["commercial_use"] is True
+    assert rows["pxcorpus"]["n_docs"] == 77 and rows["pxcorpus"]["n_tokens"] > rows["pxcorpus"]["n_words"]
+    assert rows["UD_French-GSD.dev"]["kind"] == "general"
+
+
+def test_build_from_yaml_recipe_prints_summary(make_home, data, tmp_path):
+    home = make_home()
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("name: demo\nlicense_mode: commercial\ncleaning:\n  near_threshold: 0.9\n")
+    out = run_cli("corpus", "build", "--recipe", str(recipe), "--json", home=home, data=data)
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["snapshot_id"].startswith("snap-") and summary["commercial_use"] is True
+    assert summary["sources"] == ["mantra_gsc", "pxcorpus"]
+    assert summary["in"]["docs"] == 250 + 77
+    assert set(summary["removed_per_rule"]) >= {"control_chars", "short_docs"}
+    assert {"exact_duplicates_removed", "near_duplicates_removed"} <= set(summary)
+    assert summary["out"]["train"]["tokens"] > 0
+    again = json.loads(run_cli("corpus", "build", "--recipe", str(recipe), "--json", home=home, data=data).stdout)
+    assert again["snapshot_id"] == summary["snapshot_id"] and again["reused"] is True
+    listed = run_cli("corpus", "snapshots", "--json", home=home, data=data)
+    assert [s["id"] for s in json.loads(listed.stdout)] == [summary["snapshot_id"]]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--sources", "Nope"], "unknown domain source 'Nope'"),
+    (["--weights", '{"mantra_gsc": -2}'], "weights.mantra_gsc"),
+    (["--recipe", "/no/such/recipe.yaml"], "recipe file not found"),
+    (["--validation-fraction", "0"], "validation_fraction"),
+])
+def test_bad_build_input_exits_2_with_a_clear_line(make_home, data, args, message):
+    out = run_cli("corpus", "build", *args, home=make_home(), data=data)
+    assert out.returncode == 2 and message in out.stderr
+    assert "Traceback" not in out.stderr
