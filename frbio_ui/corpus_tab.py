@@ -115,7 +115,8 @@ def build_corpus_tab(studio: Studio):
 
             form = build_form(Recipe, choices=choices, custom={"weights": weights_widget})
 
-            @gr.render(inputs=[form.component("sources"), weights_state], triggers=[form.component("sources").change])
+            # Re-rendered when the selection or a weight changes; keys keep each slider (and its value) stable.
+            @gr.render(inputs=[form.component("sources"), weights_state])
             def _weight_sliders(selected, weights):
                 names = selected or [n for n in choices["sources"]]
                 with gr.Accordion(tr("corpus.weights"), open=bool(selected)):
@@ -265,4 +266,6 @@ def build_corpus_tab(studio: Studio):
     build_btn.click(on_build, form.inputs, [build_msg, snaps_df, snap_dd, recipe_file])
     snap_dd.change(on_select, [snap_dd], [card_md, length_plot, snap_tokens_plot, snap_files])
     refresh_btn.click(on_refresh, None, [snaps_df, snap_dd])
+    # on every page load too: the table and dropdown above hold the snapshots of app start-up, not later builds
+    gr.on(None, on_refresh, None, [snaps_df, snap_dd], show_progress="hidden")
     return on_estimate, form.inputs, [estimate_md, estimate_plot]
