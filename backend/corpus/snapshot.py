@@ -158,7 +158,7 @@ def existing_snapshot(db: sqlite_utils.Database, snap_id: str) -> dict | None:
     return None
 
 
-def build_snapshot(db: sqlite_utils.Database, home: Path, recipe: Recipe, progress=None, workers: int = 2,
+def build_snapshot(db: sqlite_utils.Database, home: Path, recipe: Recipe, progress=None, workers: int = 1,
                    owner: str | None = None) -> dict:
     """Build (or reuse) the snapshot for `recipe`; returns its manifest summary. Writes to a temporary folder
     and renames it into place, so a failure leaves no half-written snapshot."""
@@ -183,7 +183,8 @@ def build_snapshot(db: sqlite_utils.Database, home: Path, recipe: Recipe, progre
     cleaned, cleaning_report = clean_documents(raw, recipe.cleaning, workers=workers,
                                                progress=lambda f, m: step(0.10 + 0.35 * f, m))
     step(0.45, "removing duplicates")
-    unique, dedup_report = dedup_documents(cleaned, recipe.cleaning, progress=lambda f, m: step(0.45 + 0.2 * f, m))
+    unique, dedup_report = dedup_documents(cleaned, recipe.cleaning, workers=workers,
+                                           progress=lambda f, m: step(0.45 + 0.2 * f, m))
     for d in unique:
         d["n_words"] = len(d["text"].split())
     kept = [d for d in unique if d["n_words"] >= recipe.min_words and

