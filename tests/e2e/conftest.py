@@ -1,0 +1,142 @@
+"""Browser tests: the real app (`python app.py`) in a subprocess, driven by Playwright through Debian's chromium.
+
+Every test gets its own server with a fresh home (default model already in place, so startup takes seconds) and a
+small data folder of symlinks into the shared corpus (three small commercial sources, one research-only source,
+two general-domain files), so a snapshot builds in seconds.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("FRBIO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CORPUS = ["mantra_gsc", "pxcorpus", "ScopeSanteQualite",  # commercial (CC BY 4.0, Etalab)
+          "WMT-18-Medline"]                               # research only (CC BY-NC)
+GENERAL = ["UD_French-ParisStories.train", "UD_French-Sequoia.dev"]
+STARTUP_TIMEOUT_S = 120
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item, so fixtures can tell in teardown whether the test failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@dataclass
+class AppServer:
+    url: str
+    home: Path
+    data: Path
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _small_data_folder(shared: Path, root: Path) -> Path:
+    for sub, stems in (("corpus", CORPUS), ("general", GENERAL)):
+        (root / sub).mkdir(parents=True)
+        (root / sub / "sources.json").symlink_to(shared / sub / "sources.json")
+        for stem in stems:
+            (root / sub / f"{stem}.jsonl.gz").symlink_to(shared / sub / f"{stem}.jsonl.gz")
+    return root
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"app.py exited with code {proc.returncode} before serving:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"app.py not serving {url} after {STARTUP_TIMEOUT_S} s:\n{log.read_text(errors='replace')}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture
+def app_server(request, make_home, shared_data, tmp_path) -> AppServer:
+    """A running FrBio Studio on a free port; yields its URL, home, data folder and log file."""
+    home = make_home(tmp_path / "home")
+    data = _small_data_folder(shared_data, tmp_path / "data")
+    port = _free_port()
+    log = tmp_path / "app.log"
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           "GRADIO_TEMP_DIR": str(tmp_path / "gradio_tmp"), "PYTHONUNBUFFERED": "1"}
+    env = {k: v for k, v in env.items() if not k.startswith("FRBIO_")}  # flags below are the whole configuration
+    cmd = [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), "--home", str(home),
+           "--data", str(data), "--no-import-default-model"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(url, proc, log)
+        yield AppServer(url=url, home=home, data=data, log=log)
+    finally:
+        _stop(proc)
+        failed = any(getattr(getattr(request.node, f"rep_{w}", None), "failed", False) for w in ("setup", "call"))
+        if failed:
+            print(f"\n----- app log ({log}) -----\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-test.txt")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} not found: apt-get install chromium (never `playwright install` here)")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page, 1400x1000, English UI."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    yield page
+    context.close()
