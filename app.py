@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         except DefaultModelError as exc:
             print(f"warning: {exc}", file=sys.stderr)
     studio.scan_sources()
+    studio.scheduler.reconcile()  # 'running' rows left by a previous app whose worker is gone → failed (resumable)
+    studio.scheduler.start()      # launches queued jobs; the jobs themselves outlive the app
     print(f"FrBio Studio: http://{settings.host}:{settings.port}  (home {settings.home_path})", flush=True)
     build_app(studio).queue(default_concurrency_limit=4).launch(**launch_kwargs(studio))
     return 0

@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (corpus, models):
         for choice in sub.choices.values():
             choice.add_argument("--json", action="store_true", help="print JSON")
+    from jobs.cli import add_jobs_commands
+    add_jobs_commands(top)
     return parser
 
 

@@ -1,6 +1,7 @@
 """The one SQLite registry (sqlite-utils, WAL). Tables are created and migrated here, in order, by version."""
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import time
@@ -56,6 +57,35 @@ MIGRATIONS: list[str] = [
         owner TEXT
     );
     """,
+    # 2: jobs (the one mechanism for long work; see jobs/). Statuses: queued, running, succeeded, failed, cancelled.
+    """
+    CREATE TABLE IF NOT EXISTS jobs (
+        id TEXT PRIMARY KEY,             -- 'job-000042'; folder jobs/<id>/
+        kind TEXT NOT NULL,              -- a registered job kind (jobs.kinds): corpus_build, train, ...
+        owner TEXT,
+        config TEXT NOT NULL,            -- JSON, validated by the kind's config class at submit time
+        status TEXT NOT NULL DEFAULT 'queued',
+        resumable INTEGER NOT NULL DEFAULT 0,
+        requested_device TEXT NOT NULL DEFAULT 'any',   -- 'any' or a device ('cpu', 'cuda:0')
+        device TEXT,                     -- where it runs (set when a slot is claimed)
+        pid INTEGER,
+        pgid INTEGER,
+        heartbeat REAL,                  -- unix time, written by the worker every few seconds
+        created_at REAL NOT NULL,
+        queued_at REAL NOT NULL,         -- FIFO key: submit time, or resume time
+        started_at REAL,
+        finished_at REAL,
+        exit_reason TEXT,                -- human-readable: why it failed or was cancelled
+        progress REAL NOT NULL DEFAULT 0,   -- 0..1
+        message TEXT,                    -- current step
+        result TEXT,                     -- JSON returned by the kind's runner
+        attempt INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX IF NOT EXISTS jobs_status_queued_at ON jobs (status, queued_at);
+    CREATE INDEX IF NOT EXISTS jobs_device_status ON jobs (device, status);
+    CREATE INDEX IF NOT EXISTS jobs_owner_created_at ON jobs (owner, created_at);
+    CREATE INDEX IF NOT EXISTS jobs_created_at ON jobs (created_at);
+    """,
 ]
 
 
@@ -68,14 +98,21 @@ def connect(db_path: Path | str) -> sqlite_utils.Database:
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA synchronous=NORMAL")
     db = sqlite_utils.Database(conn)
-    migrate(db)
+    migrate(db, path)
     return db
 
 
-def migrate(db: sqlite_utils.Database) -> int:
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    for index in range(version, len(MIGRATIONS)):
-        db.conn.executescript("BEGIN;" + MIGRATIONS[index] + f"PRAGMA user_version={index + 1};COMMIT;")
+def migrate(db: sqlite_utils.Database, db_path: Path | None = None) -> int:
+    """Run pending migrations. A file lock beside the database makes concurrent first opens (app + workers)
+    run each migration exactly once; the version is re-read under the lock."""
+    if db.execute("PRAGMA user_version").fetchone()[0] >= len(MIGRATIONS):
+        return len(MIGRATIONS)
+    lock_path = Path(db_path or db.execute("PRAGMA database_list").fetchone()[2]).with_suffix(".migrate.lock")
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        for index in range(version, len(MIGRATIONS)):
+            db.conn.executescript("BEGIN IMMEDIATE;" + MIGRATIONS[index] + f"PRAGMA user_version={index + 1};COMMIT;")
     return len(MIGRATIONS)
 
 

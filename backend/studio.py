@@ -15,6 +15,13 @@ class Studio:
     def db(self):
         return registry.connect(self.settings.db_path)
 
+    @cached_property
+    def scheduler(self):
+        """The job scheduler (jobs/), created on first use; the app calls `.start()` (no thread before that)."""
+        from jobs.scheduler import Scheduler
+
+        return Scheduler(self.settings)
+
     @property
     def home(self):
         return self.settings.home_path

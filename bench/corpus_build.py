@@ -355,7 +355,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument("--repeat", type=int, default=1, help="runs per variant (the median is reported)")
-    parser.add_argument("--workers", type=int, default=2, help="cleaning workers for OURS (build_snapshot default 2)")
+    parser.add_argument("--workers", type=int, default=1, help="cleaning and MinHash worker processes for OURS (build_snapshot default 1)")
     parser.add_argument("--model-home", type=Path, default=PROJECT_ROOT / "frbio_home",
                         help="home holding (or receiving) the converted default model")
     parser.add_argument("--out", type=Path, default=RESULTS)

@@ -6,7 +6,6 @@ import html
 import json
 
 import gradio as gr
-import yaml
 
 from backend.corpus import catalogue, estimate as est, preview, snapshot, tokens
 from backend.corpus.cleaning import CleaningConfig
@@ -14,6 +13,8 @@ from backend.corpus.readers import CorpusInputError
 from backend.corpus.recipe import Recipe, parse_recipe
 from backend.default_model import DEFAULT_MODEL_NAME
 from backend.studio import Studio
+from jobs import store
+from jobs.store import JobError
 from frbio_ui import charts
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import tr
@@ -60,6 +61,11 @@ def _estimate_markdown(e: dict) -> str:
             f"{t['words']:,} words · {t['tokens']:,} tokens{approx}"
             + (f" · of which replay {e['replay_tokens']:,} tokens" if e["replay_tokens"] else "")
             + f"\n\nLicences: {', '.join(e['licenses'])}")
+
+
+def _progress_html(fraction: float, label: str) -> str:
+    return (f"<div class='job-progress'><progress value='{fraction:.3f}' max='1'></progress> "
+            f"<span>{fraction:.0%} — {html.escape(label)}</span></div>")
 
 
 def _preview_html(items: list[dict]) -> str:
@@ -129,7 +135,7 @@ def build_corpus_tab(studio: Studio):
             estimate_plot = gr.Plot(label=tr("corpus.tokens_chart"))
             build_btn = gr.Button(tr("corpus.build"), variant="primary", elem_id="build-button")
             build_msg = gr.Markdown(elem_id="build-msg")
-            recipe_file = gr.DownloadButton(tr("corpus.save_recipe"), visible=False)
+            build_job, build_timer = gr.State(None), gr.Timer(1.0, active=False)
 
     with gr.Accordion(tr("corpus.preview"), open=False):
         with gr.Row():
@@ -218,24 +224,35 @@ def build_corpus_tab(studio: Studio):
         except CorpusInputError as exc:
             return f"<p>❌ {html.escape(str(exc))}</p>"
 
-    def on_build(*values, progress=gr.Progress()):
+    def on_build(*values):
+        """Submit the build as a background job (it survives closing the tab); the timer follows it."""
         try:
-            recipe = recipe_from(values)
-            result = snapshot.build_snapshot(studio.db, studio.home, recipe,
-                                             progress=lambda f, m: progress(f, desc=m))
-        except (CorpusInputError, RuntimeError, OSError) as exc:
-            return f"❌ {exc}", gr.update(), gr.update(), gr.update(visible=False)
+            job_id = studio.scheduler.submit("corpus_build", recipe_from(values).model_dump(mode="json"))
+        except (CorpusInputError, JobError) as exc:
+            return f"❌ {exc}", None, gr.Timer(active=False)
+        return f"⏳ Build queued as job **{job_id}**…", job_id, gr.Timer(active=True)
+
+    def on_poll(job_id):
+        """One timer tick: progress of the build job, then its result."""
+        if not job_id:
+            return (gr.update(),) * 3 + (gr.Timer(active=False), None)
+        job = store.get(studio.db, job_id)
+        if job["status"] in ("queued", "running"):
+            bar = _progress_html(job["progress"] or 0.0, f"{job_id}: {job['message'] or job['status']}")
+            return (bar,) + (gr.update(),) * 2 + (gr.Timer(active=True), job_id)
+        if job["status"] != "succeeded":
+            return (f"❌ Build {job['status']}: {job['exit_reason']}",) + (gr.update(),) * 2 + (
+                gr.Timer(active=False), None)
+        result = job["result"]
         out = result["out"]["train"]
         verb = "Already built (same recipe, same inputs)" if result["reused"] else "Built"
         msg = (f"✅ {verb}: **{result['snapshot_id']}** — {out['docs']:,} training documents, {out['tokens']:,} "
                f"tokens; {result['exact_duplicates_removed']:,} exact and {result['near_duplicates_removed']:,} "
                f"near duplicates removed. " + ("Commercial use allowed." if result["commercial_use"] else
                                               "⚠️ NON-COMMERCIAL (research-only sources)."))
-        recipe_path = studio.settings.folder("cache") / f"recipe-{result['snapshot_id']}.yaml"
-        recipe_path.write_text(yaml.safe_dump(recipe.model_dump(mode="json"), allow_unicode=True, sort_keys=False))
         rows = snapshot_rows(studio)
         return (msg, rows, gr.update(choices=[r[0] for r in rows], value=result["snapshot_id"]),
-                gr.update(value=str(recipe_path), visible=True))
+                gr.Timer(active=False), None)
 
     def on_select(snap_id):
         if not snap_id:
@@ -265,7 +282,9 @@ def build_corpus_tab(studio: Studio):
                  catalogue_outputs)
     hub_btn.click(on_hub, [hub_id, tokenizer_dd], catalogue_outputs)
     prev_btn.click(on_preview, [prev_source] + form.inputs, [prev_html])
-    build_btn.click(on_build, form.inputs, [build_msg, snaps_df, snap_dd, recipe_file])
+    build_btn.click(on_build, form.inputs, [build_msg, build_job, build_timer])
+    build_timer.tick(on_poll, [build_job], [build_msg, snaps_df, snap_dd, build_timer, build_job],
+                     show_progress="hidden")
     snap_dd.change(on_select, [snap_dd], [card_md, length_plot, snap_tokens_plot, snap_files])
     refresh_btn.click(on_refresh, None, [snaps_df, snap_dd])
     # on every page load too: the table and dropdown above hold the snapshots of app start-up, not later builds

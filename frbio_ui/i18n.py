@@ -36,7 +36,6 @@ EN: dict[str, str] = {
     "corpus.tokens_chart": "Tokens per source",
     "corpus.length_chart": "Document length",
     "corpus.refresh": "Refresh",
-    "corpus.save_recipe": "Download recipe (YAML)",
 }
 
 FR: dict[str, str] = {
@@ -72,7 +71,6 @@ FR: dict[str, str] = {
     "corpus.tokens_chart": "Tokens par source",
     "corpus.length_chart": "Longueur des documents",
     "corpus.refresh": "Actualiser",
-    "corpus.save_recipe": "Télécharger la recette (YAML)",
     # form labels: "<ConfigClass>.<field>"
     "Recipe.name": "Nom",
     "Recipe.sources": "Sources du domaine",

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import random
 import shutil
 from collections import defaultdict
 from pathlib import Path
 
 import sqlite_utils
+import yaml
 
 from backend.corpus.catalogue import get_source, list_sources, load_documents
 from backend.corpus.cleaning import clean_documents
@@ -210,7 +212,7 @@ def build_snapshot(db: sqlite_utils.Database, home: Path, recipe: Recipe, progre
 
     step(0.90, "writing parquet files")
     final = home / "snapshots" / snap_id
-    tmp = final.with_name(f".{snap_id}.tmp")
+    tmp = final.with_name(f".{snap_id}.tmp-{os.getpid()}")  # two identical builds at once must not collide
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
@@ -236,6 +238,10 @@ def build_snapshot(db: sqlite_utils.Database, home: Path, recipe: Recipe, progre
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), "utf-8")
         write_card(tmp / "README.md", manifest)
+        (tmp / "recipe.yaml").write_text(yaml.safe_dump(manifest["recipe"], allow_unicode=True, sort_keys=False))
+        if existing_snapshot(db, snap_id):  # an identical build finished first: keep it, drop ours
+            shutil.rmtree(tmp)
+            return {**summary(load_manifest(db, snap_id)), "reused": True}
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
     except BaseException:
@@ -320,4 +326,4 @@ def snapshot_files(db: sqlite_utils.Database, snap_id: str) -> list[Path]:
     if not row:
         raise CorpusInputError(f"unknown snapshot '{snap_id}'")
     folder = Path(row["path"])
-    return [folder / "README.md", folder / "manifest.json"] + [folder / f for f in SPLIT_FILES.values()]
+    return [folder / n for n in ("README.md", "manifest.json", "recipe.yaml")] + [folder / f for f in SPLIT_FILES.values()]

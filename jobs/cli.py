@@ -1,0 +1,200 @@
+"""`python -m backend jobs list|show|cancel|resume|wait|serve|submit-corpus`.
+
+Jobs run under the app's scheduler. When no app (nor `jobs serve`) is running for the home, queued jobs wait;
+`jobs wait ID` and `jobs submit-corpus --wait` then drive a scheduler themselves while they wait (they say so on
+stderr), and `jobs serve` runs one in the foreground (a headless server). A job started that way keeps running if
+the command is interrupted; the next scheduler finds its result.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from jobs import store
+from jobs.store import FINAL, JobError
+
+SUMMARY_FIELDS = ("id", "kind", "owner", "status", "requested_device", "device", "progress", "message",
+                  "exit_reason", "resumable", "attempt", "created_at", "started_at", "finished_at", "pid")
+
+
+def _emit(args, payload, text: str) -> None:
+    print(json.dumps(payload, indent=1, ensure_ascii=False, default=str) if args.json else text)
+
+
+def _when(t: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
+
+
+def _line(row: dict) -> str:
+    note = row["exit_reason"] if row["status"] in ("failed", "cancelled") else row["message"]
+    resumable = " (resumable)" if row["status"] == "failed" and row["resumable"] else ""
+    return (f"{row['id']}  {row['kind']:<14} {row['status'] + resumable:<21} {row['device'] or row['requested_device']:<7}"
+            f" {row['progress']:4.0%}  {row['owner'] or '-':<10} {_when(row['created_at'])}  {note or ''}")
+
+
+def _show_text(row: dict, home) -> str:
+    lines = [f"{k:<17} {_when(row[k]) if k.endswith('_at') else row[k]}" for k in SUMMARY_FIELDS]
+    lines.append(f"{'folder':<17} {store.job_dir(home, row['id'])}")
+    lines.append("config: " + json.dumps(row["config"], ensure_ascii=False))
+    if row["result"] is not None:
+        lines.append("result: " + json.dumps(row["result"], indent=1, ensure_ascii=False))
+    return "\n".join(lines)
+
+
+def cmd_list(studio, args):
+    rows = store.list_jobs(studio.db, status=args.status, kind=args.kind, owner=args.owner, limit=args.limit)
+    if args.json:
+        rows = [{k: r[k] for k in SUMMARY_FIELDS} for r in rows]
+    _emit(args, rows, "\n".join(_line(r) for r in rows) or "no jobs")
+
+
+def cmd_show(studio, args):
+    row = store.get(studio.db, args.id)
+    folder = store.job_dir(studio.home, args.id)
+    payload = {**row, "folder": str(folder), "log_tail": store.log_tail(folder, args.log),
+               "metrics": store.read_metrics(folder)[-args.metrics:] if args.metrics else []}
+    text = _show_text(row, studio.home)
+    if args.metrics:
+        text += "\nmetrics (last %d):\n" % args.metrics + "\n".join(json.dumps(m) for m in payload["metrics"])
+    if args.log:
+        text += f"\nlog (last {args.log} lines):\n{payload['log_tail']}"
+    _emit(args, payload, text)
+
+
+def cmd_cancel(studio, args):
+    from jobs.scheduler import cancel
+
+    row = cancel(studio.db, studio.home, args.id, by=args.owner, grace=args.grace)
+    _emit(args, row, f"{row['id']}: {row['status']} ({row['exit_reason']})")
+
+
+def cmd_resume(studio, args):
+    from jobs.scheduler import scheduler_running
+
+    row = store.requeue(studio.db, args.id)
+    store.append_log(store.job_dir(studio.home, args.id), f"[cli] resumed: queued again as attempt {row['attempt']}")
+    if args.wait:
+        return _wait(studio, args, args.id)
+    hint = "" if scheduler_running(studio.home) else \
+        " — no scheduler is running for this home: start the app, `jobs serve`, or `jobs wait ID`"
+    _emit(args, row, f"{row['id']}: queued (attempt {row['attempt']}){hint}")
+
+
+def _wait(studio, args, job_id: str):
+    """Wait for a final status; drive a scheduler here when no app holds this home's scheduler lock."""
+    from jobs.scheduler import Scheduler
+
+    store.get(studio.db, job_id)
+    scheduler = Scheduler(studio.settings)
+    driving = scheduler.try_activate()
+    if driving and store.get(studio.db, job_id)["status"] not in FINAL:
+        print(f"no scheduler is running for {studio.home}: running one here until {job_id} ends", file=sys.stderr)
+    last = {"message": None}
+
+    def poll():
+        if driving:
+            scheduler.tick()
+        row = store.get(studio.db, job_id)
+        if not args.json and row["message"] != last["message"] and row["status"] == "running":
+            last["message"] = row["message"]
+            print(f"[{row['progress']:4.0%}] {row['message']}", file=sys.stderr)
+
+    try:
+        row = store.wait(studio.db, job_id, timeout=args.timeout, poll=0.5, on_poll=poll)
+    finally:
+        scheduler.deactivate()
+    if row["status"] not in FINAL:
+        _emit(args, {**row, "timed_out": True}, f"{job_id}: still {row['status']} after {args.timeout:g} s")
+        raise SystemExit(124)
+    _emit(args, row, _line(row) + ("\n" + json.dumps(row["result"], indent=1, ensure_ascii=False)
+                                   if row["result"] is not None else ""))
+    if row["status"] != "succeeded":
+        raise SystemExit(1)
+
+
+def cmd_wait(studio, args):
+    _wait(studio, args, args.id)
+
+
+def cmd_serve(studio, args):
+    """A scheduler in the foreground, for a server without the UI (or a test's stand-in for the app)."""
+    from jobs.scheduler import Scheduler
+
+    scheduler = Scheduler(studio.settings)
+    if not scheduler.try_activate():
+        raise JobError(f"a scheduler is already running for {studio.home}")
+    scheduler.start()
+    print(f"scheduler running for {studio.home} on {', '.join(f'{d} ({n} slot)' for d, n in scheduler.slots.items())}"
+          "; Ctrl-C stops it (jobs keep running)", file=sys.stderr, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        scheduler.stop()
+
+
+def cmd_submit_corpus(studio, args):
+    from backend.config import values_from_args
+    from backend.corpus.recipe import Recipe, load_recipe
+    from jobs.scheduler import scheduler_running
+
+    base = load_recipe(args.recipe).model_dump(mode="json") if args.recipe else {}
+    flags = values_from_args(args, Recipe)
+    if "cleaning" in flags:
+        flags["cleaning"] = {**base.get("cleaning", {}), **flags["cleaning"]}
+    studio.scan_sources()
+    job_id = store.submit(studio.db, studio.home, "corpus_build", {**base, **flags}, owner=args.owner,
+                          device=args.device)
+    if args.wait:
+        return _wait(studio, args, job_id)
+    hint = "" if scheduler_running(studio.home) else \
+        " — no scheduler is running for this home: start the app, `jobs serve`, or `jobs wait " + job_id + "`"
+    _emit(args, {"id": job_id, "status": "queued"}, job_id + hint)
+
+
+def add_jobs_commands(subparsers) -> None:
+    """Add the `jobs` command group to the top-level subparsers of `python -m backend`."""
+    from backend.config import add_arguments
+    from backend.corpus.recipe import Recipe
+
+    group = subparsers.add_parser("jobs", help="background jobs: list, show, cancel, resume, wait, serve")
+    jobs = group.add_subparsers(dest="cmd", required=True)
+    p = jobs.add_parser("list", help="jobs, newest first")
+    p.add_argument("--status", choices=store.STATUSES)
+    p.add_argument("--kind")
+    p.add_argument("--owner")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_list)
+    p = jobs.add_parser("show", help="one job: row, config, result, metrics and log tail")
+    p.add_argument("id")
+    p.add_argument("--log", type=int, default=20, metavar="LINES", help="log lines to show (default 20)")
+    p.add_argument("--metrics", type=int, default=5, metavar="N", help="last metric records to show (default 5)")
+    p.set_defaults(func=cmd_show)
+    p = jobs.add_parser("cancel", help="cancel a queued or running job (SIGTERM, SIGKILL after the grace period)")
+    p.add_argument("id")
+    p.add_argument("--grace", type=float, default=3.0, help="seconds between SIGTERM and SIGKILL (default 3)")
+    p.add_argument("--owner", help="who cancels (recorded in the exit reason)")
+    p.set_defaults(func=cmd_cancel)
+    p = jobs.add_parser("resume", help="queue a cancelled or failed-resumable job again, keeping its folder")
+    p.add_argument("id")
+    p.add_argument("--wait", action="store_true", help="then wait for it (see `wait`)")
+    p.add_argument("--timeout", type=float, default=None)
+    p.set_defaults(func=cmd_resume)
+    p = jobs.add_parser("wait", help="wait for a final status (exit 0 succeeded, 1 failed/cancelled, 124 timeout); "
+                                     "drives a scheduler here when no app is running")
+    p.add_argument("id")
+    p.add_argument("--timeout", type=float, default=None, help="seconds (default: no limit)")
+    p.set_defaults(func=cmd_wait)
+    p = jobs.add_parser("serve", help="run the scheduler in the foreground (no UI)")
+    p.set_defaults(func=cmd_serve)
+    p = jobs.add_parser("submit-corpus", help="build a corpus snapshot as a background job")
+    p.add_argument("--recipe", help="recipe file (YAML or JSON); flags below override its fields")
+    p.add_argument("--device", default="any")
+    p.add_argument("--owner")
+    p.add_argument("--wait", action="store_true", help="then wait for it (see `wait`)")
+    p.add_argument("--timeout", type=float, default=None)
+    add_arguments(p.add_argument_group("recipe fields"), Recipe)
+    p.set_defaults(func=cmd_submit_corpus)
+    for choice in jobs.choices.values():
+        choice.add_argument("--json", action="store_true", help="print JSON")

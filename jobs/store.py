@@ -1,0 +1,327 @@
+"""Job rows (the `jobs` table) and job folders (`<home>/jobs/<id>/`: config.json, log.txt, metrics.jsonl,
+checkpoints/). Every write is one autocommit statement, conditional where several processes race (the app's
+scheduler, the CLI, the workers), and retried when SQLite answers "database is locked" so that never reaches a user.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import random
+import re
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import sqlite_utils
+
+from backend.registry import now
+
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINAL = frozenset({"succeeded", "failed", "cancelled"})
+CONFIG_FILE, LOG_FILE, METRICS_FILE, CHECKPOINTS_DIR = "config.json", "log.txt", "metrics.jsonl", "checkpoints"
+ID_RE = re.compile(r"^job-\d{6,}$")
+DEVICE_RE = re.compile(r"^(any|cpu|cuda:\d+)$")
+
+
+class JobError(RuntimeError):
+    """A job request that cannot be honoured (unknown id or kind, invalid config, wrong state): the message is for
+    the user, as is (the CLI prints it, the UI shows it)."""
+
+
+def retry_locked(fn: Callable) -> Callable:
+    """Retry a registry write a few times when SQLite reports the database locked or busy (on top of its own
+    30 s busy timeout), with a short randomised backoff."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        delay = 0.05
+        for attempt in range(8):
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                text = str(exc).lower()
+                if attempt == 7 or ("locked" not in text and "busy" not in text):
+                    raise
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 2.0)
+    return wrapper
+
+
+@retry_locked
+def execute(db: sqlite_utils.Database, sql: str, params: Iterable | dict = ()) -> sqlite3.Cursor:
+    return db.execute(sql, params)
+
+
+# ----------------------------------------------------------------------------------------------------- folders
+
+def job_dir(home: Path | str, job_id: str) -> Path:
+    """The job's folder; the id is checked so a crafted id cannot point outside `<home>/jobs`."""
+    if not ID_RE.match(str(job_id)):
+        raise JobError(f"'{job_id}' is not a job id (expected e.g. job-000042)")
+    return Path(home) / "jobs" / job_id
+
+
+def append_metric(folder: Path, record: dict) -> dict:
+    """Append one JSON line to metrics.jsonl (a `time` field is added when missing); one write call per line."""
+    record = {"time": round(now(), 3), **record}
+    line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+    with open(Path(folder) / METRICS_FILE, "a", encoding="utf-8") as f:
+        f.write(line)
+    return record
+
+
+def read_metrics(folder: Path, since: int = 0) -> list[dict]:
+    """Metric records from line `since` on; a torn last line (a worker killed mid-write) is skipped."""
+    path = Path(folder) / METRICS_FILE
+    if not path.is_file():
+        return []
+    out = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for i, line in enumerate(f):
+            if i < since or not line.strip():
+                continue
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+    return out
+
+
+def log_tail(folder: Path, lines: int = 50, max_bytes: int = 256_000) -> str:
+    """The last `lines` lines of the job's log.txt (reads at most `max_bytes` from its end)."""
+    path = Path(folder) / LOG_FILE
+    if not path.is_file():
+        return ""
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        size = f.tell()
+        f.seek(max(0, size - max_bytes))
+        data = f.read()
+    text = data.decode("utf-8", errors="replace")
+    return "\n".join(text.splitlines()[-lines:]) if lines else text
+
+
+def append_log(folder: Path, message: str) -> None:
+    """A line in the job's log.txt, written from outside the worker (the scheduler notes why it stopped a job)."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    with open(Path(folder) / LOG_FILE, "a", encoding="utf-8") as f:
+        f.write(f"[{stamp}] {message}\n")
+
+
+# -------------------------------------------------------------------------------------------------------- rows
+
+def _decode(row: dict | None) -> dict | None:
+    if row is None:
+        return None
+    row = dict(row)
+    for field in ("config", "result"):
+        if isinstance(row.get(field), str):
+            try:
+                row[field] = json.loads(row[field])
+            except ValueError:
+                pass
+    return row
+
+
+def _rows(db: sqlite_utils.Database, sql: str, params: Iterable | dict = ()) -> list[dict]:
+    cursor = execute(db, sql, params)
+    names = [c[0] for c in cursor.description]
+    return [_decode(dict(zip(names, r))) for r in cursor.fetchall()]
+
+
+def find(db: sqlite_utils.Database, job_id: str) -> dict | None:
+    rows = _rows(db, "SELECT * FROM jobs WHERE id = ?", [job_id])
+    return rows[0] if rows else None
+
+
+def get(db: sqlite_utils.Database, job_id: str) -> dict:
+    """The job's row with config and result decoded; JobError for an unknown id."""
+    row = find(db, job_id)
+    if row is None:
+        raise JobError(f"unknown job '{job_id}'")
+    return row
+
+
+def list_jobs(db: sqlite_utils.Database, status: str | Iterable[str] | None = None, kind: str | None = None,
+              owner: str | None = None, device: str | None = None, limit: int | None = 200,
+              order: str = "created_at DESC, id DESC") -> list[dict]:
+    """Jobs, newest first by default; filters combine (status may be one status or several)."""
+    if order not in ("created_at DESC, id DESC", "queued_at, id", "created_at, id"):
+        raise ValueError(f"unsupported order {order!r}")
+    where, params = [], []
+    if status:
+        statuses = [status] if isinstance(status, str) else list(status)
+        where.append(f"status IN ({', '.join('?' * len(statuses))})")
+        params += statuses
+    for column, value in (("kind", kind), ("owner", owner), ("device", device)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    sql = "SELECT * FROM jobs" + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order}"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return _rows(db, sql, params)
+
+
+def update(db: sqlite_utils.Database, job_id: str, *, expect: Iterable[str] | None = None,
+           if_attempt: int | None = None, **fields: Any) -> bool:
+    """Set `fields` on the job, only while its status is in `expect` and (if given) its attempt is `if_attempt`.
+    Returns whether the row changed: a False means another process moved the job on first."""
+    if not fields:
+        return False
+    for key in ("config", "result"):
+        if key in fields and fields[key] is not None and not isinstance(fields[key], str):
+            fields[key] = json.dumps(fields[key], ensure_ascii=False, default=str)
+    sql = "UPDATE jobs SET " + ", ".join(f"{k} = ?" for k in fields) + " WHERE id = ?"
+    params = list(fields.values()) + [job_id]
+    if expect is not None:
+        expect = list(expect)
+        sql += f" AND status IN ({', '.join('?' * len(expect))})"
+        params += expect
+    if if_attempt is not None:
+        sql += " AND attempt = ?"
+        params.append(if_attempt)
+    return execute(db, sql, params).rowcount > 0
+
+
+def set_status(db: sqlite_utils.Database, job_id: str, status: str, *, expect: Iterable[str] | None = None,
+               if_attempt: int | None = None, **fields: Any) -> bool:
+    """Move a job to `status` (a final status also stamps finished_at), conditionally as in `update`."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown job status {status!r}")
+    if status in FINAL:
+        fields.setdefault("finished_at", now())
+    return update(db, job_id, expect=expect, if_attempt=if_attempt, status=status, **fields)
+
+
+def finish(db: sqlite_utils.Database, job_id: str, status: str, *, attempt: int | None = None,
+           exit_reason: str | None = None, result: Any = None, resumable: bool = False) -> bool:
+    """Write a final status for a running job (no-op if it is no longer running, or was resumed since)."""
+    fields: dict[str, Any] = {"exit_reason": exit_reason, "resumable": int(resumable)}
+    if result is not None:
+        fields["result"] = result
+    if status == "succeeded":
+        fields["progress"] = 1.0
+    return set_status(db, job_id, status, expect=("running",), if_attempt=attempt, **fields)
+
+
+def heartbeat(db: sqlite_utils.Database, job_id: str, attempt: int) -> bool:
+    """Stamp the heartbeat; False when the job is no longer this worker's (cancelled, failed, resumed)."""
+    return update(db, job_id, expect=("running",), if_attempt=attempt, heartbeat=now())
+
+
+def set_progress(db: sqlite_utils.Database, job_id: str, fraction: float, message: str | None = None,
+                 attempt: int | None = None) -> bool:
+    fields: dict[str, Any] = {"progress": min(1.0, max(0.0, float(fraction))), "heartbeat": now()}
+    if message is not None:
+        fields["message"] = str(message)[:500]
+    return update(db, job_id, expect=("running",), if_attempt=attempt, **fields)
+
+
+def running_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    cursor = execute(db, "SELECT device, COUNT(*) FROM jobs WHERE status = 'running' GROUP BY device")
+    return {device: n for device, n in cursor.fetchall()}
+
+
+def claim(db: sqlite_utils.Database, job_id: str, device: str, slots: int) -> bool:
+    """Atomically move a queued job to running on `device` if fewer than `slots` jobs run there (one statement,
+    so two schedulers can never overfill a device nor launch the same job twice)."""
+    t = now()
+    cursor = execute(db, """
+        UPDATE jobs SET status = 'running', device = ?, started_at = ?, heartbeat = ?, finished_at = NULL,
+                        pid = NULL, pgid = NULL, exit_reason = NULL, message = 'starting'
+        WHERE id = ? AND status = 'queued'
+          AND (SELECT COUNT(*) FROM jobs WHERE status = 'running' AND device = ?) < ?""",
+                     [device, t, t, job_id, device, slots])
+    return cursor.rowcount > 0
+
+
+# ------------------------------------------------------------------------------------------------------ submit
+
+def _new_folder(home: Path, db: sqlite_utils.Database) -> tuple[str, Path]:
+    """The next free job id: creating its folder (atomic mkdir) reserves it against concurrent submitters."""
+    row = execute(db, "SELECT MAX(CAST(substr(id, 5) AS INTEGER)) FROM jobs WHERE id LIKE 'job-%'").fetchone()
+    number = (row[0] or 0) + 1
+    (Path(home) / "jobs").mkdir(parents=True, exist_ok=True)
+    for _ in range(10_000):
+        job_id = f"job-{number:06d}"
+        folder = job_dir(home, job_id)
+        try:
+            folder.mkdir()
+            return job_id, folder
+        except FileExistsError:
+            number += 1
+    raise JobError(f"could not allocate a job folder under {Path(home) / 'jobs'}")
+
+
+def submit(db: sqlite_utils.Database, home: Path | str, kind: str, config: Any, owner: str | None = None,
+           device: str = "any") -> str:
+    """Validate `config` with the kind's config class (and the kind's own pre-launch check), then write the job's
+    folder and its queued row. Returns the job id. An invalid request raises JobError and writes nothing."""
+    from jobs.kinds import get_kind
+
+    spec = get_kind(kind)
+    model = spec.validate(config)
+    device = (device or "any").strip()
+    if not DEVICE_RE.match(device):
+        raise JobError(f"device: '{device}' is not a device (use 'any', 'cpu' or 'cuda:N')")
+    if device != "any" and device.split(":")[0] not in spec.devices:
+        raise JobError(f"device: a {kind} job runs on {' or '.join(spec.devices)}, not '{device}'")
+    if spec.check is not None:
+        spec.check(db, Path(home), model)
+    data = model.model_dump(mode="json")
+    job_id, folder = _new_folder(Path(home), db)
+    (folder / CHECKPOINTS_DIR).mkdir()
+    (folder / CONFIG_FILE).write_text(json.dumps(data, indent=1, ensure_ascii=False), "utf-8")
+    (folder / LOG_FILE).touch()
+    (folder / METRICS_FILE).touch()
+    t = now()
+    execute(db, """INSERT INTO jobs (id, kind, owner, config, status, resumable, requested_device, created_at,
+                   queued_at, progress, message, attempt) VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, 0, 'queued', 1)""",
+            [job_id, kind, owner, json.dumps(data, ensure_ascii=False), device, t, t])
+    return job_id
+
+
+def cancel_queued(db: sqlite_utils.Database, job_id: str, reason: str = "cancelled before it started") -> bool:
+    return set_status(db, job_id, "cancelled", expect=("queued",), exit_reason=reason, resumable=1)
+
+
+def requeue(db: sqlite_utils.Database, job_id: str) -> dict:
+    """Resume: put a cancelled or failed-resumable job back in the queue (attempt + 1), keeping its folder, so a
+    kind that checkpoints continues from `checkpoints/`. JobError says why when it cannot be resumed."""
+    row = get(db, job_id)
+    status = row["status"]
+    if status in ("queued", "running"):
+        raise JobError(f"job {job_id} is {status}: nothing to resume")
+    if status == "succeeded":
+        raise JobError(f"job {job_id} succeeded: nothing to resume (clone it to run it again)")
+    if status == "failed" and not row["resumable"]:
+        raise JobError(f"job {job_id} failed with an error and cannot be resumed ({row['exit_reason']}); "
+                       "fix the cause and clone it")
+    changed = update(db, job_id, expect=(status,), if_attempt=row["attempt"], status="queued",
+                     attempt=row["attempt"] + 1, queued_at=now(), device=None, pid=None, pgid=None, heartbeat=None,
+                     started_at=None, finished_at=None, exit_reason=None, result=None, resumable=0,
+                     message="queued (resumed)")
+    if not changed:
+        raise JobError(f"job {job_id} changed while resuming it; try again")
+    return get(db, job_id)
+
+
+def clone(db: sqlite_utils.Database, home: Path | str, job_id: str, owner: str | None = None) -> str:
+    """Submit a new job with the same kind, config and requested device."""
+    row = get(db, job_id)
+    return submit(db, home, row["kind"], row["config"], owner=owner or row["owner"], device=row["requested_device"])
+
+
+def wait(db: sqlite_utils.Database, job_id: str, timeout: float | None = None, poll: float = 0.5,
+         on_poll: Callable[[], Any] | None = None) -> dict:
+    """Poll until the job reaches a final status (calling `on_poll` between polls, e.g. a scheduler tick);
+    returns the row, or the current row when `timeout` seconds pass first."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        if on_poll is not None:
+            on_poll()
+        row = get(db, job_id)
+        if row["status"] in FINAL or (deadline is not None and time.monotonic() >= deadline):
+            return row
+        time.sleep(poll)

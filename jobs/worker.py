@@ -1,0 +1,185 @@
+"""`python -m jobs.worker JOB_ID`: run one job in this process and write its final status itself, so the job
+outlives whoever launched it (the app, the CLI).
+
+Launched by the scheduler in its own process session with stdout/stderr on the job's log.txt. It records its pid
+and process group, heartbeats every 2 s from a thread (on its own SQLite connection), turns SIGTERM into a clean
+'cancelled' exit, runs the kind's runner, then writes 'succeeded' + result or 'failed' + the exception's message
+(the traceback goes to log.txt). Run by hand on a queued job, it takes the job itself (no slot accounting).
+Exit status: 0 succeeded, 1 failed, 2 nothing to run, 143 cancelled.
+"""
+from __future__ import annotations
+
+import argparse
+import faulthandler
+import os
+import signal
+import sys
+import threading
+import traceback
+
+HEARTBEAT_S = 2.0
+HARD_STOP_S = 2.0   # after SIGTERM, exit by then even if the runner has not unwound (the scheduler kills at 3 s)
+
+
+class Heartbeat(threading.Thread):
+    """Stamps the job's heartbeat every `interval` seconds; calls `on_lost(status)` once if the row stops being
+    this worker's (cancelled from another process, marked failed by a reconcile, resumed elsewhere)."""
+
+    def __init__(self, db_path, job_id: str, attempt: int, interval: float = HEARTBEAT_S, on_lost=None):
+        super().__init__(name=f"heartbeat-{job_id}", daemon=True)
+        self.db_path, self.job_id, self.attempt, self.interval = db_path, job_id, attempt, interval
+        self.on_lost = on_lost
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        from backend import registry
+        from jobs import store
+
+        db = registry.connect(self.db_path)
+        while not self._halt.wait(self.interval):
+            try:
+                if store.heartbeat(db, self.job_id, self.attempt):
+                    continue
+                if self._halt.is_set():
+                    return
+                row = store.find(db, self.job_id)
+                if self.on_lost:
+                    self.on_lost(row["status"] if row else "deleted")
+                return
+            except Exception as exc:  # a failed stamp is retried at the next beat; the scheduler allows 15 s
+                print(f"heartbeat: {type(exc).__name__}: {exc}", flush=True)
+
+    def stop(self) -> None:
+        self._halt.set()
+
+
+def _take_job(db, store, job_id: str, device: str) -> tuple[dict | None, str]:
+    row = store.find(db, job_id)
+    if row is None:
+        return None, f"unknown job '{job_id}'"
+    if row["status"] == "queued":  # run by hand, outside any scheduler
+        store.claim(db, job_id, device, slots=1_000_000)
+        row = store.get(db, job_id)
+    if row["status"] != "running":
+        return None, f"job {job_id} is {row['status']}: nothing to run"
+    from jobs.processes import worker_alive
+
+    if row["pid"] and row["pid"] != os.getpid() and worker_alive(row["pid"], job_id):
+        return None, f"job {job_id} is already running in process {row['pid']}"
+    if not store.update(db, job_id, expect=("running",), if_attempt=row["attempt"], pid=os.getpid(),
+                        pgid=os.getpgid(0), device=device, heartbeat=store.now()):
+        return None, f"job {job_id} changed before it could start"
+    return store.get(db, job_id), ""
+
+
+def _output_to_log(path) -> None:
+    """Make stdout/stderr the job's log.txt (already so when the scheduler launched us; run by hand, not yet)."""
+    try:
+        out, log = os.fstat(1), os.stat(path)
+        if (out.st_dev, out.st_ino) == (log.st_dev, log.st_ino):
+            return
+    except OSError:
+        pass
+    print(f"worker: output goes to {path}", flush=True)
+    sys.stderr.flush()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs.worker", description=__doc__.split("\n\n")[0])
+    parser.add_argument("job_id")
+    parser.add_argument("--home", help="FrBio home (default: $FRBIO_HOME, else ./frbio_home)")
+    args = parser.parse_args(argv)
+
+    from backend import registry
+    from backend.settings import load_settings
+    from jobs import store
+    from jobs.context import JobCancelled, JobContext
+
+    settings = load_settings(**({"home": args.home} if args.home else {}))
+    db = registry.connect(settings.db_path)
+    row, error = _take_job(db, store, args.job_id, os.environ.get("FRBIO_JOB_DEVICE") or "cpu")
+    if row is None:
+        print(f"worker: {error}", flush=True)
+        return 2
+    ctx = JobContext(db, settings, row)
+    _output_to_log(ctx.job_dir / store.LOG_FILE)
+    me = os.getpid()
+    state = {"armed": True, "cooperative": False}
+
+    def on_signal(signum, frame):
+        if os.getpid() != me:  # a forked helper inherited this handler: die as the signal means
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        first = not ctx.should_stop()
+        ctx.request_stop(ctx.stop_reason or f"stopped by {signal.Signals(signum).name}")
+        if first:
+            timer = threading.Timer(HARD_STOP_S, hard_stop)
+            timer.daemon = True
+            timer.start()
+        if first and state["armed"] and not state["cooperative"]:
+            raise JobCancelled(ctx.stop_reason)
+
+    def hard_stop() -> None:  # the runner did not wind down in time (e.g. stuck in a library's pool teardown)
+        try:
+            store.finish(registry.connect(settings.db_path), ctx.job_id, "cancelled", attempt=ctx.attempt,
+                         exit_reason=ctx.stop_reason, resumable=True)
+            ctx.log(f"cancelled: {ctx.stop_reason} (did not stop within {HARD_STOP_S:g} s: exiting at once; "
+                    "where it was:)")
+            faulthandler.dump_traceback(file=sys.stdout, all_threads=True)
+        finally:
+            os._exit(143)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+
+    def lost(status: str) -> None:  # the row was moved on elsewhere (e.g. cancelled through the registry)
+        ctx.stop_reason = ctx.stop_reason or f"job became {status} elsewhere"
+        os.kill(me, signal.SIGTERM)  # stop as a cancel would (the handler runs in the main thread)
+
+    beat = Heartbeat(settings.db_path, ctx.job_id, ctx.attempt, on_lost=lost)
+    beat.start()
+    status, reason, result, resumable = "failed", None, None, False
+    try:
+        ctx.log(f"worker pid {me} (process group {os.getpgid(0)}): {ctx.kind} attempt {ctx.attempt} "
+                f"on {ctx.device} (CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '(unset)')!r})")
+        from jobs.kinds import get_kind
+
+        kind = get_kind(ctx.kind)
+        state["cooperative"] = kind.cooperative
+        ctx.config = kind.validate(row["config"])
+        result = kind.run(ctx)
+        state["armed"] = False
+        if ctx.should_stop():
+            status, reason, resumable = "cancelled", ctx.stop_reason, True
+        else:
+            status = "succeeded"
+    except JobCancelled as exc:
+        state["armed"] = False
+        status, reason, resumable = "cancelled", str(exc) or ctx.stop_reason or "cancelled", True
+    except BaseException as exc:  # noqa: BLE001 — every failure becomes a 'failed' row with its reason
+        state["armed"] = False
+        traceback.print_exc(file=sys.stdout)
+        reason = str(exc) if isinstance(exc, store.JobError) else f"{type(exc).__name__}: {exc}"
+    beat.stop()
+    ctx.log(f"{status}" + (f": {reason}" if reason else ""))
+    written = store.finish(db, ctx.job_id, status, attempt=ctx.attempt, exit_reason=reason, result=result,
+                           resumable=resumable)
+    if not written:
+        current = store.find(db, ctx.job_id)
+        ctx.log(f"final status not written: the job is already {current and current['status']}")
+    sys.stdout.flush()
+    return {"succeeded": 0, "failed": 1, "cancelled": 143}[status]
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Every write is committed and every file closed: skip the interpreter teardown (a second or more with torch
+    # loaded), so the process — and the memory it holds, GPU memory included — is gone right after the final status.
+    os._exit(code)
