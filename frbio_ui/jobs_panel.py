@@ -1,0 +1,87 @@
+"""A live jobs panel (list, curves, log tail, cancel / resume / clone) reused by every tab that launches jobs."""
+from __future__ import annotations
+
+import gradio as gr
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from backend.studio import Studio
+from jobs import store, views
+from jobs.store import JobError
+from frbio_ui.i18n import tr
+
+POLL_S = 2.0
+
+
+def curves_figure(series: dict[str, tuple[list, list]]) -> go.Figure | None:
+    shown = [(k, label) for k, label in views.CURVES if k in series]
+    if not shown:
+        return None
+    cols = 2 if len(shown) > 1 else 1
+    rows = (len(shown) + cols - 1) // cols
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[label for _, label in shown])
+    for i, (key, label) in enumerate(shown):
+        xs, ys = series[key]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers" if len(xs) < 30 else "lines", name=label),
+                      row=i // cols + 1, col=i % cols + 1)
+    fig.update_layout(height=260 * rows, showlegend=False, margin=dict(l=40, r=10, t=40, b=30))
+    fig.update_xaxes(title_text="step")
+    return fig
+
+
+def build_jobs_panel(studio: Studio, kind: str | None = None):
+    """Render the panel; returns the job dropdown so a launcher can select the job it just submitted."""
+    table = gr.Dataframe(views.job_table(studio.db, kind), headers=views.JOB_HEADERS, interactive=False,
+                         elem_id=f"jobs-table-{kind or 'all'}", wrap=True, max_height=300)
+    with gr.Row():
+        pick = gr.Dropdown([r[0] for r in views.job_table(studio.db, kind)], label=tr("jobs.selected", "Job"),
+                           scale=3, elem_id=f"job-pick-{kind or 'all'}", allow_custom_value=True)
+        cancel_btn = gr.Button(tr("jobs.cancel", "Cancel"), variant="stop", scale=1)
+        resume_btn = gr.Button(tr("jobs.resume", "Resume"), scale=1)
+        clone_btn = gr.Button(tr("jobs.clone", "Clone"), scale=1)
+    action_msg = gr.Markdown(elem_id=f"job-msg-{kind or 'all'}")
+    status_md = gr.Markdown(elem_id=f"job-status-{kind or 'all'}")
+    plot = gr.Plot(label=tr("jobs.curves", "Curves"), elem_id=f"job-curves-{kind or 'all'}")
+    log = gr.Textbox(label=tr("jobs.log", "Log (last lines)"), lines=10, max_lines=10, interactive=False,
+                     elem_id=f"job-log-{kind or 'all'}", autoscroll=True)
+    timer = gr.Timer(POLL_S)
+
+    def refresh(job_id):
+        rows = views.job_table(studio.db, kind)
+        ids = [r[0] for r in rows]
+        if not job_id:
+            return rows, gr.update(choices=ids), "", None, ""
+        job = store.find(studio.db, job_id)
+        if job is None:
+            return rows, gr.update(choices=ids), f"❌ unknown job {job_id}", None, ""
+        folder = store.job_dir(studio.home, job_id)
+        eta = views.format_duration(views.eta_seconds(job))
+        note = job["exit_reason"] if job["status"] in ("failed", "cancelled") else (job["message"] or "")
+        status = (f"**{job_id}** · {job['kind']} · **{views.status_label(job)}** · {job['progress'] or 0:.0%}"
+                  f" · ETA {eta} · {job.get('device') or job['requested_device']} — {note}")
+        return (rows, gr.update(choices=ids), status, curves_figure(views.metric_series(studio.home, job_id)),
+                store.log_tail(folder, 40))
+
+    outputs = [table, pick, status_md, plot, log]
+
+    def act(action, job_id):
+        if not job_id:
+            return "Choose a job first.", gr.update()
+        try:
+            if action == "cancel":
+                studio.scheduler.cancel(job_id)
+                return f"Cancelled {job_id}.", gr.update()
+            if action == "resume":
+                studio.scheduler.resume(job_id)
+                return f"{job_id} is queued again; it continues from its last checkpoint.", gr.update()
+            new_id = store.clone(studio.db, studio.home, job_id)
+            studio.scheduler.wake()
+            return f"Cloned {job_id} as {new_id}.", gr.update(value=new_id)
+        except JobError as exc:
+            return f"❌ {exc}", gr.update()
+
+    timer.tick(refresh, [pick], outputs, show_progress="hidden")
+    pick.change(refresh, [pick], outputs, show_progress="hidden")
+    for btn, action in ((cancel_btn, "cancel"), (resume_btn, "resume"), (clone_btn, "clone")):
+        btn.click(lambda j, a=action: act(a, j), [pick], [action_msg, pick]).then(refresh, [pick], outputs)
+    return pick

@@ -1,0 +1,32 @@
+"""How jobs look in the UI: status labels, ETA from progress, curves from metrics.jsonl."""
+import time
+
+from backend import registry
+from jobs import store, views
+
+
+def test_eta_and_labels():
+    now = time.time()
+    running = {"status": "running", "started_at": now - 60, "progress": 0.25}
+    assert abs(views.eta_seconds(running, now) - 180) < 1e-6
+    assert views.eta_seconds({**running, "progress": 0}, now) is None
+    assert views.eta_seconds({**running, "status": "queued"}, now) is None
+    assert views.format_duration(3725) == "1h02" and views.format_duration(75) == "1m15"
+    assert views.format_duration(None) == "—"
+    assert views.status_label({"status": "failed", "resumable": 1}) == "failed (resumable)"
+
+
+def test_table_and_curves_from_a_real_job_folder(tmp_path, shared_data):
+    db = registry.connect(tmp_path / "frbio.db")
+    from backend.corpus import catalogue
+    catalogue.scan(db, [shared_data])
+    job_id = store.submit(db, tmp_path, "corpus_build", {"sources": ["mantra_gsc"]}, owner="alice")
+    rows = views.job_table(db)
+    assert rows[0][:4] == [job_id, "corpus_build", "alice", "queued"]
+    folder = store.job_dir(tmp_path, job_id)
+    for step, loss in enumerate([3.0, 2.5, 2.1], start=1):
+        store.append_metric(folder, {"step": step, "loss": loss, "lr": 2e-5})
+    store.append_metric(folder, {"step": 3, "domain_ppl": 14.2, "general_ppl": 30.1})
+    series = views.metric_series(tmp_path, job_id)
+    assert series["loss"] == ([1, 2, 3], [3.0, 2.5, 2.1])
+    assert series["domain_ppl"] == ([3], [14.2]) and "tokens_per_s" not in series
