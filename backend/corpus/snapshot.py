@@ -202,8 +202,6 @@ def build_snapshot(db: sqlite_utils.Database, home: Path, recipe: Recipe, progre
     everything = kept + general_val + replay_pool
     for d, n in zip(everything, count_tokens([d["text"] for d in everything], tokenizer)):
         d["n_tokens"] = n
-        d.setdefault("n_words", len(d["text"].split()))
-    for d in general_val + replay_pool:
         d["n_words"] = len(d["text"].split())
 
     step(0.85, "splitting and mixing")
