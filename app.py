@@ -25,10 +25,12 @@ def main(argv: list[str] | None = None) -> int:
 
     studio = Studio(settings)
     if settings.import_default_model:
-        from backend.default_model import DefaultModelError, import_default_model
-        try:
-            import_default_model(studio.home, log=lambda m: print(m, flush=True))
-        except DefaultModelError as exc:
+        from backend.default_model import DefaultModelError
+        from backend.models.importing import register_default
+        from backend.models.registry import ModelError
+        try:  # converts SmolLM2 once, then only re-registers it
+            register_default(studio.db, studio.home, log=lambda m: print(m, flush=True))
+        except (DefaultModelError, ModelError) as exc:
             print(f"warning: {exc}", file=sys.stderr)
     studio.scan_sources()
     studio.scheduler.reconcile()  # 'running' rows left by a previous app whose worker is gone → failed (resumable)

@@ -1,5 +1,5 @@
 """Command line: `python -m backend corpus sources --json`, `python -m backend corpus build --recipe FILE --json`,
-`python -m backend models import-default`. Errors print one clear line and exit with status 2."""
+`python -m backend models list|import|download|info|tiny|publish|import-default`. Errors print one clear line and exit with status 2."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +8,7 @@ import sys
 
 from backend.config import add_arguments, values_from_args
 from backend.corpus.readers import CorpusInputError
+from backend.models.registry import ModelError
 from backend.settings import Settings
 
 
@@ -72,9 +73,80 @@ def cmd_add(studio, args):
 
 def cmd_import_default(studio, args):
     from backend.default_model import import_default_model
+    from backend.models.importing import register_default
 
-    path = import_default_model(studio.home, force=args.force, log=lambda m: print(m, file=sys.stderr))
-    _emit(args, {"path": str(path)}, str(path))
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    if args.force:
+        import_default_model(studio.home, force=True, log=log)
+    row = register_default(studio.db, studio.home, log=log)
+    _emit(args, {"path": row["path"], "id": row["id"]}, row["path"])
+
+
+def _model_line(r: dict) -> str:
+    params = f"{r['n_params'] / 1e6:,.1f}M" if r.get("n_params") else "?"
+    return (f"{r['id']:<28} {r['kind']:<7} {r['architecture'] or '?':<22} {params:>9} {r['dtype'] or '?':<9} "
+            f"{(r['size_bytes'] or 0) / 1e6:>9,.1f} MB  {r['license'] or 'unknown licence'}"
+            + ("" if r.get("commercial_use", 1) else "  NON-COMMERCIAL")
+            + (f"  ERROR: {r['error']}" if r.get("status") == "error" else ""))
+
+
+def cmd_models_list(studio, args):
+    from backend.models.registry import check_models, list_models
+
+    rows = check_models(studio.db) if args.check else list_models(studio.db, args.kind)
+    rows = [r for r in rows if not args.kind or r["kind"] == args.kind]
+    _emit(args, rows, "\n".join(_model_line(r) for r in rows) or "no models registered")
+
+
+def cmd_models_import(studio, args):
+    from backend.models.importing import import_local
+
+    row = import_local(studio.db, studio.home, args.path, name=args.name, license=args.license, copy=args.copy)
+    _emit(args, row, _model_line(row))
+
+
+def cmd_models_download(studio, args):
+    from backend.models.importing import download_from_hub
+
+    progress = None if args.json else (lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr))
+    row = download_from_hub(studio.db, studio.home, args.repo_id, revision=args.revision, progress=progress,
+                            name=args.name)
+    _emit(args, row, _model_line(row))
+
+
+def cmd_models_info(studio, args):
+    from backend.models.registry import get_model, lineage
+
+    row = get_model(studio.db, args.id)
+    row["lineage"] = [{k: r[k] for k in ("id", "name", "kind", "origin", "license", "commercial_use",
+                                         "snapshot_id")} for r in lineage(studio.db, row["id"])]
+    text = "\n".join(f"{k:<15} {v}" for k, v in row.items() if k != "lineage")
+    text += "\nlineage        " + " ← ".join(f"{r['id']} ({r['kind']})" for r in row["lineage"])
+    _emit(args, row, text)
+
+
+def cmd_models_tiny(studio, args):
+    from backend.models.importing import make_tiny_model
+
+    row = make_tiny_model(studio.home, name=args.name, seed=args.seed, db=studio.db,
+                          tokenizer_from=None if args.byte_tokenizer else "default")
+    _emit(args, row, _model_line(row))
+
+
+def cmd_models_publish(studio, args):
+    from backend.models.publish import publish_model, publish_snapshot
+    from backend.models.registry import ModelError, get_model
+
+    try:
+        get_model(studio.db, args.id)
+        is_snapshot = args.snapshot
+    except ModelError:
+        if not args.snapshot and not args.id.startswith("snap-"):
+            raise
+        is_snapshot = True
+    publish = publish_snapshot if is_snapshot else publish_model
+    result = publish(studio.db, args.id, args.repo_id, private=not args.public)
+    _emit(args, result, f"published {args.id} to {result['url']}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,9 +180,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_add)
 
     models = top.add_parser("models", help="model registry").add_subparsers(dest="cmd", required=True)
-    p = models.add_parser("import-default", help="convert the offline default model (SmolLM2-135M) once")
-    p.add_argument("--force", action="store_true")
+    p = models.add_parser("import-default", help="convert the offline default model (SmolLM2-135M) once and "
+                          "register it")
+    p.add_argument("--force", action="store_true", help="convert again even if the folder is complete")
     p.set_defaults(func=cmd_import_default)
+    p = models.add_parser("list", help="list registered models")
+    p.add_argument("--kind", choices=["base", "dapt", "merged", "tiny"])
+    p.add_argument("--check", action="store_true", help="re-inspect every folder and flag broken ones")
+    p.set_defaults(func=cmd_models_list)
+    p = models.add_parser("import", help="register a local Hugging Face model folder")
+    p.add_argument("path")
+    p.add_argument("--name", help="model id/name (default: the folder name)")
+    p.add_argument("--copy", action="store_true", help="copy the folder under FRBIO_HOME/models instead of "
+                   "registering it in place")
+    p.add_argument("--license", help="licence identifier (default: from README.md front matter)")
+    p.set_defaults(func=cmd_models_import)
+    p = models.add_parser("download", help="download a model from the Hugging Face Hub (token: $HF_TOKEN)")
+    p.add_argument("repo_id")
+    p.add_argument("--revision")
+    p.add_argument("--name", help="model id/name (default: owner--name)")
+    p.set_defaults(func=cmd_models_download)
+    p = models.add_parser("info", help="one model with its facts and lineage")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_models_info)
+    p = models.add_parser("tiny", help="build and register a tiny random Llama model (for tests and demos)")
+    p.add_argument("--name", default="tiny-llama")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--byte-tokenizer", action="store_true", help="a 259-token byte tokenizer instead of SmolLM2's")
+    p.set_defaults(func=cmd_models_tiny)
+    p = models.add_parser("publish", help="publish a model (or a corpus snapshot) to the Hub (token: $HF_TOKEN)")
+    p.add_argument("id", help="model id, or snapshot id (snap-…)")
+    p.add_argument("repo_id", help="owner/name on the Hub")
+    p.add_argument("--public", action="store_true", help="create a public repository (default: private)")
+    p.add_argument("--snapshot", action="store_true", help="ID is a corpus snapshot")
+    p.set_defaults(func=cmd_models_publish)
     for sub in (corpus, models):
         for choice in sub.choices.values():
             choice.add_argument("--json", action="store_true", help="print JSON")
@@ -127,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     studio = Studio(load_settings(**values_from_args(args, Settings)))
     try:
         args.func(studio, args)
-    except (CorpusInputError, RuntimeError, OSError) as exc:
+    except (CorpusInputError, ModelError, RuntimeError, OSError) as exc:
         if getattr(args, "json", False):
             print(json.dumps({"error": str(exc)}, ensure_ascii=False))
         print(f"error: {exc}", file=sys.stderr)

@@ -86,6 +86,33 @@ MIGRATIONS: list[str] = [
     CREATE INDEX IF NOT EXISTS jobs_owner_created_at ON jobs (owner, created_at);
     CREATE INDEX IF NOT EXISTS jobs_created_at ON jobs (created_at);
     """,
+    # 3: model registry (folders under models/); lineage through parents (base → DAPT → merged)
+    """
+    CREATE TABLE IF NOT EXISTS models (
+        id TEXT PRIMARY KEY,             -- folder name under models/, e.g. 'smollm2-135m-instruct'
+        name TEXT NOT NULL,              -- display name
+        kind TEXT NOT NULL,              -- 'base', 'dapt', 'merged', 'tiny' (tests)
+        path TEXT NOT NULL,              -- the Hugging Face folder
+        origin TEXT,                     -- 'default', 'local', 'hub:<repo>', 'job:<id>', 'tiny'
+        architecture TEXT, n_params INTEGER, dtype TEXT, size_bytes INTEGER,
+        context_length INTEGER, vocab_size INTEGER, tokenizer TEXT,
+        license TEXT,
+        parents TEXT,                    -- JSON list of model ids
+        snapshot_id TEXT,                -- corpus snapshot a DAPT model was trained on
+        commercial_use INTEGER,          -- 0 when trained on research-only data (inherited down the lineage)
+        job_id TEXT,
+        content_hash TEXT,               -- of the weight files, for caching evaluations
+        owner TEXT,
+        created_at REAL,
+        status TEXT NOT NULL DEFAULT 'ok',   -- 'ok' or 'error' (folder unreadable)
+        error TEXT
+    );
+    CREATE INDEX IF NOT EXISTS models_kind ON models (kind);
+    """,
+    # 4: the id of a job in an external scheduler (Slurm job id), set when the job is submitted there
+    """
+    ALTER TABLE jobs ADD COLUMN external_id TEXT;
+    """,
 ]
 
 

@@ -1,0 +1,120 @@
+"""Publish a registered model or a corpus snapshot to the Hugging Face Hub with its card, in one commit.
+
+The token comes from the argument (the UI passes the user's settings), else $HF_TOKEN, else the saved
+`hf auth login`. It is never logged nor put in a message: every Hub error is rewritten without it."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import sqlite_utils
+
+from backend.models.importing import REPO_ID, hub_error, hub_unavailable, resolve_token
+from backend.models.registry import ModelError, get_model
+from backend.settings import offline
+
+log = logging.getLogger(__name__)
+IGNORE = (".", "__pycache__")  # hidden files (.frbio_hash.json, .cache/, .git/) and caches are not uploaded
+
+
+def publish_model(db: sqlite_utils.Database, model_id: str, repo_id: str, token: str | None = None,
+                  private: bool = True) -> dict:
+    """Upload a registered model's folder to `repo_id` (created if needed, private by default). Its README.md is
+    uploaded as is; a folder without one gets a card generated from the registry row (base models, snapshot and
+    licence status, licence). Returns {"repo_id", "url", "commit", "card": "existing"|"generated"}."""
+    row = get_model(db, model_id)
+    folder = Path(row["path"])
+    if not folder.is_dir():
+        raise ModelError(f"The folder of model '{row['id']}' is gone: {folder}")
+    card = None if (folder / "README.md").is_file() else model_card_for(db, row)
+    return _publish(folder, repo_id, "model", token, private, card, f"Upload {row['id']} from FrBio Studio")
+
+
+def publish_snapshot(db: sqlite_utils.Database, snapshot_id: str, repo_id: str, token: str | None = None,
+                     private: bool = True) -> dict:
+    """Upload a corpus snapshot folder (parquet splits, manifest.json, README.md dataset card) as a dataset repo."""
+    row = next(iter(db["snapshots"].rows_where("id = ? OR name = ?", [snapshot_id, snapshot_id], limit=1)), None) \
+        if db["snapshots"].exists() else None
+    if row is None:
+        raise ModelError(f"unknown snapshot '{snapshot_id}'")
+    folder = Path(row["path"])
+    if not folder.is_dir():
+        raise ModelError(f"The folder of snapshot '{row['id']}' is gone: {folder}")
+    card = None
+    if not (folder / "README.md").is_file():
+        status = "commercial use allowed" if row["commercial_use"] else "NON-COMMERCIAL (research only)"
+        card = (f"---\nlicense: other\nlanguage: [fr]\ntags: [biomedical, french, frbio-studio]\n---\n"
+                f"# {row.get('name') or row['id']} ({row['id']})\n\nLicence status: {status}.\n")
+    return _publish(folder, repo_id, "dataset", token, private, card, f"Upload snapshot {row['id']} from FrBio Studio")
+
+
+def model_card_for(db: sqlite_utils.Database, row: dict) -> str:
+    """A model card generated from a registry row: base models (as Hub ids where known), snapshot, licence."""
+    from backend.default_model import BASE_MODEL
+    from backend.models.cards import model_card
+
+    bases = []
+    for parent in row["parents"]:
+        try:
+            origin = get_model(db, parent).get("origin") or ""
+        except ModelError:
+            origin = ""
+        bases.append(origin[4:] if origin.startswith("hub:") else BASE_MODEL if origin == "default" else parent)
+    if row.get("origin") == "default":
+        bases = [BASE_MODEL]
+    elif (row.get("origin") or "").startswith("hub:") and not bases:
+        bases = [row["origin"][4:]]
+    snapshot = None
+    if row.get("snapshot_id"):
+        snap = next(iter(db["snapshots"].rows_where("id = ?", [row["snapshot_id"]], limit=1)), None) \
+            if db["snapshots"].exists() else None
+        snapshot = {"id": row["snapshot_id"], "commercial_use": bool(snap["commercial_use"]) if snap else
+                    bool(row.get("commercial_use", 1)), "licenses": _json_list(snap.get("licenses")) if snap else []}
+    facts = {k: row.get(k) for k in ("architecture", "n_params", "dtype", "context_length", "vocab_size")}
+    return model_card(title=row.get("name") or row["id"], base_models=bases, snapshot=snapshot,
+                      method=row.get("kind") if row.get("kind") in ("dapt", "merged") else "",
+                      hyperparameters=facts, license=row.get("license"),
+                      description="Published from FrBio Studio." + (
+                          "" if row.get("commercial_use", 1) else " **Non-commercial use only** (research-only "
+                          "training data or ancestor)."))
+
+
+def _publish(folder: Path, repo_id: str, repo_type: str, token: str | None, private: bool, card: str | None,
+             message: str) -> dict:
+    action = f"publish to the Hugging Face Hub as '{repo_id}'"
+    if not REPO_ID.fullmatch(repo_id or "") or "/" not in repo_id:
+        raise ModelError(f"'{repo_id}' is not a Hub repository id (expected owner/name)")
+    if offline():
+        raise hub_unavailable(action, "offline mode is on (HF_HUB_OFFLINE=1)")
+    token = resolve_token(token)
+    if not token:
+        raise ModelError(f"Cannot {action}: no Hugging Face token (set HF_TOKEN, log in with `hf auth login`, or "
+                         "enter a token in your settings)")
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    files = sorted(p for p in folder.rglob("*") if p.is_file()
+                   and not any(part.startswith(IGNORE) for part in p.relative_to(folder).parts))
+    operations = [CommitOperationAdd(path_in_repo=p.relative_to(folder).as_posix(), path_or_fileobj=str(p))
+                  for p in files]
+    if card is not None:
+        operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card.encode("utf-8")))
+    log.info("publishing %s (%d files) to %s/%s", folder, len(operations), repo_type, repo_id)
+    api = HfApi(token=token)
+    try:
+        url = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
+        commit = api.create_commit(repo_id, operations=operations, commit_message=message, repo_type=repo_type)
+    except Exception as exc:  # noqa: BLE001 - rewritten without the token
+        raise hub_error(exc, action, token) from None
+    return {"repo_id": repo_id, "url": str(url), "commit": getattr(commit, "oid", None),
+            "card": "generated" if card is not None else "existing", "files": len(operations)}
+
+
+def _json_list(value) -> list:
+    import json
+
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return [value]
+    return value if isinstance(value, list) else []
