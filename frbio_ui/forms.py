@@ -93,12 +93,12 @@ def build_form(model: type[BaseModel], *, values: BaseModel | None = None, choic
     `choices` fills list/choice widgets whose options come from data (e.g. source names);
     `custom[name](form)` renders a field differently (it returns the component holding the value)."""
     form = _form or Form(model)
-    values = values or model()
+    values = values if values is not None else model.model_construct()  # required fields start empty
     choices, custom = choices or {}, custom or {}
     for name, f in model.model_fields.items():
         if name in skip:
             continue
-        value = getattr(values, name)
+        value = getattr(values, name, None)
         if name in custom:
             comp = custom[name](form)
         elif field_kind(f.annotation) == "model":

@@ -106,7 +106,7 @@ def app_server(request, make_home, shared_data, tmp_path) -> AppServer:
            "GRADIO_TEMP_DIR": str(tmp_path / "gradio_tmp"), "PYTHONUNBUFFERED": "1"}
     env = {k: v for k, v in env.items() if not k.startswith("FRBIO_")}  # flags below are the whole configuration
     cmd = [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), "--home", str(home),
-           "--data", str(data), "--no-import-default-model"]
+           "--data", str(data)]  # the default model is already in the home: start-up only registers it
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)

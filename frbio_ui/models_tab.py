@@ -1,0 +1,112 @@
+"""Models tab: the registry (architecture, size, licence, lineage), local import, Hub download (a job), publish."""
+from __future__ import annotations
+
+import gradio as gr
+
+from backend.corpus.readers import CorpusInputError
+from backend.corpus.snapshot import list_snapshots
+from backend.models import importing, publish
+from backend.models.registry import ModelError, get_model, lineage, list_models
+from backend.studio import Studio
+from jobs.model_kinds import HubDownload
+from jobs.store import JobError
+from frbio_ui.forms import build_form
+from frbio_ui.i18n import tr
+
+HEADERS = ["model", "kind", "architecture", "parameters", "dtype", "size on disk", "context", "tokenizer", "licence",
+           "parents", "commercial use"]
+
+
+def model_rows(studio: Studio) -> list[list]:
+    return [[m["id"], m["kind"], m["architecture"], f"{(m['n_params'] or 0) / 1e6:,.1f} M", m["dtype"],
+             f"{(m['size_bytes'] or 0) / 2**20:,.0f} MiB", m["context_length"], m["tokenizer"], m["license"] or "?",
+             " + ".join(m["parents"]) or "—", "✅" if m["commercial_use"] else "⚠️ research only"]
+            for m in list_models(studio.db)]
+
+
+def lineage_markdown(studio: Studio, model_id: str) -> str:
+    chain = lineage(studio.db, model_id)
+    steps = " ← ".join(f"**{m['id']}** ({m['kind']})" for m in chain)
+    me = chain[0]
+    extra = f"\n\nTrained on snapshot `{me['snapshot_id']}`." if me.get("snapshot_id") else ""
+    return f"{steps}{extra}\n\nFolder: `{me['path']}` · origin: {me['origin']}"
+
+
+def build_models_tab(studio: Studio):
+    table = gr.Dataframe(model_rows(studio), headers=HEADERS, interactive=False, elem_id="models-table", wrap=True)
+    with gr.Row():
+        pick = gr.Dropdown([m["id"] for m in list_models(studio.db)], label=tr("models.pick", "Model"), scale=3)
+        refresh = gr.Button(tr("models.refresh", "Refresh"), scale=1)
+    lineage_md = gr.Markdown(elem_id="model-lineage")
+    msg = gr.Markdown(elem_id="models-msg")
+    with gr.Accordion(tr("models.import", "Import a local Hugging Face folder"), open=False):
+        path = gr.Textbox(label=tr("models.path", "Folder path"), elem_id="import-path")
+        with gr.Row():
+            name = gr.Textbox(label=tr("models.name", "Name (optional)"))
+            licence = gr.Textbox(label=tr("models.licence", "Licence (if the card has none)"))
+            copy = gr.Checkbox(label=tr("models.copy", "Copy into frbio_home/models"), value=False)
+        import_btn = gr.Button(tr("models.import_button", "Import"), variant="primary", elem_id="import-button")
+    with gr.Accordion(tr("models.download", "Download from the Hugging Face Hub (background job)"), open=False):
+        dl_form = build_form(HubDownload)
+        dl_btn = gr.Button(tr("models.download_button", "Download"), elem_id="download-button")
+    with gr.Accordion(tr("models.publish", "Publish to the Hugging Face Hub"), open=False):
+        with gr.Row():
+            what = gr.Radio(["model", "snapshot"], value="model", label=tr("models.publish_what", "What"))
+            item = gr.Dropdown([m["id"] for m in list_models(studio.db)], label=tr("models.item", "Model or snapshot"),
+                               allow_custom_value=True)
+        repo = gr.Textbox(label=tr("models.repo", "Hub repository (owner/name)"))
+        with gr.Row():
+            token = gr.Textbox(label=tr("models.token", "Hub token (empty: HF_TOKEN from the server)"),
+                               type="password")
+            private = gr.Checkbox(label=tr("models.private", "Private repository"), value=True)
+        pub_btn = gr.Button(tr("models.publish_button", "Publish"), elem_id="publish-button")
+
+    def refreshed(message=""):
+        ids = [m["id"] for m in list_models(studio.db)]
+        return model_rows(studio), gr.update(choices=ids), message
+
+    def on_pick(model_id):
+        if not model_id:
+            return ""
+        try:
+            return lineage_markdown(studio, model_id)
+        except ModelError as exc:
+            return f"❌ {exc}"
+
+    def on_import(folder, model_name, model_licence, do_copy):
+        try:
+            row = importing.import_local(studio.db, studio.home, folder.strip(), name=model_name or None,
+                                         license=model_licence or None, copy=do_copy)
+        except ModelError as exc:
+            return refreshed(f"❌ {exc}")
+        return refreshed(f"✅ Registered **{row['id']}**: {row['architecture']}, {row['n_params'] / 1e6:,.1f} M "
+                         "parameters.")
+
+    def on_download(*values):
+        try:
+            job_id = studio.scheduler.submit("model_download", dl_form.to_dict(values))
+        except JobError as exc:
+            return f"❌ {exc}"
+        return f"⏳ Download queued as job **{job_id}** (progress in the Jobs tab)."
+
+    def on_what(kind):
+        ids = [m["id"] for m in list_models(studio.db)] if kind == "model" else \
+            [s["id"] for s in list_snapshots(studio.db)]
+        return gr.update(choices=ids, value=None)
+
+    def on_publish(kind, item_id, repo_id, hub_token, is_private):
+        fn = publish.publish_model if kind == "model" else publish.publish_snapshot
+        try:
+            result = fn(studio.db, item_id, (repo_id or "").strip(), token=hub_token or None, private=is_private)
+        except (ModelError, CorpusInputError) as exc:
+            return f"❌ {exc}"
+        return f"✅ Published to {result['url']}"
+
+    outputs = [table, pick, msg]
+    refresh.click(refreshed, None, outputs)
+    pick.change(on_pick, [pick], [lineage_md])
+    import_btn.click(on_import, [path, name, licence, copy], outputs)
+    dl_btn.click(on_download, dl_form.inputs, [msg])
+    what.change(on_what, [what], [item])
+    pub_btn.click(on_publish, [what, item, repo, token, private], [msg])
+    gr.on(None, refreshed, None, outputs, show_progress="hidden")
