@@ -23,6 +23,16 @@ class Settings(BaseModel):
     data: list[str] = Field(default_factory=_default_data_dirs,
                             description="Data folders scanned for corpus sources (corpus/ and general/ inside each).")
     import_default_model: bool = Field(True, description="Convert the offline default model (SmolLM2-135M) on first start.")
+    slurm: bool = Field(False, description="Submit jobs to a Slurm cluster with sbatch instead of running them on this "
+                        "machine (frbio_home, the project and its venv must be visible at the same paths on the nodes).")
+    slurm_partition: str | None = Field(None, description="Slurm partition for submitted jobs (sbatch --partition).")
+    slurm_account: str | None = Field(None, description="Slurm account charged for submitted jobs (sbatch --account).")
+    slurm_time: str | None = Field("24:00:00", description="Wall-clock limit of a submitted job (sbatch --time).")
+    slurm_cpus_per_task: int = Field(8, ge=1, description="CPU cores per submitted job (sbatch --cpus-per-task).")
+    slurm_mem: str | None = Field("64G", description="Memory per submitted job (sbatch --mem, e.g. 64G).")
+    slurm_extra_args: list[str] = Field(default_factory=list,
+                                        description="More #SBATCH options for every submitted job, e.g. --qos=normal.")
+    slurm_poll_s: float = Field(30.0, ge=0, description="Seconds between two squeue/sacct checks of one Slurm job.")
 
     @property
     def home_path(self) -> Path:

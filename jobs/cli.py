@@ -15,7 +15,7 @@ from jobs import store
 from jobs.store import FINAL, JobError
 
 SUMMARY_FIELDS = ("id", "kind", "owner", "status", "requested_device", "device", "progress", "message",
-                  "exit_reason", "resumable", "attempt", "created_at", "started_at", "finished_at", "pid")
+                  "exit_reason", "resumable", "attempt", "created_at", "started_at", "finished_at", "pid", "external_id")
 
 
 def _emit(args, payload, text: str) -> None:

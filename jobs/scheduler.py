@@ -10,6 +10,11 @@ Only one scheduler per home launches jobs: the active one holds an flock on `<ho
 by the kernel when its process dies, even by kill -9); others, and the CLI, see that (`scheduler_running`), and a
 passive scheduler takes over at its next tick once the lock is free. Jobs never depend on the scheduler: a worker
 writes its own final status, so the app can die and a new one finds the results.
+
+Scale-out (jobs.scaleout): a job whose config asks for `num_gpus` N > 1 takes one slot on each of N GPUs at once
+and runs under `accelerate launch` (DDP or FSDP, `<job_dir>/accelerate.yaml`), CUDA_VISIBLE_DEVICES listing its
+GPUs; while it waits at the head of the queue it reserves the GPUs that free up (see jobs.scaleout.local). With
+`settings.slurm`, every job is submitted with `sbatch` instead (no local slots) and followed with squeue/sacct.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ from jobs import store
 from jobs.devices import discover_devices, parse_slots
 from jobs.kinds import JobKind, get_kind
 from jobs.processes import GRACE_S, group_alive, signal_group, stop_group, worker_alive
+from jobs.scaleout import launch as scaleout_launch, local as multi, slurm
 from jobs.store import JobError
 
 log = logging.getLogger("frbio.jobs")
@@ -51,7 +57,16 @@ def cancel(db, home: Path, job_id: str, by: str | None = None, grace: float = GR
     if row["status"] != "running":
         raise JobError(f"job {job_id} is already {row['status']}")
     store.finish(db, job_id, "cancelled", attempt=row["attempt"], exit_reason=reason, resumable=True)
-    if row["pgid"] and (worker_alive(row["pid"], job_id) or group_alive(row["pgid"])):
+    if row.get("external_id"):  # on Slurm: scancel (its worker also sees the row cancelled at its next heartbeat)
+        try:
+            slurm.scancel(row["external_id"])
+            _note(home, job_id, f"[scheduler] {reason}; Slurm job {row['external_id']} cancelled (scancel)")
+        except JobError as exc:
+            _note(home, job_id, f"[scheduler] {reason}; {exc}")
+    elif len(multi.split_devices(row["device"])) > 1 and row["pgid"]:  # the launcher and every rank's group
+        gone = multi.stop_job_processes(job_id, row["pgid"], grace, reap)
+        _note(home, job_id, f"[scheduler] {reason}" + ("" if gone else "; some processes did not exit"))
+    elif row["pgid"] and (worker_alive(row["pid"], job_id) or group_alive(row["pgid"])):
         gone = stop_group(row["pgid"], grace, reap)
         _note(home, job_id, f"[scheduler] {reason}" + ("" if gone else "; some processes did not exit"))
     else:
@@ -113,6 +128,7 @@ class Scheduler:
         self.slots = {d: max(0, int(wanted.get(d, wanted.get("*", 1)))) for d in self.devices}
         self.grace, self.stale_after, self.interval, self.policy = grace, stale_after, interval, policy
         self._children: dict[str, subprocess.Popen] = {}
+        self._slurm_polled: dict[tuple[str, int], float] = {}
         self._lock = threading.RLock()
         self._lock_file = None
         self._wake = threading.Event()
@@ -202,14 +218,18 @@ class Scheduler:
     def busy(self) -> dict[str, int]:
         """Occupied slots per device: running rows, plus our own workers still exiting after a final status."""
         self._reap()
-        counts = store.running_counts(self.db)
-        out = {d: counts.get(d, 0) for d in self.devices}
+        out = {d: 0 for d in self.devices}
+        for device, n in store.running_counts(self.db).items():
+            for d in multi.split_devices(device):   # a job on several GPUs holds a slot on each
+                if d in out:
+                    out[d] += n
         running = {r["id"] for r in store.list_jobs(self.db, status="running", limit=None)}
         with self._lock:
             for job_id, proc in self._children.items():
-                device = getattr(proc, "frbio_device", None)
-                if job_id not in running and device in out:
-                    out[device] += 1
+                if job_id not in running:
+                    for d in multi.split_devices(getattr(proc, "frbio_device", None)):
+                        if d in out:
+                            out[d] += 1
         return out
 
     def free_slots(self) -> dict[str, int]:
@@ -229,6 +249,8 @@ class Scheduler:
 
     # ---- launching
     def _launch_ready(self) -> list[str]:
+        if self.settings.slurm:
+            return self._submit_to_slurm()
         free = self.free_slots()
         launched = []
         for job in self.policy(store.list_jobs(self.db, status="queued", order="queued_at, id", limit=None)):
@@ -245,6 +267,15 @@ class Scheduler:
                     f"no device for it here: asked for {job['requested_device']}, this server has "
                     f"{', '.join(d for d in self.devices if self.slots[d]) or 'no slot'}"))
                 continue
+            try:
+                gpus = scaleout_launch.gpus_requested(job["config"]) if "cuda" in kind.devices else 1
+            except JobError as exc:
+                store.set_status(self.db, job["id"], "failed", expect=("queued",), exit_reason=str(exc))
+                continue
+            if gpus > 1:
+                if self._launch_multi(job, devices, gpus, free):
+                    launched.append(job["id"])
+                continue
             for device in devices:
                 if free[device] > 0 and store.claim(self.db, job["id"], device, self.slots[device]):
                     free[device] -= 1
@@ -253,17 +284,52 @@ class Scheduler:
                     break
         return launched
 
+    def _launch_multi(self, job: dict, devices: list[str], gpus: int, free: dict[str, int]) -> bool:
+        """A job on `gpus` GPUs: claim a slot on each of `gpus` free GPUs at once and spawn it; when that many are
+        not free, reserve the free ones among its candidates (zeroed in `free`), so no job behind it takes them."""
+        cuda = [d for d in devices if d.startswith("cuda:")]
+        if job["requested_device"] != "any" or len(cuda) < gpus:
+            why = (f"a job on {gpus} GPUs takes any free GPUs: submit it with device 'any'"
+                   if job["requested_device"] != "any" else
+                   f"it asks for {gpus} GPUs; this server has {len(cuda)} "
+                   f"({', '.join(cuda) or 'no GPU'})")
+            store.set_status(self.db, job["id"], "failed", expect=("queued",), resumable=1, exit_reason=why)
+            return False
+        chosen = multi.place(cuda, free, gpus)
+        if chosen is None or not multi.claim_devices(self.db, job["id"], chosen, self.slots):
+            for d in cuda:   # waits at the head: what is free now is kept for it
+                free[d] = 0
+            return False
+        for d in chosen:
+            free[d] -= 1
+        self._spawn(job["id"], ",".join(chosen))
+        return True
+
+    def launch_plan(self, job_id: str, device: str) -> tuple[list[str], dict[str, str]]:
+        """The argument list and environment that start the job on `device` ('cpu', 'cuda:1' or, for a job on
+        several GPUs, 'cuda:0,cuda:1'): `python -m jobs.worker ID`, or accelerate's launcher (writing
+        `<job_dir>/accelerate.yaml`) when there are several GPUs. CUDA_VISIBLE_DEVICES lists the job's GPUs."""
+        names = multi.split_devices(device)
+        env = worker_env(self.settings, ",".join(self.devices[d] for d in names), device)
+        if len(names) <= 1:
+            return [sys.executable, "-m", "jobs.worker", job_id], env
+        row = store.get(self.db, job_id)
+        path = scaleout_launch.write_accelerate_config(store.job_dir(self.home, job_id), row["config"] or {},
+                                                       len(names), port=scaleout_launch.free_port(), db=self.db,
+                                                       home=self.home)
+        return scaleout_launch.worker_command(job_id, path), env
+
     def _spawn(self, job_id: str, device: str) -> None:
         folder = store.job_dir(self.home, job_id)
         folder.mkdir(parents=True, exist_ok=True)
         row = store.get(self.db, job_id)
         try:
+            argv, env = self.launch_plan(job_id, device)
             with open(folder / store.LOG_FILE, "ab") as out:
-                proc = subprocess.Popen([sys.executable, "-m", "jobs.worker", job_id], cwd=str(PROJECT_ROOT),
-                                        env=worker_env(self.settings, self.devices[device], device),
+                proc = subprocess.Popen(argv, cwd=str(PROJECT_ROOT), env=env,
                                         stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                         start_new_session=True, close_fds=True)
-        except OSError as exc:
+        except (OSError, JobError) as exc:
             store.finish(self.db, job_id, "failed", attempt=row["attempt"], resumable=True,
                          exit_reason=f"could not start the worker: {exc}")
             return
@@ -272,6 +338,64 @@ class Scheduler:
         store.update(self.db, job_id, expect=("running",), if_attempt=row["attempt"], pid=proc.pid, pgid=proc.pid)
         log.info("job %s started on %s (pid %s)", job_id, device, proc.pid)
 
+    def _submit_to_slurm(self) -> list[str]:
+        """Slurm mode: every queued job, in policy order, is submitted with sbatch (Slurm does the queueing)."""
+        submitted = []
+        for job in self.policy(store.list_jobs(self.db, status="queued", order="queued_at, id", limit=None)):
+            try:
+                kind = get_kind(job["kind"])
+            except JobError as exc:
+                store.set_status(self.db, job["id"], "failed", expect=("queued",), exit_reason=str(exc))
+                continue
+            if not slurm.claim(self.db, job["id"]):
+                continue
+            row = store.get(self.db, job["id"])
+            env = worker_env(self.settings, "", slurm.DEVICE)
+            for name in ("CUDA_VISIBLE_DEVICES", "FRBIO_JOB_DEVICE"):   # Slurm sets the GPUs; the script the device
+                env.pop(name, None)
+            try:
+                slurm_id = slurm.submit_job(self.settings, row, kind.devices, project_root=PROJECT_ROOT, env=env)
+            except JobError as exc:
+                store.finish(self.db, job["id"], "failed", attempt=row["attempt"], resumable=True, exit_reason=str(exc))
+                _note(self.home, job["id"], f"[scheduler] {exc}")
+                continue
+            if not store.update(self.db, job["id"], expect=("running",), if_attempt=row["attempt"],
+                                external_id=slurm_id, message=f"submitted to Slurm as job {slurm_id}"):
+                try:   # cancelled while sbatch ran
+                    slurm.scancel(slurm_id)
+                except JobError as exc:
+                    log.warning("job %s: %s", job["id"], exc)
+                continue
+            _note(self.home, job["id"], f"[scheduler] attempt {row['attempt']} submitted to Slurm as job {slurm_id} "
+                                        f"({slurm.SCRIPT_FILE})")
+            log.info("job %s submitted to Slurm as %s", job["id"], slurm_id)
+            submitted.append(job["id"])
+        return submitted
+
+    def _slurm_verdict(self, row: dict) -> str | None:
+        """Why a running Slurm row must be marked failed, or None: Slurm still has it (PENDING, RUNNING, ...), cannot
+        be asked right now, or was asked less than `slurm_poll_s` ago."""
+        if not row.get("external_id"):
+            if store.now() - (row["started_at"] or 0) <= slurm.SUBMIT_TIMEOUT_S * 2:
+                return None
+            return "never submitted to Slurm (no Slurm job id)"
+        t = store.now()
+        key = (row["id"], row["attempt"])
+        if t - self._slurm_polled.get(key, float("-inf")) < self.settings.slurm_poll_s:
+            return None
+        self._slurm_polled[key] = t
+        state = slurm.job_state(row["external_id"])
+        if state == slurm.GONE and t - (row["started_at"] or 0) <= slurm.SUBMIT_TIMEOUT_S:
+            state = None   # just submitted: the controller may not list it yet
+        if state is None or state not in slurm.TERMINAL_STATES:
+            ours = ("submitting to Slurm", "PENDING on Slurm", f"submitted to Slurm as job {row['external_id']}")
+            if state in ("PENDING", "RUNNING") and row["message"] in ours and row["message"] != f"{state} on Slurm":
+                store.update(self.db, row["id"], expect=("running",), if_attempt=row["attempt"],
+                             message=f"{state} on Slurm")   # until the worker reports its own progress
+            return None
+        return (f"Slurm job {row['external_id']} ended {state} without a final status" if state != slurm.GONE else
+                f"Slurm job {row['external_id']} is gone (neither squeue nor sacct knows it) without a final status")
+
     # ---- reconcile, cancel, resume
     def reconcile(self) -> list[str]:
         """Running rows whose worker is gone (without a final status) or silent for `stale_after` s become
@@ -279,7 +403,19 @@ class Scheduler:
         failed = []
         self._reap()
         for row in store.list_jobs(self.db, status="running", limit=None):
+            if row.get("external_id") or row["device"] == slurm.DEVICE:   # Slurm's word, not a local pid
+                why = self._slurm_verdict(row)
+                if why and store.finish(self.db, row["id"], "failed", attempt=row["attempt"], exit_reason=why,
+                                        resumable=True):
+                    _note(self.home, row["id"], f"[scheduler] {why}")
+                    log.warning("job %s: %s", row["id"], why)
+                    failed.append(row["id"])
+                continue
             age = store.now() - (row["heartbeat"] or row["started_at"] or 0)
+            several = len(multi.split_devices(row["device"])) > 1
+            stale_after = self.stale_after
+            if several and row["heartbeat"] == row["started_at"]:  # rank 0 not up yet: the launcher is importing
+                stale_after += multi.LAUNCH_GRACE_S
             with self._lock:
                 ours = row["id"] in self._children
             if row["pid"] is None:
@@ -288,12 +424,14 @@ class Scheduler:
                 why = "worker died (no heartbeat): it never started"
             elif not worker_alive(row["pid"], row["id"]):
                 why = f"worker died (no heartbeat): process {row['pid']} is gone without a final status"
-            elif age > self.stale_after:
+            elif age > stale_after:
                 why = f"worker died (no heartbeat): silent for {age:.0f} s; its processes were killed"
             else:
                 continue
             if store.finish(self.db, row["id"], "failed", attempt=row["attempt"], exit_reason=why, resumable=True):
                 signal_group(row["pgid"], signal.SIGKILL)
+                if several:
+                    multi.kill_job_processes(row["id"], row["pgid"])
                 _note(self.home, row["id"], f"[scheduler] {why}")
                 log.warning("job %s: %s", row["id"], why)
                 failed.append(row["id"])

@@ -6,6 +6,12 @@ and process group, heartbeats every 2 s from a thread (on its own SQLite connect
 'cancelled' exit, runs the kind's runner, then writes 'succeeded' + result or 'failed' + the exception's message
 (the traceback goes to log.txt). Run by hand on a queued job, it takes the job itself (no slot accounting).
 Exit status: 0 succeeded, 1 failed, 2 nothing to run, 143 cancelled.
+
+Under `accelerate launch` (a job on several GPUs, jobs.scaleout) each of the N processes runs this module: rank 0
+(RANK/LOCAL_RANK 0 or unset) does all of the above, the row keeping the launcher's pid and process group; the other
+ranks run the runner only and write nothing about the job. On Slurm (the row has an `external_id`, or the device
+'slurm'), the worker runs on a compute node: it writes no pid (local pids mean nothing to the app's host) and
+refuses to run an attempt other than the one it was submitted for (FRBIO_JOB_ATTEMPT).
 """
 from __future__ import annotations
 
@@ -63,13 +69,52 @@ def _take_job(db, store, job_id: str, device: str) -> tuple[dict | None, str]:
     if row["status"] != "running":
         return None, f"job {job_id} is {row['status']}: nothing to run"
     from jobs.processes import worker_alive
+    from jobs.scaleout.local import is_ancestor
+    from jobs.scaleout.slurm import DEVICE as SLURM
 
-    if row["pid"] and row["pid"] != os.getpid() and worker_alive(row["pid"], job_id):
+    fields = {"pid": os.getpid(), "pgid": os.getpgid(0), "device": device}
+    if row.get("external_id") or row["device"] == SLURM:
+        submitted = os.environ.get("FRBIO_JOB_ATTEMPT")
+        if submitted and submitted != str(row["attempt"]):
+            return None, f"job {job_id} is at attempt {row['attempt']}; this Slurm job was for attempt {submitted}"
+        slurm_id = os.environ.get("SLURM_JOB_ID")
+        if row.get("external_id") and slurm_id and slurm_id != row["external_id"]:
+            return None, f"job {job_id} belongs to Slurm job {row['external_id']}, not to this one ({slurm_id})"
+        fields = {}
+    elif row["pid"] and is_ancestor(row["pid"]):  # started by accelerate's launcher: the row keeps its pid/group
+        fields = {"device": device}
+    elif row["pid"] and row["pid"] != os.getpid() and worker_alive(row["pid"], job_id):
         return None, f"job {job_id} is already running in process {row['pid']}"
-    if not store.update(db, job_id, expect=("running",), if_attempt=row["attempt"], pid=os.getpid(),
-                        pgid=os.getpgid(0), device=device, heartbeat=store.now()):
+    if not store.update(db, job_id, expect=("running",), if_attempt=row["attempt"], heartbeat=store.now(),
+                        **fields):
         return None, f"job {job_id} changed before it could start"
     return store.get(db, job_id), ""
+
+
+def _run_rank(db, settings, store, job_id: str, rank: int) -> int:
+    """A rank other than 0 of a job under accelerate: run the runner on the job's config, write nothing about the
+    job (rank 0 owns the row, heartbeat, metrics and final status). Exit status 0 done, 1 failed, 2 nothing to run.
+    SIGTERM keeps its default action (torchrun and a cancel stop the ranks with it)."""
+    from jobs.kinds import get_kind
+    from jobs.scaleout.local import RankContext
+
+    row = store.find(db, job_id)
+    if row is None or row["status"] != "running":
+        print(f"worker rank {rank}: job {job_id} is {row and row['status']}: nothing to run", flush=True)
+        return 2
+    if row.get("external_id") or row["device"] == "slurm":
+        row = {**row, "device": os.environ.get("FRBIO_JOB_DEVICE") or "cpu"}
+    ctx = RankContext(db, settings, row, rank=rank)
+    ctx.log(f"worker pid {os.getpid()}: {ctx.kind} attempt {ctx.attempt} (LOCAL_RANK="
+            f"{os.environ.get('LOCAL_RANK', '?')}, WORLD_SIZE={os.environ.get('WORLD_SIZE', '?')})")
+    try:
+        kind = get_kind(ctx.kind)
+        ctx.config = kind.validate(row["config"])
+        kind.run(ctx)
+    except BaseException:  # noqa: BLE001 — torchrun sees the exit status and stops the other ranks
+        traceback.print_exc(file=sys.stdout)
+        return 1
+    return 0
 
 
 def _output_to_log(path) -> None:
@@ -101,10 +146,17 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = load_settings(**({"home": args.home} if args.home else {}))
     db = registry.connect(settings.db_path)
+    from jobs.scaleout.local import process_rank
+
+    rank = process_rank()
+    if rank != 0:
+        return _run_rank(db, settings, store, args.job_id, rank)
     row, error = _take_job(db, store, args.job_id, os.environ.get("FRBIO_JOB_DEVICE") or "cpu")
     if row is None:
         print(f"worker: {error}", flush=True)
         return 2
+    if row.get("external_id") or row["device"] == "slurm":  # the runner sees the node's device, not 'slurm'
+        row = {**row, "device": os.environ.get("FRBIO_JOB_DEVICE") or "cpu"}
     ctx = JobContext(db, settings, row)
     _output_to_log(ctx.job_dir / store.LOG_FILE)
     me = os.getpid()
