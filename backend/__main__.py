@@ -219,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
             choice.add_argument("--json", action="store_true", help="print JSON")
     from jobs.cli import add_jobs_commands
     add_jobs_commands(top)
+    from backend.training.cli import add_train_command
+    add_train_command(top)
     return parser
 
 

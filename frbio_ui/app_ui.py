@@ -9,6 +9,7 @@ from backend.studio import Studio
 from frbio_ui.corpus_tab import build_corpus_tab
 from frbio_ui.jobs_panel import build_jobs_panel
 from frbio_ui.models_tab import build_models_tab
+from frbio_ui.train_tab import build_train_tab
 from frbio_ui.i18n import I18N, tr
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -22,6 +23,8 @@ def build_app(studio: Studio) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab(tr("tab.corpus"), id="corpus"):
                 corpus_load = build_corpus_tab(studio)
+            with gr.Tab(tr("tab.train", "Train"), id="train"):
+                build_train_tab(studio)
             with gr.Tab(tr("tab.models", "Models"), id="models"):
                 build_models_tab(studio)
             with gr.Tab(tr("tab.jobs", "Jobs"), id="jobs"):

@@ -2,14 +2,12 @@
 snapshot's manifest."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from backend.config import describe_validation_error
+from backend.config import ConfigFileError, describe_validation_error, read_config_file
 from backend.corpus.cleaning import CleaningConfig
 from backend.corpus.readers import CorpusInputError
 
@@ -61,16 +59,7 @@ def parse_recipe(data: dict) -> Recipe:
 
 def load_recipe(path: Path | str) -> Recipe:
     """A recipe from a YAML or JSON file, with a clear message for a missing or malformed file."""
-    path = Path(path)
-    if not path.is_file():
-        raise CorpusInputError(f"{path}: recipe file not found")
     try:
-        text = path.read_text("utf-8")
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise CorpusInputError(f"{path.name}: not valid {'JSON' if path.suffix == '.json' else 'YAML'} ({exc})") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise CorpusInputError(f"{path.name}: a recipe is a mapping of fields, got {type(data).__name__}")
-    return parse_recipe(data)
+        return parse_recipe(read_config_file(path, "recipe"))
+    except ConfigFileError as exc:
+        raise CorpusInputError(str(exc)) from None

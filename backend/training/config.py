@@ -1,0 +1,119 @@
+"""The train config: one pydantic object (help text and bounds on every field) from which the Train tab's form,
+the `python -m backend train` flags, saved presets and the job's config.json are all generated.
+
+Defaults are the paper's (Mannion et al., LREC 2026: continued pre-training of Qwen3-Base with the HF Trainer):
+full-parameter training, lr 2e-5, cosine schedule, no warmup, weight decay 0.05, bf16 where the device supports it,
+packed blocks without padding. Only the block size differs: 256 tokens for the CPU demo (the paper packs 2048).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from backend.config import describe_validation_error
+from jobs.store import JobError
+
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+class TrainConfig(BaseModel):
+    """Domain-adaptive pre-training (causal LM) of a registered model on a corpus snapshot."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_model: str = Field("smollm2-135m-instruct", description=(
+        "Registered model to continue pre-training (its id in the model registry; the offline default is "
+        "SmolLM2-135M-Instruct)."))
+    snapshot: str = Field("", validate_default=True, description=(
+        "Corpus snapshot id (snap-…) whose train split is the training text; its validation split and the "
+        "general-domain validation set are evaluated as perplexity. Required."))
+    output_name: str = Field("", max_length=80, description=(
+        "Id of the trained model under frbio_home/models (empty: '<base model>-dapt-<job id>')."))
+    method: Literal["full", "lora"] = Field("full", description=(
+        "'full': every parameter is trained (the paper). 'lora': low-rank adapters through peft (cheaper; the "
+        "adapter is merged into the base for the saved model and also kept on its own)."))
+    lora_r: int = Field(16, ge=1, le=1024, description="LoRA rank (method 'lora' only).")
+    lora_alpha: int = Field(32, ge=1, le=4096, description="LoRA scaling alpha; the update is scaled by alpha / r.")
+    lora_dropout: float = Field(0.05, ge=0.0, le=0.9, json_schema_extra={"step": 0.01},
+                                description="Dropout on the LoRA branch during training.")
+    lora_target_modules: list[str] = Field(default_factory=lambda: list(LORA_TARGETS), description=(
+        "Module names that get adapters (Llama/Qwen projections by default; ['all-linear'] for every linear "
+        "layer but the output head)."))
+    learning_rate: float = Field(2e-5, gt=0.0, le=1.0, json_schema_extra={"ui": "number", "step": 1e-6},
+                                 description="Peak learning rate (the paper: 2e-5).")
+    lr_scheduler: Literal["cosine", "linear", "constant"] = Field("cosine", description=(
+        "Decay of the learning rate after warm-up, down to 0 at max_steps ('constant' keeps it)."))
+    warmup_steps: int = Field(0, ge=0, le=10_000_000, description="Linear warm-up steps from 0 (the paper: none).")
+    weight_decay: float = Field(0.05, ge=0.0, le=1.0, json_schema_extra={"step": 0.01}, description=(
+        "AdamW decoupled weight decay (not applied to biases and norm weights), the paper's 0.05."))
+    max_grad_norm: float = Field(1.0, ge=0.0, le=1e6, description="Gradient clipping by global norm (0 = none).")
+    max_steps: int = Field(100, ge=1, le=10_000_000, description=(
+        "Optimizer steps to run. Tokens per step = micro_batch_size × grad_accum × block_size (× GPUs)."))
+    micro_batch_size: int = Field(8, ge=1, le=1024, description="Blocks per forward/backward pass (per device).")
+    grad_accum: int = Field(1, ge=1, le=4096, description="Micro-batches accumulated into one optimizer step.")
+    block_size: int = Field(256, ge=16, le=131_072, description=(
+        "Tokens per packed training block (documents joined with EOS, no padding). 256 for the CPU demo; the paper "
+        "uses 2048. At most the model's context length."))
+    precision: Literal["auto", "bf16", "fp32"] = Field("auto", description=(
+        "'auto': bf16 autocast where the device supports it (a CUDA GPU with bf16, a CPU with AVX512-BF16/AMX: "
+        "about 1.4× faster there), else fp32. Weights and optimizer states stay fp32 either way."))
+    gradient_checkpointing: bool = Field(False, description=(
+        "Recompute activations in the backward pass: far less activation memory, about 30 % more compute."))
+    compile: bool = Field(False, description=(
+        "torch.compile the model (inductor). The first steps are slower while it compiles; see bench/README.md "
+        "for what it gains on this machine."))
+    eval_every: int = Field(25, ge=0, le=10_000_000, description=(
+        "Evaluate domain and general-domain perplexity every N steps (also before the first step and after the "
+        "last; 0 = only then)."))
+    eval_batches: int = Field(8, ge=1, le=100_000, description=(
+        "At most this many micro-batches of each validation set per evaluation (the same blocks every time)."))
+    save_every: int = Field(25, ge=0, le=10_000_000, description=(
+        "Write a resumable checkpoint every N steps (0 = none: a stopped job restarts from step 0)."))
+    keep_last: int = Field(2, ge=1, le=1000, description="Checkpoints kept (older ones are deleted).")
+    seed: int = Field(42, ge=0, le=2**32 - 1, description=(
+        "Seed for the block order, LoRA initialisation and dropout: same seed and data, same run."))
+    num_threads: int = Field(0, ge=0, le=1024, description="CPU threads for torch (0 = one per core).")
+    num_gpus: int = Field(1, ge=1, le=64, description=(
+        "GPUs for one job: more than one launches it through `accelerate launch` (see strategy)."))
+    strategy: Literal["ddp", "fsdp"] = Field("ddp", description=(
+        "Multi-GPU strategy: DDP (a full copy per GPU) or FSDP full shard (the paper); ignored on one device."))
+
+    @field_validator("snapshot")
+    @classmethod
+    def _snapshot_given(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("required: the id of a built corpus snapshot (snap-…)")
+        return value.strip()
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.micro_batch_size * self.grad_accum * self.block_size * self.num_gpus
+
+
+def parse_train_config(data: dict) -> TrainConfig:
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as exc:
+        raise JobError(describe_validation_error(exc, "train config")) from None
+
+
+def load_train_config(path: Path | str) -> dict:
+    """The fields of a YAML or JSON train config file (validated later, with any CLI overrides)."""
+    path = Path(path)
+    if not path.is_file():
+        raise JobError(f"{path}: train config file not found")
+    try:
+        text = path.read_text("utf-8")
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise JobError(f"{path.name}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'} ({exc})") \
+            from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise JobError(f"{path.name}: a train config is a mapping of fields, got {type(data).__name__}")
+    return data

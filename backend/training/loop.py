@@ -1,0 +1,316 @@
+"""The DAPT training loop (not the HF Trainer: a lean loop, measured faster on this CPU — see bench/README.md).
+
+`run_dapt(ctx)` runs the job a `train` row describes, through the JobContext `ctx`: data from the snapshot (packed
+blocks, data.py), the model (model.py), then per optimizer step `grad_accum` micro-batches under bf16 autocast when
+the run is bf16, gradient clipping, AdamW, the schedule; a metrics record every step (step, loss, lr, tokens_per_s,
+tokens_seen, grad_norm) and every `eval_every` steps (domain_ppl, general_ppl, general_ppl_en, … as perplexity);
+progress and an ETA on the job row; a checkpoint every `save_every` steps (checkpoint.py); `ctx.should_stop()` polled
+between micro-batches. A job started again (resumed) continues from its newest checkpoint and reproduces the losses
+an uninterrupted run would have had. At the end: a final evaluation, the model saved and registered (output.py).
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from backend.training import checkpoint as ckpt
+from backend.training.config import TrainConfig
+from backend.training.data import BlockSampler, PackedBlocks, eval_blocks, load_streams
+from backend.training.model import (autocast, causal_lm_loss, load_model, make_optimizer, make_scheduler,
+                                    set_threads, trainable_parameters)
+from jobs.store import JobError, METRICS_FILE
+
+
+def ppl_key(name: str) -> str:
+    """'domain' → 'domain_ppl', 'general' → 'general_ppl', 'general_en' → 'general_ppl_en'."""
+    if name.startswith("general_"):
+        return f"general_ppl_{name[len('general_'):]}"
+    return f"{name}_ppl"
+
+
+def evaluate(model, sets: dict, micro_batch: int, device: str, bf16: bool) -> dict:
+    """Perplexity of each validation set (token-weighted mean NLL over all predicted positions)."""
+    import numpy as np
+    import torch
+
+    was_training = model.training
+    model.eval()
+    out = {}
+    try:
+        with torch.no_grad(), autocast(device.split(":")[0], bf16):
+            for name, blocks in sets.items():
+                nll, count = 0.0, 0
+                by_length: dict[int, list] = {}
+                for b in blocks:
+                    by_length.setdefault(len(b), []).append(b)
+                for length, group in by_length.items():
+                    for i in range(0, len(group), micro_batch):
+                        x = torch.as_tensor(np.stack(group[i:i + micro_batch])).to(device)
+                        loss = causal_lm_loss(model, x)
+                        n = x.shape[0] * (length - 1)
+                        nll += float(loss) * n
+                        count += n
+                if count:
+                    out[ppl_key(name)] = round(math.exp(min(nll / count, 50.0)), 4)
+    finally:
+        model.train(was_training)
+    return out
+
+
+def trim_metrics(job_dir: Path, after_step: int) -> int:
+    """Drop the step records after `after_step` (left by an interrupted attempt that is redone from a checkpoint),
+    so the curves do not double back. Returns how many were dropped."""
+    import json
+    import os
+
+    path = Path(job_dir) / METRICS_FILE
+    if not path.is_file():
+        return 0
+    kept, dropped = [], 0
+    for line in path.read_text("utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            dropped += 1
+            continue
+        if isinstance(record.get("step"), int) and record["step"] > after_step:
+            dropped += 1
+            continue
+        kept.append(line)
+    if dropped:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text("".join(k + "\n" for k in kept), "utf-8")
+        os.replace(tmp, path)
+    return dropped
+
+
+def _duration(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}" if h else f"{m}m{s:02d}s"
+
+
+def run_dapt(ctx) -> dict:
+    """Run (or resume) the train job of `ctx` (a JobContext whose config is a TrainConfig). Returns the result
+    stored on the job row: the model id, final metrics, throughput; or where it stopped when asked to stop."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from backend.training.distributed import Dist
+    from backend.training.output import save_model
+    from backend.training.precision import resolve_precision
+    from backend.training.validate import context_length, output_id, resolve_base, resolve_snapshot
+
+    cfg: TrainConfig = ctx.config
+    dist = Dist(cfg.strategy, ctx.torch_device)
+    device, device_type = dist.device, dist.device_type
+    threads = set_threads(cfg, device_type)
+    precision = resolve_precision(cfg.precision, device_type)
+    bf16 = precision == "bf16"
+    if device_type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+    base = resolve_base(ctx.db, ctx.home, cfg.base_model)
+    snap_row, manifest = resolve_snapshot(ctx.db, cfg.snapshot)
+    context = context_length(base)
+    if context and cfg.block_size > context:
+        raise JobError(f"block_size {cfg.block_size} is above the context length of '{base['id']}' ({context})")
+    tokenizer = AutoTokenizer.from_pretrained(base["path"], local_files_only=True)
+
+    ctx.progress(0.0, "preparing data")
+    vocab = int(base.get("vocab_size") or len(tokenizer))
+    try:
+        streams, cache, cached = load_streams(
+            Path(snap_row["path"]), tokenizer, max(vocab, len(tokenizer)), fallback_cache=ctx.job_dir / "tokens",
+            should_stop=ctx.should_stop, log=ctx.log,
+            progress=lambda f, m: ctx.progress(0.01 * f, m))
+    except InterruptedError:
+        return {"stopped_at_step": 0, "reason": "stopped while preparing data"}
+    blocks = PackedBlocks(streams["train"], cfg.block_size)
+    sampler = BlockSampler(blocks.n_blocks, cfg.seed, cfg.micro_batch_size, cfg.grad_accum, dist.world, dist.rank)
+    cap = cfg.eval_batches * cfg.micro_batch_size
+    eval_sets = {name: eval_blocks(s, cfg.block_size, cap) for name, s in streams.items()
+                 if name != "train" and len(s) >= 2}
+    data_stats = {**blocks.stats(), "token_cache": str(cache), "cache_hit": cached,
+                  "eval_blocks": {k: len(v) for k, v in eval_sets.items()}}
+    ctx.metric(stage="data", **data_stats, attempt=ctx.attempt)
+    ctx.log(f"data: {data_stats['train_tokens']:,} training tokens → {blocks.n_blocks:,} blocks of {cfg.block_size} "
+            f"(padding 0, {blocks.dropped_tokens} tail tokens left out); "
+            f"{cfg.max_steps} steps = {sampler.epoch(cfg.max_steps):.2f} epochs"
+            + (" (tokens from cache)" if cached else ""))
+
+    model = load_model(Path(base["path"]), cfg, device)
+    forward = dist.wrap(model)
+    params = trainable_parameters(model)
+    optimizer = make_optimizer(model, cfg)
+    scheduler = make_scheduler(optimizer, cfg)
+    if cfg.compile:
+        forward = torch.compile(forward)
+    n_trainable = sum(p.numel() for p in params.values())
+    n_total = sum(p.numel() for p in model.parameters())
+    ctx.log(f"model {base['id']}: {n_total / 1e6:.1f}M parameters, {n_trainable / 1e6:.2f}M trainable ({cfg.method}); "
+            f"{precision} on {device}" + (f" with {threads} threads" if device_type == "cpu" else "")
+            + (f"; {dist.world} processes ({dist.strategy})" if dist.world > 1 else ""))
+
+    step, tokens_seen, train_seconds, resumed_from, last_eval, first_eval = 0, 0, 0.0, None, {}, {}
+    state = ckpt.load_latest(ctx.checkpoints_dir, log=ctx.log)
+    if state is not None:
+        dist.load_states(model, optimizer, params, state["weights"], state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        ckpt.set_rng_state(state["rng"])
+        meta = state["meta"]
+        step, tokens_seen = int(meta["step"]), int(meta.get("tokens_seen", 0))
+        train_seconds, last_eval = float(meta.get("train_seconds", 0.0)), meta.get("last_eval") or {}
+        first_eval = meta.get("first_eval") or {}
+        resumed_from = step
+        dropped = trim_metrics(ctx.job_dir, step) if dist.main else 0
+        ctx.log(f"resumed from checkpoint {state['path'].name} (step {step}, {tokens_seen:,} tokens seen)"
+                + (f"; {dropped} metric records after it dropped" if dropped else ""))
+        ctx.metric(event="resumed", from_step=step, attempt=ctx.attempt)
+        del state
+
+    def run_eval(at_step: int) -> dict:
+        t = time.perf_counter()
+        result = evaluate(model, eval_sets, cfg.micro_batch_size, device, bf16)
+        if result:
+            ctx.metric(step=at_step, **result, tokens_seen=tokens_seen, eval_s=round(time.perf_counter() - t, 2),
+                       attempt=ctx.attempt)
+            ctx.log(f"eval at step {at_step}: " + ", ".join(f"{k} {v:.2f}" for k, v in result.items()))
+        return result
+
+    def save(at_step: int) -> None:
+        weights, optim_state = dist.states(model, optimizer, params)
+        if not dist.main:
+            return
+        meta = {"tokens_seen": tokens_seen, "train_seconds": train_seconds, "epoch": sampler.epoch(at_step),
+                "last_eval": last_eval, "first_eval": first_eval, "attempt": ctx.attempt,
+                "data": {"seed": cfg.seed, "blocks": blocks.n_blocks, "next_sample": sampler.first_sample(at_step, 0)},
+                "config": cfg.model_dump(mode="json")}
+        try:
+            path = ckpt.save_checkpoint(ctx.checkpoints_dir, at_step, weights, optim_state,
+                                        scheduler.state_dict(), meta, cfg.keep_last)
+            ctx.log(f"checkpoint {path.name} written")
+        except OSError as exc:  # e.g. a full disk: the previous checkpoints are intact; training goes on
+            ctx.log(f"WARNING: checkpoint at step {at_step} not written ({exc}); the previous ones are intact")
+            ctx.metric(step=at_step, checkpoint_error=str(exc), attempt=ctx.attempt)
+
+    if step == 0 and eval_sets:
+        ctx.progress(0.01, "evaluating the base model")
+        first_eval = last_eval = run_eval(0)
+
+    stopped = False
+    run_start, run_tokens = time.perf_counter(), 0
+    while step < cfg.max_steps:
+        if dist.any(ctx.should_stop()):
+            stopped = True
+            break
+        t0 = time.perf_counter()
+        total = 0.0
+        for micro in range(cfg.grad_accum):
+            x = torch.from_numpy(blocks.gather(sampler.indices(step, micro))).to(device)
+            with dist.sync_context(forward, model, micro == cfg.grad_accum - 1), autocast(device_type, bf16):
+                loss = causal_lm_loss(forward, x)
+            (loss / cfg.grad_accum).backward()
+            total += loss.detach().float()
+            if micro < cfg.grad_accum - 1 and dist.any(ctx.should_stop()):
+                stopped = True
+                break
+        if stopped:
+            optimizer.zero_grad(set_to_none=True)
+            break
+        grad_norm = torch.nn.utils.clip_grad_norm_(list(params.values()), cfg.max_grad_norm or float("inf"))
+        lr = scheduler.get_last_lr()[0]
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        loss_value = dist.mean(total / cfg.grad_accum)
+        if not math.isfinite(loss_value):
+            raise JobError(f"the loss became {loss_value} at step {step + 1} (learning rate {lr:.3g} too high?); "
+                           "the last checkpoint is intact")
+        step += 1
+        dt = time.perf_counter() - t0
+        train_seconds += dt
+        tokens_seen += cfg.micro_batch_size * cfg.grad_accum * cfg.block_size * dist.world
+        run_tokens += cfg.micro_batch_size * cfg.grad_accum * cfg.block_size * dist.world
+        tps = cfg.micro_batch_size * cfg.grad_accum * cfg.block_size * dist.world / dt
+        ctx.metric(step=step, loss=loss_value, lr=lr, grad_norm=round(float(grad_norm), 6),
+                   tokens_per_s=round(tps, 1), tokens_seen=tokens_seen, epoch=round(sampler.epoch(step), 4),
+                   step_s=round(dt, 3), attempt=ctx.attempt)
+        remaining = (time.perf_counter() - run_start) / max(1, step - (resumed_from or 0)) * (cfg.max_steps - step)
+        ctx.progress(0.01 + 0.97 * step / cfg.max_steps,
+                     f"step {step}/{cfg.max_steps} · loss {loss_value:.3f} · {tps:.0f} tok/s · ETA {_duration(remaining)}")
+        if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.max_steps and eval_sets:
+            last_eval = run_eval(step)
+        if cfg.save_every and (step % cfg.save_every == 0 or step == cfg.max_steps):
+            save(step)
+
+    summary = {"steps": step, "tokens_seen": tokens_seen, "precision": precision, "device": device,
+               "train_seconds": round(train_seconds, 2), "padding_fraction": 0.0, "resumed_from": resumed_from,
+               "tokens_per_s": round(tokens_seen / train_seconds, 1) if train_seconds else None}
+    if stopped:
+        done = ckpt.list_checkpoints(ctx.checkpoints_dir)
+        ctx.log(f"stopped at step {step}; resume continues from "
+                + (f"checkpoint step {done[-1][0]}" if done else "step 0 (no checkpoint yet)"))
+        dist.close()
+        return {**summary, "stopped_at_step": step, "checkpoint_step": done[-1][0] if done else None}
+
+    ctx.progress(0.98, "final evaluation")
+    final_eval = run_eval(step) if eval_sets else {}
+    ctx.progress(0.99, "saving the model")
+    model_id = output_id(cfg, base["id"], ctx.job_id)
+    metrics = {**{f"initial_{k}": v for k, v in first_eval.items()}, **final_eval,
+               "tokens_seen": tokens_seen, "steps": step}
+    row = None
+    to_save = model
+    if dist.strategy == "fsdp":
+        full = dist.unwrap_for_save(model)
+        if dist.main:
+            to_save = load_model(Path(base["path"]), cfg, "cpu")
+            to_save.load_state_dict(full, strict=False)
+    if dist.main:
+        if hasattr(to_save, "_orig_mod"):
+            to_save = to_save._orig_mod
+        row = save_model(to_save, tokenizer, cfg=cfg, db=ctx.db, home=ctx.home, model_id=model_id,
+                         job_id=ctx.job_id, base=base, snapshot_row=snap_row, manifest=manifest, metrics=metrics,
+                         precision=precision, owner=ctx.owner, result=summary)
+        ctx.log(f"model saved as {row['id']} in {row['path']}")
+    dist.barrier()
+    dist.close()
+    return {**summary, **{k: v for k, v in final_eval.items()}, "initial": first_eval,
+            "model_id": row["id"] if row else model_id, "model_path": row["path"] if row else None}
+
+
+def measure_steps(model_folder: Path, cfg: TrainConfig, device: str = "cpu", steps: int = 3) -> float:
+    """Tokens/s of `steps` optimizer steps (after one untimed warm-up step) of the configured model, method,
+    precision and batch shape on random tokens: the "measured warm-up" time estimate."""
+    import torch
+
+    from backend.training.precision import resolve_precision
+
+    device_type = "cuda" if device.startswith("cuda") else "cpu"
+    set_threads(cfg, device_type)
+    bf16 = resolve_precision(cfg.precision, device_type) == "bf16"
+    model = load_model(Path(model_folder), cfg, device)
+    params = trainable_parameters(model)
+    optimizer = make_optimizer(model, cfg)
+    forward = torch.compile(model) if cfg.compile else model
+    vocab = model.config.vocab_size if hasattr(model.config, "vocab_size") else model.config.get_text_config().vocab_size
+    generator = torch.Generator().manual_seed(cfg.seed)
+    sync = torch.cuda.synchronize if device_type == "cuda" else (lambda: None)
+    timed = 0.0
+    for i in range(steps + 1):
+        t0 = time.perf_counter()
+        for _ in range(cfg.grad_accum):
+            x = torch.randint(0, vocab, (cfg.micro_batch_size, cfg.block_size), generator=generator).to(device)
+            with autocast(device_type, bf16):
+                loss = causal_lm_loss(forward, x)
+            (loss / cfg.grad_accum).backward()
+        torch.nn.utils.clip_grad_norm_(list(params.values()), cfg.max_grad_norm or float("inf"))
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        sync()
+        if i:
+            timed += time.perf_counter() - t0
+    return steps * cfg.micro_batch_size * cfg.grad_accum * cfg.block_size / timed

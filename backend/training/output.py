@@ -1,0 +1,99 @@
+"""The trained model as a Hugging Face folder under `<home>/models/<id>`, with its model card, registered with its
+lineage (parent: the base model; the snapshot it was trained on; commercial use only when both allow it).
+
+LoRA: the adapter is merged into the base weights for the saved model (any tool loads it as a plain model) and
+also kept on its own in `adapter/` (peft format). The folder is built in a hidden sibling and renamed into place.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from backend.training.config import TrainConfig
+
+MARKER = "frbio_model.json"
+CARD_HYPERPARAMETERS = ("method", "learning_rate", "lr_scheduler", "warmup_steps", "weight_decay", "max_grad_norm",
+                        "max_steps", "micro_batch_size", "grad_accum", "block_size", "precision",
+                        "gradient_checkpointing", "seed")
+
+
+def _free_folder(models: Path, model_id: str, job_id: str | None) -> tuple[str, Path]:
+    """`models/<id>`, or `<id>-2`, … when another model holds that name (a folder this same job wrote before, e.g.
+    a run resumed after its model was saved, is replaced)."""
+    for n in range(1, 1000):
+        candidate = model_id if n == 1 else f"{model_id}-{n}"
+        folder = models / candidate
+        if not folder.exists():
+            return candidate, folder
+        try:
+            owner = json.loads((folder / MARKER).read_text("utf-8")).get("job_id")
+        except (OSError, ValueError):
+            owner = None
+        if job_id and owner == job_id:
+            return candidate, folder
+    raise OSError(f"no free model folder name for {model_id} in {models}")
+
+
+def save_model(model, tokenizer, *, cfg: TrainConfig, db, home: Path, model_id: str, job_id: str | None,
+               base: dict, snapshot_row: dict, manifest: dict, metrics: dict, precision: str, owner: str | None = None,
+               result: dict | None = None) -> dict:
+    """Save `model` (a plain or peft model, already unwrapped) and register it; returns the registry row."""
+    import torch
+
+    from backend.models.cards import write_model_card
+    from backend.models.registry import register_model
+    from backend.training.validate import commercial_use
+
+    models = Path(home) / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    model_id, final = _free_folder(models, model_id, job_id)
+    tmp = models / f".{model_id}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    tmp.mkdir()
+    try:
+        if cfg.method == "lora":
+            model.save_pretrained(tmp / "adapter")
+            model = model.merge_and_unload()
+        model.config.use_cache = True
+        dtype = str(base.get("dtype") or "float32")
+        if dtype in ("bfloat16", "float16"):  # store as the base was stored (training kept fp32 master weights)
+            model = model.to(getattr(torch, dtype))
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        allowed = commercial_use(base, snapshot_row)
+        hyper = {k: getattr(cfg, k) for k in CARD_HYPERPARAMETERS}
+        if cfg.method == "lora":
+            hyper |= {"lora_r": cfg.lora_r, "lora_alpha": cfg.lora_alpha, "lora_dropout": cfg.lora_dropout,
+                      "lora_target_modules": ", ".join(cfg.lora_target_modules)}
+        hyper |= {"precision": precision, "tokens_per_step": cfg.tokens_per_step,
+                  "tokens_seen": (result or {}).get("tokens_seen")}
+        write_model_card(
+            tmp, title=model_id, base_models=[base["id"]], license=base.get("license"),
+            method="dapt-lora" if cfg.method == "lora" else "dapt",
+            snapshot={"id": manifest.get("id") or cfg.snapshot, "commercial_use": bool(snapshot_row.get("commercial_use")),
+                      "licenses": manifest.get("licenses") or []},
+            hyperparameters=hyper, metrics=metrics,
+            description=(f"Domain-adaptive pre-training (causal LM, packed {cfg.block_size}-token blocks) of "
+                         f"`{base['id']}` on the French biomedical corpus snapshot `{cfg.snapshot}`, by FrBio Studio"
+                         + (f" (job {job_id})" if job_id else "") + "."
+                         + ("" if allowed else " **Not for commercial use**: its base model or its training data "
+                                               "does not allow it.")))
+        (tmp / MARKER).write_text(json.dumps({
+            "name": model_id, "kind": "dapt", "job_id": job_id, "base_model": base["id"],
+            "snapshot_id": cfg.snapshot, "license": base.get("license"), "commercial_use": allowed,
+            "source": f"job:{job_id}" if job_id else "dapt"}, indent=1) + "\n", "utf-8")
+        old = None
+        if final.exists():
+            old = models / f".{model_id}.old-{uuid.uuid4().hex[:6]}"
+            os.rename(final, old)
+        os.rename(tmp, final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return register_model(db, final, model_id=model_id, name=model_id, kind="dapt",
+                          origin=f"job:{job_id}" if job_id else "dapt", parents=[base["id"]],
+                          snapshot_id=cfg.snapshot, license=base.get("license"), commercial_use=allowed,
+                          job_id=job_id, owner=owner)

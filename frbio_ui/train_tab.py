@@ -1,0 +1,90 @@
+"""Train tab: the form generated from TrainConfig, the pre-launch estimate, Launch, Show command, and the live
+jobs panel for training runs (curves, log, cancel, resume, clone)."""
+from __future__ import annotations
+
+import gradio as gr
+
+from backend.corpus.snapshot import list_snapshots
+from backend.models.registry import list_models
+from backend.studio import Studio
+from backend.training.config import LORA_TARGETS, TrainConfig, parse_train_config
+from backend.training.estimate import GIB
+from backend.training.prelaunch import command_line, local_devices, prelaunch
+from jobs.store import JobError
+from frbio_ui.forms import build_form
+from frbio_ui.i18n import tr
+from frbio_ui.jobs_panel import build_jobs_panel
+
+
+def _choices(studio: Studio) -> dict[str, list]:
+    return {"base_model": [m["id"] for m in list_models(studio.db) if m["status"] == "ok"],
+            "snapshot": [s["id"] for s in list_snapshots(studio.db)],
+            "lora_target_modules": LORA_TARGETS + ["all-linear"]}
+
+
+def estimate_markdown(result: dict) -> str:
+    lines = [f"**{result['parameters'] / 1e6:,.1f} M parameters · {result['tokens']:,} tokens over "
+             f"{result['steps']:,} steps ({result['tokens_per_step']:,} per step)**", "",
+             "| device | precision | needed | weights | gradients | optimizer | activations | available | fits? | time |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    for device, e in result["devices"].items():
+        m, avail = e["memory"], e["device_memory"]
+        fits = "—" if e["fits"] is None else ("✅ fits" if e["fits"] else "❌ does not fit" + (
+            " (fits with gradient checkpointing)" if e["fits_with_checkpointing"] else ""))
+        t = e.get("time")
+        when = f"≈ {t['seconds'] / 60:,.1f} min ({t['tokens_per_s']:,.0f} tok/s, {t['method']})" if t else "—"
+        lines.append(f"| {device} | {e['precision']} | {m['total'] / GIB:.2f} GiB | {m['weights'] / GIB:.2f} | "
+                     f"{m['gradients'] / GIB:.2f} | {m['optimizer'] / GIB:.2f} | {m['activations'] / GIB:.2f} | "
+                     + (f"{avail['available'] / GIB:.1f} GiB" if avail else "?") + f" | {fits} | {when} |")
+    return "\n".join(lines)
+
+
+def build_train_tab(studio: Studio):
+    choices = _choices(studio)
+    defaults = TrainConfig.model_construct(snapshot=(choices["snapshot"] or [""])[0])
+    with gr.Row():
+        with gr.Column(scale=3):
+            form = build_form(TrainConfig, values=defaults, choices=choices)
+        with gr.Column(scale=2):
+            device = gr.Dropdown(["any"] + local_devices(), value="any", label=tr("train.device", "Device"),
+                                 elem_id="train-device")
+            with gr.Row():
+                estimate_btn = gr.Button(tr("train.estimate", "Estimate memory and time"))
+                command_btn = gr.Button(tr("train.command", "Show command"))
+            launch_btn = gr.Button(tr("train.launch", "Launch training"), variant="primary", elem_id="train-launch")
+            estimate_md = gr.Markdown(elem_id="train-estimate")
+            command = gr.Code(label=tr("train.command_label", "Command line"), language="shell", visible=False)
+            launch_msg = gr.Markdown(elem_id="train-msg")
+    gr.Markdown("#### " + "Training runs")
+    pick = build_jobs_panel(studio, kind="train")
+
+    def config_from(values) -> TrainConfig:
+        return parse_train_config(form.to_dict(values))
+
+    def on_estimate(dev, *values):
+        try:
+            return estimate_markdown(prelaunch(studio.db, studio.home, config_from(values), dev))
+        except JobError as exc:
+            return f"❌ {exc}"
+
+    def on_command(dev, *values):
+        try:
+            return gr.update(value=command_line(config_from(values), dev), visible=True)
+        except JobError as exc:
+            return gr.update(value=f"# {exc}", visible=True)
+
+    def on_launch(dev, *values):
+        try:
+            job_id = studio.scheduler.submit("train", form.to_dict(values), device=dev)
+        except JobError as exc:
+            return f"❌ {exc}", gr.update()
+        return f"✅ Training queued as **{job_id}**: its curves appear below as it runs.", gr.update(value=job_id)
+
+    def on_load():
+        c = _choices(studio)
+        return gr.update(choices=c["base_model"]), gr.update(choices=c["snapshot"])
+
+    estimate_btn.click(on_estimate, [device] + form.inputs, [estimate_md])
+    command_btn.click(on_command, [device] + form.inputs, [command])
+    launch_btn.click(on_launch, [device] + form.inputs, [launch_msg, pick])
+    gr.on(None, on_load, None, [form.component("base_model"), form.component("snapshot")], show_progress="hidden")
