@@ -6,10 +6,7 @@ real scheduler and worker processes)."""
 from __future__ import annotations
 
 import json
-import math
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +18,10 @@ from jobs import store
 from jobs.context import JobContext
 from jobs.kinds import get_kind
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ["mantra_gsc", "pxcorpus"]
 GENERAL = ["UD_French-Sequoia.dev", "UD_English-EWT.dev"]
 TINY = {"base_model": "tiny", "learning_rate": 3e-3, "micro_batch_size": 4, "block_size": 128, "eval_batches": 2,
-        "eval_every": 10, "save_every": 10, "max_steps": 40}
+        "eval_every": 10, "save_every": 10, "max_steps": 30}
 
 
 def build_env(root: Path, shared: Path, default_home: Path) -> dict:
@@ -100,7 +96,7 @@ def test_full_run_loss_decreases_and_the_model_is_saved_with_card_and_lineage(en
     job_id, result = run(env, config(env))
     records = metrics(env, job_id)
     steps = losses(env, job_id)
-    assert [s for s, _ in steps] == list(range(1, 41))
+    assert [s for s, _ in steps] == list(range(1, 31))
     first, last = np.mean([l for _, l in steps[:5]]), np.mean([l for _, l in steps[-5:]])
     assert last < first - 0.5, (first, last)
     data = next(m for m in records if m.get("stage") == "data")
@@ -108,13 +104,13 @@ def test_full_run_loss_decreases_and_the_model_is_saved_with_card_and_lineage(en
     train = [m for m in records if "loss" in m]
     assert all({"lr", "tokens_per_s", "tokens_seen", "grad_norm"} <= set(m) for m in train)
     assert train[0]["lr"] == pytest.approx(3e-3) and train[-1]["lr"] < 1e-4          # cosine, no warm-up
-    assert train[-1]["tokens_seen"] == 40 * 4 * 128
+    assert train[-1]["tokens_seen"] == 30 * 4 * 128
     evals = [m for m in records if "domain_ppl" in m]
-    assert [m["step"] for m in evals] == [0, 10, 20, 30, 40]
+    assert [m["step"] for m in evals] == [0, 10, 20, 30]
     assert all({"general_ppl", "general_ppl_en"} <= set(m) for m in evals)        # French and English apart
     assert evals[-1]["domain_ppl"] < evals[0]["domain_ppl"] / 2
 
-    assert result["model_id"] == f"tiny-dapt-{job_id}" and result["steps"] == 40
+    assert result["model_id"] == f"tiny-dapt-{job_id}" and result["steps"] == 30
     assert result["padding_fraction"] == 0.0 and result["domain_ppl"] == evals[-1]["domain_ppl"]
     row = get_model(env["db"], result["model_id"])
     assert row["kind"] == "dapt" and row["parents"] == ["tiny"] and row["snapshot_id"] == env["snapshot"]
@@ -132,14 +128,14 @@ def test_full_run_loss_decreases_and_the_model_is_saved_with_card_and_lineage(en
     model = AutoModelForCausalLM.from_pretrained(folder)
     assert model.config.use_cache is True
     assert [p.name for p in sorted((store.job_dir(env["home"], job_id) / "checkpoints").iterdir())] == \
-        ["step-00000030", "step-00000040"]                                               # keep_last 2
+        ["step-00000020", "step-00000030"]                                               # keep_last 2
     # the token cache sits in the snapshot folder and is reused by the next run
     assert data["cache_hit"] in (True, False) and Path(data["token_cache"]).is_dir()
 
 
 def test_exact_resume_after_a_stop_gives_the_losses_of_an_uninterrupted_run(env):
     cfg = config(env, precision="fp32", max_steps=9, save_every=4, eval_every=3, micro_batch_size=2, grad_accum=2,
-                 block_size=64, keep_last=3)
+                 block_size=64, keep_last=3, eval_batches=1)
     straight, _ = run(env, cfg)
     stopped, partial = run(env, cfg, stop_after=6)
     assert partial["stopped_at_step"] == 6 and partial["checkpoint_step"] == 4
@@ -162,10 +158,10 @@ def test_lora_trains_only_the_adapters_and_saves_a_merged_model_with_the_adapter
 
     from backend.models.registry import get_model
 
-    job_id, result = run(env, config(env, method="lora", learning_rate=1e-2, max_steps=12, save_every=6,
+    job_id, result = run(env, config(env, method="lora", learning_rate=1e-2, max_steps=8, save_every=4,
                                       eval_every=0, lora_r=4, lora_alpha=8, output_name="tiny-lora-test"))
     assert result["model_id"] == "tiny-lora-test"
-    ckpt = load_file(store.job_dir(env["home"], job_id) / "checkpoints" / "step-00000012" / "weights.safetensors")
+    ckpt = load_file(store.job_dir(env["home"], job_id) / "checkpoints" / "step-00000008" / "weights.safetensors")
     assert ckpt and all("lora_" in name for name in ckpt)                    # only adapters are trained/saved
     folder = Path(get_model(env["db"], "tiny-lora-test")["path"])
     assert (folder / "adapter" / "adapter_config.json").is_file()
@@ -176,7 +172,7 @@ def test_lora_trains_only_the_adapters_and_saves_a_merged_model_with_the_adapter
     changed = [k for k in base if not torch.equal(base[k], merged[k])]
     assert changed and all("proj" in k for k in changed)                      # only adapted projections moved
     evals = [m for m in metrics(env, job_id) if "domain_ppl" in m]
-    assert [m["step"] for m in evals] == [0, 12] and evals[1]["domain_ppl"] < evals[0]["domain_ppl"]
+    assert [m["step"] for m in evals] == [0, 8] and evals[1]["domain_ppl"] < evals[0]["domain_ppl"]
 
 
 # ------------------------------------------------------------------------------------------- checkpoints
@@ -230,6 +226,33 @@ def test_invalid_configs_are_refused_before_a_row_is_written(env, overrides, mes
         store.submit(env["db"], env["home"], "train", config(env, **overrides))
     assert message in str(info.value) and "\n" not in str(info.value)
     assert len(store.list_jobs(env["db"], limit=None)) == before
+
+
+def test_a_corrupt_base_model_folder_is_refused_before_launch(env):
+    from backend.models.registry import register_model
+
+    folder = env["home"] / "models" / "tiny-broken"
+    shutil.copytree(env["home"] / "models" / "tiny", folder)
+    register_model(env["db"], folder, model_id="tiny-broken", kind="tiny")
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])                      # truncated after registration
+    with pytest.raises(store.JobError, match="base_model: 'tiny-broken' cannot be used: .*corrupt or truncated"):
+        store.submit(env["db"], env["home"], "train", config(env, base_model="tiny-broken"))
+
+
+def test_compile_and_attention_choices():
+    from backend.training.config import TrainConfig
+    from backend.training.model import attention_for, compile_enabled
+
+    cfg = TrainConfig(snapshot="snap-x")                                  # defaults: auto, 100 steps, block 256
+    assert compile_enabled(cfg, 134_515_008) and not compile_enabled(cfg, 3_000_000)
+    assert not compile_enabled(cfg.model_copy(update={"max_steps": 10}), 134_515_008)
+    assert compile_enabled(cfg.model_copy(update={"compile": "on"}), 1) is True
+    assert not compile_enabled(cfg.model_copy(update={"compile": "off"}), 134_515_008)
+    assert attention_for(cfg, "cpu", compiling=True) == "eager"
+    assert attention_for(cfg, "cpu", compiling=False) == attention_for(cfg, "cuda", compiling=True) == "sdpa"
+    assert attention_for(cfg.model_copy(update={"block_size": 2048}), "cpu", compiling=True) == "sdpa"
+    assert attention_for(cfg.model_copy(update={"attention": "sdpa"}), "cpu", compiling=True) == "sdpa"
 
 
 # ------------------------------------------------------------------------------------------- data
@@ -298,26 +321,47 @@ def test_memory_and_time_estimate(env):
     t = timed["devices"]["cpu"]["time"]
     assert t["method"] == "FLOPs model" and t["seconds"] > 0 and t["tokens_per_s"] < t["ceiling_tokens_per_s"]
     assert (env["home"] / "cache" / "device_flops.json").is_file()                         # measured once, cached
+    from backend.training.estimate import measure_warmup
+
+    warm = measure_warmup(env["home"] / "models" / "tiny", cfg.model_copy(update={"base_model": "tiny",
+                          "block_size": 64, "micro_batch_size": 2, "max_steps": 10}), steps=2)
+    assert warm["method"] == "measured warm-up (2 steps)" and warm["tokens_per_s"] > 0 and warm["tokens"] == 1280
 
 
 # ------------------------------------------------------------------------------------------- CLI
 
 
-def test_cli_submits_a_train_job_from_a_yaml_file_with_flag_overrides(env, tmp_path):
+def test_cli_submits_a_train_job_from_a_yaml_file_with_flag_overrides(env, tmp_path, capsys):
+    from backend.__main__ import main
+
     path = tmp_path / "train.yaml"
     path.write_text(f"snapshot: {env['snapshot']}\nbase_model: tiny\nblock_size: 128\nmax_steps: 5\n")
-    cmd = [sys.executable, "-m", "backend", "--home", str(env["home"]), f"--data={env['settings'].data[0]}", "train",
-           "--config", str(path), "--max-steps", "7", "--method", "lora", "--json"]
-    out = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    job_id = json.loads(out.stdout)["id"]
+    argv = ["--home", str(env["home"]), f"--data={env['settings'].data[0]}", "train", "--config", str(path),
+            "--max-steps", "7", "--method", "lora", "--json"]
+    assert main(argv) == 0
+    job_id = json.loads(capsys.readouterr().out)["id"]
     row = store.get(env["db"], job_id)
     assert row["kind"] == "train" and row["status"] == "queued"
     assert row["config"]["max_steps"] == 7 and row["config"]["method"] == "lora" and row["config"]["block_size"] == 128
     assert store.cancel_queued(env["db"], job_id)
-    bad = subprocess.run(cmd[:-1] + ["--block-size", "4096"], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                         timeout=120)
-    assert bad.returncode == 2 and "above the context length" in bad.stderr and "Traceback" not in bad.stderr
-    est = subprocess.run(cmd + ["--estimate"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
-    assert est.returncode == 0, est.stderr
-    assert json.loads(est.stdout)["devices"]["cpu"]["fits"] is True
+    assert main(argv[:-1] + ["--block-size", "4096"]) == 2
+    err = capsys.readouterr().err
+    assert "above the context length" in err and "Traceback" not in err
+    assert main(argv + ["--estimate"]) == 0
+    estimate = json.loads(capsys.readouterr().out)
+    assert estimate["devices"]["cpu"]["fits"] is True and estimate["devices"]["cpu"]["time"]["seconds"] > 0
+    path.write_text("- not\n- a mapping\n")
+    assert main(argv) == 2 and "a train config is a mapping" in capsys.readouterr().err
+    # "Show command": the flags of a config, which submit the same config
+    import shlex
+
+    from backend.training.cli import command_for
+
+    wanted = config(env, method="lora", lora_target_modules=["q_proj", "v_proj"], gradient_checkpointing=True)
+    line = command_for(wanted, device="cpu")
+    assert line.startswith("python -m backend train --base-model tiny --snapshot snap-")
+    assert "--gradient-checkpointing" in line and "--lora-target-modules q_proj v_proj" in line
+    assert main(argv[:3] + shlex.split(line)[3:] + ["--json"]) == 0
+    row = store.get(env["db"], json.loads(capsys.readouterr().out)["id"])
+    assert row["requested_device"] == "cpu" and row["config"] == get_kind("train").validate(wanted).model_dump()
+    store.cancel_queued(env["db"], row["id"])

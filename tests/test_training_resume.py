@@ -4,6 +4,7 @@ per step and perplexity records in metrics.jsonl; a cancel stops a running train
 5 s) and frees the slot."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -83,3 +84,64 @@ def test_killed_train_worker_resumes_from_its_checkpoint_and_cancel_frees_the_sl
         scheduler.stop()
         for row in store.list_jobs(db, status="running", limit=None):
             stop_group(row["pgid"], grace=1)
+
+
+RANK_SCRIPT = """
+import json, os, sys
+sys.path.insert(0, {root!r})
+from backend import registry
+from backend.settings import Settings
+from jobs import store
+from jobs.context import JobContext
+from jobs.kinds import get_kind
+from jobs.scaleout.local import RankContext
+db = registry.connect({db!r})
+row = store.get(db, {job!r})
+kind = get_kind("train")
+rank = int(os.environ["RANK"])
+settings = Settings(home={home!r}, data=[{data!r}])
+ctx = (JobContext(db, settings, row, config=kind.validate(row["config"])) if rank == 0 else
+       RankContext(db, settings, row, config=kind.validate(row["config"]), rank=rank))
+print("RESULT", rank, json.dumps(kind.run(ctx)))
+"""
+
+
+@pytest.mark.parametrize("strategy", ["fsdp"])
+def test_two_cpu_ranks_train_checkpoint_and_resume_exactly(env, tmp_path, strategy):
+    """What `accelerate launch` runs for a job on several GPUs, on two CPU processes (gloo): FSDP full shard
+    trains, writes full checkpoints from rank 0, resumes exactly, and saves one full model."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    root = Path(__file__).resolve().parent.parent
+    job_id = store.submit(env["db"], env["home"], "train", config(
+        env, max_steps=6, save_every=3, eval_every=3, micro_batch_size=2, block_size=64, eval_batches=1,
+        precision="fp32", num_gpus=2, strategy=strategy))
+    store.cancel_queued(env["db"], job_id, "run by this test, not by a scheduler")
+    script = tmp_path / "ranks.py"
+    script.write_text(RANK_SCRIPT.format(root=str(root), db=str(env["home"] / "frbio.db"), job=job_id,
+                                         home=str(env["home"]), data=str(env["settings"].data[0])))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script)]
+
+    def launch():
+        out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=240)
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+        return [json.loads(line.split(" ", 2)[2]) for line in out.stdout.splitlines() if line.startswith("RESULT")]
+
+    def losses():
+        return [(m["step"], m["loss"]) for m in store.read_metrics(store.job_dir(env["home"], job_id)) if "loss" in m]
+
+    first = launch()
+    assert len(first) == 2 and first[0]["steps"] == 6 and first[0]["domain_ppl"] == first[1]["domain_ppl"]
+    before = losses()
+    assert [s for s, _ in before] == list(range(1, 7)) and before[-1][1] < before[0][1]
+    model = Path(first[0]["model_path"]) if first[0]["model_path"] else Path(first[1]["model_path"])
+    saved = load_file(model / "model.safetensors")
+    assert saved["model.embed_tokens.weight"].shape[0] == 49152                # full, not a shard
+    shutil.rmtree(store.job_dir(env["home"], job_id) / "checkpoints" / "step-00000006")
+    again = launch()                                                            # resumes from step 3
+    assert again[0]["resumed_from"] == 3 and losses() == before

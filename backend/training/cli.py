@@ -16,10 +16,12 @@ def cmd_train(studio, args) -> None:
     data = load_train_config(args.config) if args.config else {}
     data.update(values_from_args(args, TrainConfig))
     if args.estimate:
-        from backend.training.estimate import describe
+        from backend.training.estimate import describe, estimate_config
         from backend.training.validate import check
 
-        result = check(studio.db, studio.home, parse_train_config(data))
+        cfg = parse_train_config(data)
+        check(studio.db, studio.home, cfg)
+        result = estimate_config(studio.db, studio.home, cfg)
         print(json.dumps(result, indent=1, default=str) if args.json else describe(result))
         return
     job_id = store.submit(studio.db, studio.home, "train", data, owner=args.owner, device=args.device)
@@ -53,3 +55,30 @@ def add_train_command(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     add_arguments(p.add_argument_group("train config fields"), TrainConfig)
     p.set_defaults(func=cmd_train)
+
+
+def command_for(config, device: str = "any", owner: str | None = None) -> str:
+    """The shell command that submits this train config (the Train tab's "Show command"): only the fields that
+    differ from their defaults, as the flags `add_train_command` generates."""
+    import shlex
+
+    from backend.training.config import TrainConfig
+
+    cfg = config if isinstance(config, TrainConfig) else TrainConfig.model_validate(config)
+    parts = ["python", "-m", "backend", "train"]
+    for name, field in TrainConfig.model_fields.items():
+        value = getattr(cfg, name)
+        if name != "snapshot" and value == field.get_default(call_default_factory=True):
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            parts.append(flag if value else "--no-" + name.replace("_", "-"))
+        elif isinstance(value, list):
+            parts += [flag, *map(str, value)]
+        else:
+            parts += [flag, str(value)]
+    if device != "any":
+        parts += ["--device", device]
+    if owner:
+        parts += ["--owner", owner]
+    return " ".join(shlex.quote(p) for p in parts)

@@ -63,9 +63,15 @@ class TrainConfig(BaseModel):
         "about 1.4× faster there), else fp32. Weights and optimizer states stay fp32 either way."))
     gradient_checkpointing: bool = Field(False, description=(
         "Recompute activations in the backward pass: far less activation memory, about 30 % more compute."))
-    compile: bool = Field(False, description=(
-        "torch.compile the model (inductor). The first steps are slower while it compiles; see bench/README.md "
-        "for what it gains on this machine."))
+    compile: Literal["auto", "on", "off"] = Field("auto", description=(
+        "torch.compile the model for training (inductor): on this 2-core CPU 1.5× the tokens/s of eager with bf16 "
+        "(bench/README.md), after a compile of about a minute at the first step. 'auto': on for models of 50M+ "
+        "parameters trained for 60+ steps (where it pays back), off otherwise. Falls back to eager if compiling "
+        "fails."))
+    attention: Literal["auto", "sdpa", "eager"] = Field("auto", description=(
+        "Attention kernel. 'auto': 'eager' (scores materialised, fused by torch.compile: fastest on a CPU for blocks "
+        "up to 512 tokens) when compiling on a CPU, else 'sdpa' (PyTorch's fused attention; the choice for GPUs and "
+        "long blocks)."))
     eval_every: int = Field(25, ge=0, le=10_000_000, description=(
         "Evaluate domain and general-domain perplexity every N steps (also before the first step and after the "
         "last; 0 = only then)."))

@@ -4,8 +4,9 @@ Memory (bytes), for full training or LoRA:
   weights      every parameter in fp32 (the master copy), plus a bf16 copy of each under bf16 autocast
   gradients    fp32, trainable parameters only (LoRA: the adapters)
   optimizer    AdamW's two fp32 moments per trainable parameter
-  activations  what the backward pass keeps per token and layer (a Llama-family decoder with SDPA attention: norm
-               inputs in fp32, projections and MLP intermediates in the compute dtype), × micro_batch × block;
+  activations  what the backward pass keeps per token and layer (a Llama-family decoder: norm inputs in fp32,
+               projections and MLP intermediates in the compute dtype; with eager attention also the T×T scores),
+               × micro_batch × block;
                with gradient checkpointing only each layer's input is kept, plus one layer recomputed at a time
   logits       the output head's logits, their fp32 copy, log-softmax and its gradient (tokens × vocabulary)
   overhead     the runtime itself (CPU: torch and Python ≈ 0.6 GB; CUDA: context and allocator ≈ 0.8 GB)
@@ -13,7 +14,8 @@ Memory (bytes), for full training or LoRA:
 
 Time, two ways, each labelled: the "FLOPs model" (6 × parameters × tokens for full training, 4 × for LoRA, + 2 × with
 gradient checkpointing, + attention; divided by the device's matmul throughput measured once by a short benchmark
-and cached in `<home>/cache/device_flops.json`, times an efficiency of 0.7), and a "measured warm-up" (a few real
+and cached in `<home>/cache/device_flops.json`, times a step efficiency measured by the benchmark, per device type,
+precision and compilation), and a "measured warm-up" (a few real
 training steps on random tokens of the configured shape; `measure_warmup`).
 """
 from __future__ import annotations
@@ -28,7 +30,13 @@ from pathlib import Path
 GIB = 1024 ** 3
 CPU_OVERHEAD = int(0.6 * GIB)
 CUDA_OVERHEAD = int(0.8 * GIB)
-STEP_EFFICIENCY = 0.7            # a training step vs a large matmul, for the FLOPs model
+# A training step's FLOP/s over the device's large-matmul FLOP/s, for the FLOPs model. CPU values measured by
+# bench/train_throughput.py (SmolLM2-135M, 8 × 256 tokens, 2 cores): fp32 ≈ 0.85 (its matmuls are slow, the rest is
+# cheap), bf16 eager ≈ 0.4 (attention and elementwise work do not speed up with bf16), bf16 compiled ≈ 0.55. GPUs: a
+# typical model-FLOPs utilisation.
+STEP_EFFICIENCY = {("cpu", "fp32", False): 0.85, ("cpu", "fp32", True): 0.85, ("cpu", "bf16", False): 0.4,
+                   ("cpu", "bf16", True): 0.55, ("cuda", "fp32", False): 0.35, ("cuda", "fp32", True): 0.4,
+                   ("cuda", "bf16", False): 0.35, ("cuda", "bf16", True): 0.4}
 FLOPS_CACHE = "device_flops.json"
 
 
@@ -80,6 +88,10 @@ def memory_estimate(shape: dict, cfg, bf16: bool, device_type: str = "cpu") -> d
     tokens = cfg.micro_batch_size * cfg.block_size
     weights = n * 4 + (n * 2 if bf16 else 0) + (trainable * 4 if cfg.method == "lora" else 0)
     per_layer = activation_bytes_per_token_layer(shape, bf16)
+    from backend.training.model import attention_for, compile_enabled
+
+    if attention_for(cfg, device_type, compile_enabled(cfg, n)) == "eager":  # materialised scores and probabilities, T per token and head
+        per_layer += shape["heads"] * cfg.block_size * ((2 if bf16 else 4) + 4)
     full = tokens * per_layer * shape["layers"]
     ckpt = tokens * (4 * shape["hidden"] * shape["layers"] + per_layer)
     logits = tokens * shape["vocab"] * ((2 if bf16 else 4) + 4 + 4 + 4)
@@ -235,7 +247,7 @@ def _cuda_ready() -> bool:
         return False
 
 
-def time_estimate(shape: dict, cfg, flops: float, efficiency: float = STEP_EFFICIENCY) -> dict:
+def time_estimate(shape: dict, cfg, flops: float, efficiency: float = 0.4) -> dict:
     per_token = flops_per_token(shape, cfg)
     tokens = cfg.tokens_per_step * cfg.max_steps
     tps = flops * efficiency / per_token
@@ -271,7 +283,10 @@ def estimate(shape: dict, cfg, devices: list[str], home: Path | None = None, mea
                  "fits_with_checkpointing": None if avail is None else
                  mem["total_with_checkpointing"] <= avail["available"]}
         flops = device_flops(home, device, "bf16" if bf16 else "fp32", measure=measure) if home else None
-        entry["time"] = time_estimate(shape, cfg, flops["flops"]) if flops else None
+        from backend.training.model import compile_enabled
+
+        efficiency = STEP_EFFICIENCY[(kind, "bf16" if bf16 else "fp32", compile_enabled(cfg, shape["n_params"]))]
+        entry["time"] = time_estimate(shape, cfg, flops["flops"], efficiency) if flops else None
         if entry["time"] and flops.get("nominal"):
             entry["time"]["method"] = "FLOPs model (nominal peak)"
         out["devices"][device] = entry

@@ -17,8 +17,9 @@ from pathlib import Path
 from backend.training import checkpoint as ckpt
 from backend.training.config import TrainConfig
 from backend.training.data import BlockSampler, PackedBlocks, eval_blocks, load_streams
-from backend.training.model import (autocast, causal_lm_loss, load_model, make_optimizer, make_scheduler,
-                                    set_threads, trainable_parameters)
+from backend.training.model import (attention_for, autocast, causal_lm_loss, compile_enabled, compiled, load_model,
+                                    make_optimizer, make_scheduler, model_parameters, set_threads,
+                                    trainable_parameters)
 from jobs.store import JobError, METRICS_FILE
 
 
@@ -141,18 +142,24 @@ def run_dapt(ctx) -> dict:
             f"{cfg.max_steps} steps = {sampler.epoch(cfg.max_steps):.2f} epochs"
             + (" (tokens from cache)" if cached else ""))
 
-    model = load_model(Path(base["path"]), cfg, device)
+    compiling = compile_enabled(cfg, base.get("n_params") or model_parameters(Path(base["path"])))
+    try:
+        model = load_model(Path(base["path"]), cfg, device, compiling)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise JobError(f"base_model: '{base['id']}' cannot be loaded from {base['path']}: {exc}") from exc
     forward = dist.wrap(model)
     params = trainable_parameters(model)
     optimizer = make_optimizer(model, cfg)
     scheduler = make_scheduler(optimizer, cfg)
-    if cfg.compile:
-        forward = torch.compile(forward)
+    if compiling:
+        forward = compiled(forward)
     n_trainable = sum(p.numel() for p in params.values())
     n_total = sum(p.numel() for p in model.parameters())
     ctx.log(f"model {base['id']}: {n_total / 1e6:.1f}M parameters, {n_trainable / 1e6:.2f}M trainable ({cfg.method}); "
             f"{precision} on {device}" + (f" with {threads} threads" if device_type == "cpu" else "")
-            + (f"; {dist.world} processes ({dist.strategy})" if dist.world > 1 else ""))
+            + f"; attention {attention_for(cfg, device_type, compiling)}" + ("; torch.compile" if compiling else ""))
+    if dist.world > 1:
+        ctx.log(f"{dist.world} processes ({dist.strategy}), this one rank {dist.rank}")
 
     step, tokens_seen, train_seconds, resumed_from, last_eval, first_eval = 0, 0, 0.0, None, {}, {}
     state = ckpt.load_latest(ctx.checkpoints_dir, log=ctx.log)
@@ -201,7 +208,10 @@ def run_dapt(ctx) -> dict:
         first_eval = last_eval = run_eval(0)
 
     stopped = False
-    run_start, run_tokens = time.perf_counter(), 0
+    run_start = time.perf_counter()
+    if compiling and step < cfg.max_steps:
+        ctx.progress(0.01 + 0.97 * step / cfg.max_steps, "compiling the model (torch.compile): the first step takes "
+                     "a minute or more")
     while step < cfg.max_steps:
         if dist.any(ctx.should_stop()):
             stopped = True
@@ -233,7 +243,6 @@ def run_dapt(ctx) -> dict:
         dt = time.perf_counter() - t0
         train_seconds += dt
         tokens_seen += cfg.micro_batch_size * cfg.grad_accum * cfg.block_size * dist.world
-        run_tokens += cfg.micro_batch_size * cfg.grad_accum * cfg.block_size * dist.world
         tps = cfg.micro_batch_size * cfg.grad_accum * cfg.block_size * dist.world / dt
         ctx.metric(step=step, loss=loss_value, lr=lr, grad_norm=round(float(grad_norm), 6),
                    tokens_per_s=round(tps, 1), tokens_seen=tokens_seen, epoch=round(sampler.epoch(step), 4),
@@ -256,6 +265,8 @@ def run_dapt(ctx) -> dict:
         dist.close()
         return {**summary, "stopped_at_step": step, "checkpoint_step": done[-1][0] if done else None}
 
+    optimizer.zero_grad(set_to_none=True)
+    del optimizer, scheduler              # the optimizer states are no longer needed: memory for the final save
     ctx.progress(0.98, "final evaluation")
     final_eval = run_eval(step) if eval_sets else {}
     ctx.progress(0.99, "saving the model")
@@ -292,10 +303,11 @@ def measure_steps(model_folder: Path, cfg: TrainConfig, device: str = "cpu", ste
     device_type = "cuda" if device.startswith("cuda") else "cpu"
     set_threads(cfg, device_type)
     bf16 = resolve_precision(cfg.precision, device_type) == "bf16"
-    model = load_model(Path(model_folder), cfg, device)
+    compiling = cfg.compile == "on"      # a warm-up of a few steps measures eager unless asked (compiling takes long)
+    model = load_model(Path(model_folder), cfg, device, compiling)
     params = trainable_parameters(model)
     optimizer = make_optimizer(model, cfg)
-    forward = torch.compile(model) if cfg.compile else model
+    forward = compiled(model) if compiling else model
     vocab = model.config.vocab_size if hasattr(model.config, "vocab_size") else model.config.get_text_config().vocab_size
     generator = torch.Generator().manual_seed(cfg.seed)
     sync = torch.cuda.synchronize if device_type == "cuda" else (lambda: None)

@@ -15,7 +15,8 @@ def set_threads(cfg: TrainConfig, device_type: str) -> int:
 
     if device_type == "cpu":
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        torch.set_num_threads(max(1, cfg.num_threads or cores))
+        local_ranks = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)   # ranks sharing this CPU
+        torch.set_num_threads(max(1, cfg.num_threads or cores // local_ranks))
     return torch.get_num_threads()
 
 
@@ -37,7 +38,38 @@ def lr_factor(cfg: TrainConfig):
     return factor
 
 
-def load_model(folder: Path, cfg: TrainConfig, device: str):
+EAGER_ATTENTION_MAX_BLOCK = 512
+COMPILE_MIN_PARAMS = 50_000_000   # 'auto' compiles models this large...
+COMPILE_MIN_STEPS = 60            # ...trained this long: ~1 min of compiling pays back (bench/README.md)
+
+
+def compile_enabled(cfg: TrainConfig, n_params: int | None) -> bool:
+    if cfg.compile != "auto":
+        return cfg.compile == "on"
+    return (n_params or 0) >= COMPILE_MIN_PARAMS and cfg.max_steps >= COMPILE_MIN_STEPS
+
+
+def model_parameters(folder: Path) -> int | None:
+    """Parameter count from the safetensors headers (no weight loaded); None when unknown."""
+    try:
+        from backend.models.inspect import inspect_folder
+
+        return inspect_folder(Path(folder), require_tokenizer=False)["n_params"]
+    except Exception:  # noqa: BLE001 — unknown size: 'auto' does not compile
+        return None
+
+
+def attention_for(cfg: TrainConfig, device_type: str, compiling: bool) -> str:
+    """The attention implementation: the config's, or for 'auto' eager when torch.compile fuses it on a CPU and the
+    blocks are short (its T×T scores stay small), else SDPA."""
+    if cfg.attention != "auto":
+        return cfg.attention
+    if compiling and device_type == "cpu" and cfg.block_size <= EAGER_ATTENTION_MAX_BLOCK:
+        return "eager"
+    return "sdpa"
+
+
+def load_model(folder: Path, cfg: TrainConfig, device: str, compiling: bool = False):
     """The base model on `device` in fp32, in train mode, with gradient checkpointing and LoRA as configured.
     Seeds torch with cfg.seed first (the LoRA initialisation is random)."""
     import torch
@@ -45,7 +77,9 @@ def load_model(folder: Path, cfg: TrainConfig, device: str):
 
     torch.manual_seed(cfg.seed)
     model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32, local_files_only=True,
-                                                 trust_remote_code=False)
+                                                 trust_remote_code=False,
+                                                 attn_implementation=attention_for(cfg, device.split(":")[0],
+                                                                                   compiling))
     model.config.use_cache = False
     model.to(device)
     if cfg.gradient_checkpointing:
@@ -89,6 +123,15 @@ def make_scheduler(optimizer, cfg: TrainConfig):
     import torch
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg))
+
+
+def compiled(module):
+    """torch.compile (inductor); on an error while compiling, dynamo falls back to eager for that graph."""
+    import torch
+    import torch._dynamo
+
+    torch._dynamo.config.suppress_errors = True
+    return torch.compile(module)
 
 
 def autocast(device_type: str, bf16: bool):

@@ -29,9 +29,13 @@ def resolve_base(db, home: Path, name: str) -> dict:
         row = register_default(db, home)
     if row.get("status") not in (None, "ok"):
         raise JobError(f"base_model: '{row['id']}' cannot be used: {row.get('error') or row['status']}")
-    folder = Path(row["path"])
-    if not (folder / "config.json").is_file():
-        raise JobError(f"base_model: the folder of '{row['id']}' ({folder}) has no config.json any more")
+    from backend.models.inspect import inspect_folder
+    from backend.models.registry import ModelError
+
+    try:  # headers and sizes only (no weight is loaded): a missing, truncated or corrupt folder is refused here
+        inspect_folder(Path(row["path"]))
+    except ModelError as exc:
+        raise JobError(f"base_model: '{row['id']}' cannot be used: {exc}") from None
     return row
 
 
