@@ -109,3 +109,9 @@ def tr(key: str, fallback: str | None = None):
     if key not in EN:
         EN[key] = fallback or key.rsplit(".", 1)[-1].replace("_", " ").capitalize()
     return I18N(key)
+
+
+def add_strings(en: dict[str, str], fr: dict[str, str]) -> None:
+    """Register a tab's own strings (each tab module owns its keys; call at import, before the app is built)."""
+    EN.update(en)
+    FR.update(fr)

@@ -7,11 +7,9 @@ packed blocks without padding. Only the block size differs: 256 tokens for the C
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from backend.config import describe_validation_error
@@ -109,17 +107,9 @@ def parse_train_config(data: dict) -> TrainConfig:
 
 def load_train_config(path: Path | str) -> dict:
     """The fields of a YAML or JSON train config file (validated later, with any CLI overrides)."""
-    path = Path(path)
-    if not path.is_file():
-        raise JobError(f"{path}: train config file not found")
+    from backend.config import ConfigFileError, read_config_file
+
     try:
-        text = path.read_text("utf-8")
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise JobError(f"{path.name}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'} ({exc})") \
-            from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise JobError(f"{path.name}: a train config is a mapping of fields, got {type(data).__name__}")
-    return data
+        return read_config_file(path, "train config")
+    except ConfigFileError as exc:
+        raise JobError(str(exc)) from None
