@@ -113,6 +113,61 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN external_id TEXT;
     """,
+    # 5: evaluations (benchmarks and perplexities), cached by (model content hash, task, settings hash)
+    """
+    CREATE TABLE IF NOT EXISTS evals (
+        id TEXT PRIMARY KEY,             -- 'ev-<hash>' of (content_hash, task, settings_hash); folder evals/<id>/
+        model_id TEXT NOT NULL,
+        content_hash TEXT NOT NULL,      -- the model's weights hash (models.content_hash)
+        task TEXT NOT NULL,              -- lm-eval task name or 'ppl:<set>'
+        settings_hash TEXT NOT NULL,     -- of the eval settings that change the score (few-shot, limit, seed, ...)
+        settings TEXT,                   -- JSON
+        metrics TEXT NOT NULL,           -- JSON {metric: value, metric_stderr: value}
+        n_samples INTEGER,
+        path TEXT,                       -- evals/<id>/ (lm-eval results JSON + samples JSONL)
+        job_id TEXT,
+        owner TEXT,
+        created_at REAL,
+        duration_s REAL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS evals_key ON evals (content_hash, task, settings_hash);
+    CREATE INDEX IF NOT EXISTS evals_model ON evals (model_id);
+    """,
+    # 6: blind A/B votes from the clinician demo
+    """
+    CREATE TABLE IF NOT EXISTS votes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        prompt TEXT NOT NULL,
+        model_a TEXT NOT NULL,
+        model_b TEXT NOT NULL,
+        answer_a TEXT, answer_b TEXT,
+        settings TEXT,                   -- JSON (sampling settings, seed)
+        vote TEXT NOT NULL,              -- 'a', 'b', 'tie', 'both_bad'
+        owner TEXT,
+        created_at REAL
+    );
+    CREATE INDEX IF NOT EXISTS votes_models ON votes (model_a, model_b);
+    """,
+    # 7: users (hashed passwords) and the audit log of launches, cancellations and deletions
+    """
+    CREATE TABLE IF NOT EXISTS users (
+        name TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,     -- scrypt, with salt and parameters, see backend/users.py
+        is_admin INTEGER NOT NULL DEFAULT 0,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        language TEXT,                   -- 'fr' or 'en'
+        created_at REAL
+    );
+    CREATE TABLE IF NOT EXISTS audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        actor TEXT,
+        action TEXT NOT NULL,            -- 'launch', 'cancel', 'delete', 'resume', 'user_add', ...
+        target TEXT,                     -- job id, model id, snapshot id, user name
+        detail TEXT                      -- JSON
+    );
+    CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
+    """,
 ]
 
 
