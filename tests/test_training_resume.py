@@ -145,3 +145,38 @@ def test_two_cpu_ranks_train_checkpoint_and_resume_exactly(env, tmp_path, strate
     shutil.rmtree(store.job_dir(env["home"], job_id) / "checkpoints" / "step-00000006")
     again = launch()                                                            # resumes from step 3
     assert again[0]["resumed_from"] == 3 and losses() == before
+
+
+def test_train_job_outlives_the_app_killed_mid_job_and_a_new_app_shows_its_curves(env):
+    """The app (a scheduler in its own process, as `python app.py` runs one) is killed with SIGKILL while a train
+    job trains: the worker finishes on its own, and a fresh scheduler finds it succeeded with its whole loss curve."""
+    import subprocess
+    import sys
+
+    from backend.settings import PROJECT_ROOT
+    from jobs.views import metric_series
+
+    db = env["db"]
+    job_id = store.submit(db, env["home"], "train", config(env, max_steps=30, save_every=0, eval_every=15))
+    app = subprocess.Popen([sys.executable, "-m", "backend", "--home", str(env["home"]),
+                            f"--data={env['settings'].data[0]}", "jobs", "serve"], cwd=PROJECT_ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: any("loss" in m for m in store.read_metrics(store.job_dir(env["home"], job_id))), 180,
+                 what="train job started by the app")
+        app.kill()
+        app.wait(10)
+        done = store.wait(db, job_id, timeout=240, poll=0.25)
+        assert done["status"] == "succeeded", (done["exit_reason"], store.log_tail(store.job_dir(env["home"], job_id)))
+    finally:
+        if app.poll() is None:
+            app.kill()
+    fresh = Scheduler(env["settings"], interval=0.25, devices=["cpu"])
+    try:
+        assert fresh.reconcile() == []
+        assert store.get(fresh.db, job_id)["status"] == "succeeded"
+        curves = metric_series(env["home"], job_id)
+        assert curves["loss"][0] == list(range(1, 31))
+        assert curves["domain_ppl"][0] == [0, 15, 30]
+    finally:
+        fresh.stop()
