@@ -168,6 +168,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
     """,
+    # 8: per-item results of an evaluation (the Compare tab's drill-down: each model's answer to each item)
+    """
+    CREATE TABLE IF NOT EXISTS eval_items (
+        eval_id TEXT NOT NULL,           -- evals.id
+        doc_id INTEGER NOT NULL,         -- position in the task's evaluated documents (lm-eval doc_id)
+        item_id TEXT,                    -- the item's own id in the benchmark file
+        question TEXT,
+        gold TEXT,                       -- the correct answer (letter(s) or label)
+        pred TEXT,                       -- the model's answer
+        score REAL,                      -- the item's headline metric (1/0 accuracy, EMR, ...)
+        detail TEXT,                     -- JSON: every per-item metric, raw generation, choice log-likelihoods
+        PRIMARY KEY (eval_id, doc_id)
+    );
+    """,
 ]
 
 
