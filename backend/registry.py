@@ -133,18 +133,20 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX IF NOT EXISTS evals_key ON evals (content_hash, task, settings_hash);
     CREATE INDEX IF NOT EXISTS evals_model ON evals (model_id);
     """,
-    # 6: blind A/B votes from the clinician demo
+    # 6: blind A/B rounds and votes from the clinician demo (backend/arena.py). A row is written when the two
+    # answers are asked for (vote NULL: names are not revealed), its vote once the clinician has voted.
     """
     CREATE TABLE IF NOT EXISTS votes (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         prompt TEXT NOT NULL,
-        model_a TEXT NOT NULL,
+        model_a TEXT NOT NULL,           -- the model shown as answer A (random order)
         model_b TEXT NOT NULL,
-        answer_a TEXT, answer_b TEXT,
-        settings TEXT,                   -- JSON (sampling settings, seed)
-        vote TEXT NOT NULL,              -- 'a', 'b', 'tie', 'both_bad'
+        answer_a TEXT, answer_b TEXT,    -- NULL until both answers are generated
+        settings TEXT,                   -- JSON (GenerateConfig: sampling settings, seed, prompt format)
+        vote TEXT,                       -- NULL until voted, then 'a', 'b', 'tie', 'both_bad'
         owner TEXT,
-        created_at REAL
+        created_at REAL,                 -- when the answers were asked for
+        voted_at REAL
     );
     CREATE INDEX IF NOT EXISTS votes_models ON votes (model_a, model_b);
     """,

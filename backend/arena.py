@@ -1,0 +1,156 @@
+"""Blind A/B comparison for clinicians: two anonymous answers to one prompt (two chosen models, or a random pair from
+a chosen set, in random order), a vote (A, B, tie, both bad), the names revealed only after the vote, and win rates
+per model pair. A round is a row of the `votes` table from the moment its answers are asked for: the model names
+stay on the server (the interface only holds the round id) and `reveal` refuses to give them before the vote.
+
+Messages are in French first: this mode is shown to clinicians."""
+from __future__ import annotations
+
+import json
+import random
+import threading
+from typing import Iterator
+
+import sqlite_utils
+
+from backend.generation.config import GenerateConfig, GenerationError, parse_generate_config
+from backend.generation.models_cache import ModelCache
+from backend.generation.stream import side_by_side
+from backend.registry import now
+
+VOTES = {"a": "A est meilleure", "b": "B est meilleure", "tie": "Égalité", "both_bad": "Les deux sont mauvaises"}
+NOTICE = "Ceci n'est pas un avis médical."
+
+
+class ArenaError(RuntimeError):
+    """A round or vote that cannot go on, with a clear message in French."""
+
+
+def _upgrade_dev_schema(db: sqlite_utils.Database) -> None:
+    """Registries created while migration 6 still had `vote NOT NULL` and no `voted_at` (before its release)."""
+    table = db["votes"]
+    if "voted_at" not in table.columns_dict:
+        table.add_column("voted_at", float)
+        table.transform(not_null={"vote": False})
+
+
+def pick_pair(models: list[str], rng: random.Random | None = None) -> tuple[str, str]:
+    """Two distinct models in random order (A, B): the two given, or a random pair from a larger set."""
+    rng = rng or random.SystemRandom()
+    pool = list(dict.fromkeys(m.strip() for m in models if m and m.strip()))
+    if len(pool) < 2:
+        raise ArenaError("Choisissez au moins deux modèles différents.")
+    pair = rng.sample(pool, 2)  # a random pair, already in random order
+    return pair[0], pair[1]
+
+
+def new_round(db: sqlite_utils.Database, models: list[str], prompt: str, cfg: GenerateConfig | dict | None = None,
+              owner: str | None = None, rng: random.Random | None = None) -> int:
+    """Draw the pair and record the round (no answer, no vote yet); returns its id."""
+    _upgrade_dev_schema(db)
+    if not prompt or not prompt.strip():
+        raise ArenaError("La question est vide : écrivez-en une ou choisissez un exemple.")
+    try:
+        cfg = parse_generate_config(cfg)
+    except GenerationError as exc:
+        raise ArenaError(f"Réglages invalides : {exc}") from None
+    model_a, model_b = pick_pair(models, rng)
+    table = db["votes"]
+    table.insert({"prompt": prompt.strip(), "model_a": model_a, "model_b": model_b, "answer_a": None,
+                  "answer_b": None, "settings": cfg.model_dump_json(), "vote": None, "owner": owner,
+                  "created_at": now(), "voted_at": None})
+    return table.last_pk
+
+
+def _row(db: sqlite_utils.Database, round_id: int) -> dict:
+    try:
+        return db["votes"].get(int(round_id))
+    except (sqlite_utils.db.NotFoundError, TypeError, ValueError):
+        raise ArenaError(f"Tour {round_id} introuvable.") from None
+
+
+def stream_answers(db: sqlite_utils.Database, cache: ModelCache, round_id: int,
+                   stop: threading.Event | None = None) -> Iterator[tuple[str, str]]:
+    """Generate the two answers together, yielding (answer A, answer B) as they grow; both are stored at the end.
+    Nothing here names a model: a failure is reported as 'answer A' or 'answer B' and the round is dropped."""
+    row = _row(db, round_id)
+    if row["answer_a"] is not None:
+        yield row["answer_a"], row["answer_b"]
+        return
+    cfg = GenerateConfig.model_validate_json(row["settings"])
+    panes = []
+    for panes in side_by_side(db, cache, [row["model_a"], row["model_b"]], row["prompt"], cfg, stop):
+        yield panes[0].text, panes[1].text
+    for letter, pane, model in (("A", panes[0], row["model_a"]), ("B", panes[1], row["model_b"])):
+        if pane.status != "done":
+            db["votes"].delete(row["id"])
+            reason = (pane.error or "génération interrompue").replace(model, f"modèle {letter}")
+            raise ArenaError(f"La réponse {letter} n'a pas pu être produite ({reason}) : tour annulé, "
+                             "relancez-en un autre.")
+    db["votes"].update(row["id"], {"answer_a": panes[0].text, "answer_b": panes[1].text})
+    yield panes[0].text, panes[1].text
+
+
+def public_round(db: sqlite_utils.Database, round_id: int) -> dict:
+    """What the clinician may see before voting: the prompt and the anonymous answers."""
+    row = _row(db, round_id)
+    return {"id": row["id"], "prompt": row["prompt"], "answer_a": row["answer_a"], "answer_b": row["answer_b"],
+            "voted": row["vote"] is not None}
+
+
+def vote(db: sqlite_utils.Database, round_id: int, choice: str, owner: str | None = None) -> dict:
+    """Record the vote (once) and return the revealed round."""
+    if choice not in VOTES:
+        raise ArenaError(f"Vote inconnu « {choice} » (attendu : {', '.join(VOTES)}).")
+    row = _row(db, round_id)
+    if row["answer_a"] is None or row["answer_b"] is None:
+        raise ArenaError("Les deux réponses ne sont pas encore prêtes : votez quand elles sont complètes.")
+    if row["vote"] is not None:
+        raise ArenaError("Ce tour a déjà reçu un vote : lancez un nouveau tour.")
+    if row["owner"] and owner and row["owner"] != owner:
+        raise ArenaError("Ce tour a été lancé par une autre personne : seul son auteur peut voter.")
+    db.conn.execute("UPDATE votes SET vote = ?, voted_at = ? WHERE id = ? AND vote IS NULL",
+                    [choice, now(), row["id"]])
+    return reveal(db, round_id)
+
+
+def reveal(db: sqlite_utils.Database, round_id: int) -> dict:
+    """The model names behind A and B: only once the round has its vote."""
+    row = _row(db, round_id)
+    if row["vote"] is None:
+        raise ArenaError("Les noms des modèles ne sont révélés qu'après le vote.")
+    return {"id": row["id"], "prompt": row["prompt"], "model_a": row["model_a"], "model_b": row["model_b"],
+            "answer_a": row["answer_a"], "answer_b": row["answer_b"], "vote": row["vote"],
+            "vote_label": VOTES[row["vote"]], "settings": json.loads(row["settings"] or "{}"),
+            "owner": row["owner"], "voted_at": row["voted_at"]}
+
+
+def win_rates(db: sqlite_utils.Database, models: list[str] | None = None) -> list[dict]:
+    """Per model pair (in name order: model_1 vs model_2): model_1's wins, ties, losses, 'both bad' votes, the
+    number of votes and model_1's win rate = (wins + ties / 2) / (wins + ties + losses) ('both bad' excluded)."""
+    if not db["votes"].exists():
+        return []
+    keep = set(models) if models else None
+    pairs: dict[tuple[str, str], dict] = {}
+    for row in db["votes"].rows_where("vote IS NOT NULL", select="model_a, model_b, vote"):
+        a, b, v = row["model_a"], row["model_b"], row["vote"]
+        if keep is not None and not (a in keep and b in keep):
+            continue
+        first, second = sorted((a, b))
+        stats = pairs.setdefault((first, second), {"model_1": first, "model_2": second, "wins": 0, "ties": 0,
+                                                   "losses": 0, "both_bad": 0, "votes": 0})
+        stats["votes"] += 1
+        if v == "tie":
+            stats["ties"] += 1
+        elif v == "both_bad":
+            stats["both_bad"] += 1
+        elif (v == "a") == (a == first):
+            stats["wins"] += 1
+        else:
+            stats["losses"] += 1
+    out = []
+    for stats in sorted(pairs.values(), key=lambda s: (s["model_1"], s["model_2"])):
+        decided = stats["wins"] + stats["ties"] + stats["losses"]
+        stats["win_rate"] = round((stats["wins"] + stats["ties"] / 2) / decided, 4) if decided else None
+        out.append(stats)
+    return out

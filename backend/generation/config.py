@@ -1,0 +1,65 @@
+"""The one config object of side-by-side generation (and of the blind A/B arena): sampling settings shared by every
+pane, the prompt format, the streaming strategy and the memory budget of loaded models. Presets fill it."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from backend.config import describe_validation_error
+
+
+class GenerationError(RuntimeError):
+    """A generation request that cannot run (bad settings, prompt too long, model not loadable), one clear line."""
+
+
+class GenerateConfig(BaseModel):
+    """Sampling settings applied identically to every pane (same seed per pane)."""
+
+    do_sample: bool = Field(False, description="Sample the next token at random. Off = greedy decoding, the fair "
+                            "comparison: every model gives its single most likely answer, the same each time.")
+    temperature: float = Field(0.7, gt=0, le=2, json_schema_extra={"step": 0.05},
+                               description="With sampling: below 1 sharper, above 1 more varied.")
+    top_p: float = Field(0.9, gt=0, le=1, json_schema_extra={"step": 0.01},
+                         description="With sampling: keep the smallest set of tokens whose probabilities sum to "
+                                     "this (nucleus sampling; 1 = off).")
+    top_k: int = Field(0, ge=0, le=1000, description="With sampling: keep only the k most likely tokens (0 = off).")
+    repetition_penalty: float = Field(1.0, ge=1, le=2, json_schema_extra={"step": 0.05},
+                                      description="Above 1 discourages repeating tokens already in the prompt or "
+                                                  "answer (1 = off).")
+    max_new_tokens: int = Field(128, ge=1, le=4096, description="Longest answer, in tokens (cut to fit the model's "
+                                "context when the prompt is long).")
+    seed: int = Field(42, ge=0, description="Random seed, the same for every pane: with sampling, the same seed gives "
+                      "the same answers again.")
+    prompt_format: Literal["auto", "raw", "chat"] = Field(
+        "auto", description="auto: the chat template for instruct models (tokenizer with a chat template and a model "
+        "registered as instruct), raw completion for base and DAPT models; raw: the prompt as is for every model; "
+        "chat: the chat template wherever the tokenizer has one.")
+    strategy: Literal["round_robin", "threads"] = Field(
+        "round_robin", description="How panes stream together: one token of each model in turn in one thread "
+        "(round_robin, faster on few cores, see bench/README.md), or one thread per model.")
+    memory_budget_mb: int = Field(4096, ge=1, description="Memory for loaded models (MB). Beyond it the least "
+                                  "recently used models are unloaded.")
+
+
+# A preset sets only the fields it names; the rest keep their current values.
+PRESETS: dict[str, dict] = {
+    "fair": {"do_sample": False, "repetition_penalty": 1.0, "top_k": 0},
+    "balanced": {"do_sample": True, "temperature": 0.7, "top_p": 0.9, "top_k": 0, "repetition_penalty": 1.1},
+    "creative": {"do_sample": True, "temperature": 1.0, "top_p": 0.95, "top_k": 0, "repetition_penalty": 1.0},
+}
+
+
+def parse_generate_config(data: dict | GenerateConfig | None = None, preset: str | None = None) -> GenerateConfig:
+    """A validated GenerateConfig from a dict (form values, CLI flags), a named preset applied on top."""
+    if isinstance(data, GenerateConfig):
+        data = data.model_dump()
+    values = dict(data or {})
+    if preset:
+        if preset not in PRESETS:
+            raise GenerationError(f"unknown preset '{preset}' (known: {', '.join(PRESETS)})")
+        values.update(PRESETS[preset])
+    try:
+        return GenerateConfig.model_validate(values)
+    except ValidationError as exc:
+        raise GenerationError(describe_validation_error(exc, "generation settings")) from None

@@ -1,0 +1,113 @@
+"""Blind A/B: a round's answers are anonymous, the names are revealed only after the vote, the vote is stored with the
+prompt, models, answers and settings, pairs are drawn at random, and win rates add up on hand-made votes."""
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from backend import arena
+from backend.arena import ArenaError
+from backend.generation.config import GenerateConfig, parse_generate_config
+from backend.generation.models_cache import ModelCache
+from backend.models.importing import make_tiny_model
+from backend.registry import connect
+
+PROMPT = "Expliquez simplement ce qu'est une hypertension artérielle."
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("arena_home")
+    db = connect(home / "frbio.db")
+    for i, name in enumerate(["tiny-a", "tiny-b", "tiny-c"]):
+        make_tiny_model(home, name=name, seed=i, tokenizer_from=None, db=db)
+    return home
+
+
+@pytest.fixture
+def db(home):
+    return connect(home / "frbio.db")
+
+
+def test_round_trip_names_only_after_the_vote(db):
+    cfg = parse_generate_config({"max_new_tokens": 12, "seed": 5}, preset="creative")  # random models: sample
+    round_id = arena.new_round(db, ["tiny-a", "tiny-b"], PROMPT, cfg, owner="dr.martin", rng=random.Random(1))
+    with pytest.raises(ArenaError, match="pas encore prêtes"):
+        arena.vote(db, round_id, "a", owner="dr.martin")
+    updates = list(arena.stream_answers(db, ModelCache(), round_id))
+    assert len(updates) > 3 and all(isinstance(t, str) for pair in updates for t in pair)
+    answer_a, answer_b = updates[-1]
+    assert answer_a and answer_b and answer_a != answer_b
+
+    shown = arena.public_round(db, round_id)
+    assert shown == {"id": round_id, "prompt": PROMPT, "answer_a": answer_a, "answer_b": answer_b, "voted": False}
+    assert not any("tiny" in str(v) for v in shown.values())  # nothing names a model before the vote
+    with pytest.raises(ArenaError, match="qu'après le vote"):
+        arena.reveal(db, round_id)
+    with pytest.raises(ArenaError, match="une autre personne"):
+        arena.vote(db, round_id, "b", owner="someone.else")
+    with pytest.raises(ArenaError, match="Vote inconnu"):
+        arena.vote(db, round_id, "maybe", owner="dr.martin")
+
+    revealed = arena.vote(db, round_id, "b", owner="dr.martin")
+    assert {revealed["model_a"], revealed["model_b"]} == {"tiny-a", "tiny-b"}
+    assert revealed["vote"] == "b" and revealed["vote_label"] == "B est meilleure"
+    row = db["votes"].get(round_id)
+    assert row["prompt"] == PROMPT and row["owner"] == "dr.martin" and row["vote"] == "b" and row["voted_at"]
+    assert (row["answer_a"], row["answer_b"]) == (answer_a, answer_b)
+    assert json.loads(row["settings"])["seed"] == 5 and json.loads(row["settings"])["max_new_tokens"] == 12
+    assert arena.reveal(db, round_id)["model_b"] == row["model_b"]
+    with pytest.raises(ArenaError, match="déjà reçu un vote"):
+        arena.vote(db, round_id, "a", owner="dr.martin")
+
+    # the vote counts for the model that was behind B
+    rates = arena.win_rates(db, [row["model_a"], row["model_b"]])
+    winner = row["model_b"]
+    [pair] = rates
+    assert pair["votes"] == 1 and pair["wins" if winner == pair["model_1"] else "losses"] == 1
+
+
+def test_pairs_are_drawn_at_random_in_random_order(db):
+    rng = random.Random(0)
+    seen = Counter(arena.pick_pair(["tiny-a", "tiny-b", "tiny-c"], rng) for _ in range(300))
+    assert len(seen) == 6  # every ordered pair of the 3 models
+    assert min(seen.values()) > 25
+    two = Counter(arena.pick_pair(["tiny-a", "tiny-b"], rng) for _ in range(100))
+    assert set(two) == {("tiny-a", "tiny-b"), ("tiny-b", "tiny-a")}
+    with pytest.raises(ArenaError, match="au moins deux modèles"):
+        arena.pick_pair(["tiny-a", "tiny-a"])
+    with pytest.raises(ArenaError, match="question est vide"):
+        arena.new_round(db, ["tiny-a", "tiny-b"], " ")
+
+
+def test_a_failed_answer_cancels_the_round_without_naming_the_model(db, home):
+    broken = make_tiny_model(home, name="tiny-broken", seed=7, tokenizer_from=None, db=db)
+    (Path(broken["path"]) / "model.safetensors").write_bytes(b"garbage")
+    round_id = arena.new_round(db, ["tiny-a", "tiny-broken"], PROMPT, GenerateConfig(max_new_tokens=4))
+    with pytest.raises(ArenaError) as exc:
+        list(arena.stream_answers(db, ModelCache(), round_id))
+    assert "tour annulé" in str(exc.value) and "tiny-broken" not in str(exc.value)
+    with pytest.raises(ArenaError, match="introuvable"):
+        arena.public_round(db, round_id)
+
+
+def test_win_rates_on_hand_made_votes(tmp_path):
+    db = connect(tmp_path / "frbio.db")
+    votes = [("base", "dapt", "b"), ("dapt", "base", "a"), ("dapt", "base", "b"), ("base", "dapt", "tie"),
+             ("base", "dapt", "both_bad"), ("merged", "base", "a"), ("base", "merged", "a"), ("merged", "dapt", "tie")]
+    for a, b, v in votes:
+        db["votes"].insert({"prompt": "p", "model_a": a, "model_b": b, "answer_a": "x", "answer_b": "y",
+                            "settings": "{}", "vote": v, "owner": "t", "created_at": 0, "voted_at": 1})
+    db["votes"].insert({"prompt": "p", "model_a": "base", "model_b": "dapt", "vote": None})  # not voted: ignored
+    rates = {(r["model_1"], r["model_2"]): r for r in arena.win_rates(db)}
+    assert rates[("base", "dapt")] == {"model_1": "base", "model_2": "dapt", "wins": 1, "ties": 1, "losses": 2,
+                                       "both_bad": 1, "votes": 5, "win_rate": 0.375}
+    assert rates[("base", "merged")] == {"model_1": "base", "model_2": "merged", "wins": 1, "ties": 0, "losses": 1,
+                                         "both_bad": 0, "votes": 2, "win_rate": 0.5}
+    assert rates[("dapt", "merged")]["ties"] == 1 and rates[("dapt", "merged")]["win_rate"] == 0.5
+    assert list(rates) == [("base", "dapt"), ("base", "merged"), ("dapt", "merged")]
+    assert [(r["model_1"], r["model_2"]) for r in arena.win_rates(db, ["base", "dapt"])] == [("base", "dapt")]
