@@ -10,6 +10,36 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
+def login_check(db_path):
+    """Gradio's `auth=` callable: an enabled account with that password (backend.users; scrypt, constant time)."""
+    from backend import registry, users
+
+    def check(username: str, password: str) -> bool:
+        return users.authenticate(registry.connect(db_path), username, password)
+    return check
+
+
+def auth_kwargs(settings, db) -> dict:
+    """`auth=` for launch when logins are needed (beyond 127.0.0.1, or --auth); SystemExit with a clear message when
+    they are needed but no account can log in; a loud warning when the insecure flag turns them off."""
+    from backend import users
+    from backend.settings import is_loopback, needs_auth
+
+    if not needs_auth(settings):
+        if not is_loopback(settings.host):
+            print("=" * 100 + f"\nWARNING: --insecure-no-auth-on-public-address: serving {settings.host}:"
+                  f"{settings.port} WITHOUT LOGIN. Anyone who reaches this port can launch, cancel and read every job, "
+                  "model and corpus.\n" + "=" * 100, file=sys.stderr, flush=True)
+        return {}
+    if not any(not u["disabled"] for u in users.list_users(db)):
+        where = "on " + settings.host if not is_loopback(settings.host) else "with --auth"
+        raise SystemExit(f"error: refusing to start {where} without login: no enabled account. Create one with\n"
+                         f"  python -m backend --home {settings.home_path} users add NAME --admin\n"
+                         "(or bind 127.0.0.1 for a single-user session).")
+    return {"auth": login_check(settings.db_path),
+            "auth_message": "FrBio Studio — connectez-vous / please log in"}
+
+
 def main(argv: list[str] | None = None) -> int:
     from backend.config import add_arguments, values_from_args
     from backend.settings import Settings, load_settings
@@ -24,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     from frbio_ui.app_ui import build_app, launch_kwargs
 
     studio = Studio(settings)
+    auth = auth_kwargs(settings, studio.db)   # before anything slow: refuse at once when no one could log in
     if settings.import_default_model:
         from backend.default_model import DefaultModelError
         from backend.models.importing import register_default
@@ -36,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     studio.scheduler.reconcile()  # 'running' rows left by a previous app whose worker is gone → failed (resumable)
     studio.scheduler.start()      # launches queued jobs; the jobs themselves outlive the app
     print(f"FrBio Studio: http://{settings.host}:{settings.port}  (home {settings.home_path})", flush=True)
-    build_app(studio).queue(default_concurrency_limit=4).launch(**launch_kwargs(studio))
+    build_app(studio).queue(default_concurrency_limit=4).launch(**launch_kwargs(studio), **auth)
     return 0
 
 

@@ -1,8 +1,10 @@
 """Application settings: one config object, mirrored by CLI flags and FRBIO_* environment variables."""
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -19,6 +21,17 @@ class Settings(BaseModel):
 
     host: str = Field("127.0.0.1", description="Address to bind. Anything beyond 127.0.0.1 requires authentication.")
     port: int = Field(7860, ge=1, le=65535, description="Port to listen on.")
+    auth: bool = Field(False, description="Ask for a login (accounts: `python -m backend users add`) even on 127.0.0.1; "
+                       "always on when the app binds to another address.")
+    insecure_no_auth_on_public_address: bool = Field(
+        False, description="DANGEROUS: serve on a non-local address WITHOUT any login (anyone who reaches the port can "
+        "launch, cancel and read everything). Only behind a reverse proxy that does its own authentication.")
+    language: Literal["auto", "fr", "en"] = Field(
+        "auto", description="Interface language: 'auto' follows the browser; 'fr' for the clinician demo. Each person "
+        "can switch with the FR/EN links at the top (remembered by their browser).")
+    max_upload_mb: int = Field(512, ge=1, le=100_000, description="Largest file one upload may hold, in MB.")
+    job_slots: str | None = Field(None, description="Jobs at once per device, e.g. 'cpu=2,cuda:0=1' or '2' for every "
+                                  "device (default: one per device).")
     home: str = Field(str(PROJECT_ROOT / "frbio_home"), description="Folder holding the SQLite registry and every artefact.")
     data: list[str] = Field(default_factory=_default_data_dirs,
                             description="Data folders scanned for corpus sources (corpus/ and general/ inside each).")
@@ -60,6 +73,25 @@ def load_settings(**overrides) -> Settings:
     values = from_env(Settings, prefix="FRBIO_")
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    host = (host or "").strip().strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def needs_auth(settings: Settings) -> bool:
+    """Logins are required beyond the loopback address (unless the loudly named insecure flag says otherwise), and
+    on it when asked for (--auth)."""
+    if settings.auth:
+        return True
+    return not is_loopback(settings.host) and not settings.insecure_no_auth_on_public_address
 
 
 def offline() -> bool:

@@ -1,9 +1,12 @@
-"""`python -m backend jobs list|show|cancel|resume|wait|serve|submit-corpus`.
+"""`python -m backend jobs list|show|cancel|resume|delete|wait|serve|devices|submit-corpus`.
 
 Jobs run under the app's scheduler. When no app (nor `jobs serve`) is running for the home, queued jobs wait;
 `jobs wait ID` and `jobs submit-corpus --wait` then drive a scheduler themselves while they wait (they say so on
 stderr), and `jobs serve` runs one in the foreground (a headless server). A job started that way keeps running if
 the command is interrupted; the next scheduler finds its result.
+
+`cancel`, `resume` and `delete` act as the server's operator (anyone with a shell here can edit the registry
+anyway), or with `--as USER` as that account: then only its own jobs, or any job for an admin.
 """
 from __future__ import annotations
 
@@ -65,20 +68,38 @@ def cmd_show(studio, args):
 def cmd_cancel(studio, args):
     from jobs.scheduler import cancel
 
-    row = cancel(studio.db, studio.home, args.id, by=args.owner, grace=args.grace)
+    row = cancel(studio.db, studio.home, args.id, by=args.actor, grace=args.grace)
     _emit(args, row, f"{row['id']}: {row['status']} ({row['exit_reason']})")
 
 
 def cmd_resume(studio, args):
     from jobs.scheduler import scheduler_running
 
-    row = store.requeue(studio.db, args.id)
+    row = store.requeue(studio.db, args.id, actor=args.actor)
     store.append_log(store.job_dir(studio.home, args.id), f"[cli] resumed: queued again as attempt {row['attempt']}")
     if args.wait:
         return _wait(studio, args, args.id)
     hint = "" if scheduler_running(studio.home) else \
         " — no scheduler is running for this home: start the app, `jobs serve`, or `jobs wait ID`"
     _emit(args, row, f"{row['id']}: queued (attempt {row['attempt']}){hint}")
+
+
+def cmd_delete(studio, args):
+    row = store.delete(studio.db, studio.home, args.id, actor=args.actor)
+    _emit(args, {"id": row["id"], "deleted": True}, f"{row['id']}: deleted (row and folder)")
+
+
+def cmd_devices(studio, args):
+    from jobs.scheduler import Scheduler
+
+    rows = Scheduler(studio.settings).usage()
+
+    def size(b):
+        return f"{b / 2 ** 30:.1f}" if b is not None else "?"
+    _emit(args, rows, "\n".join(
+        f"{r['device']:<8} {r['name']:<32} memory {size(r['memory_used'])}/{size(r['memory_total'])} GiB  "
+        f"{'?' if r['utilization'] is None else format(r['utilization'], '.0f')} % busy  "
+        f"jobs {r['jobs']}/{r['slots']}" for r in rows))
 
 
 def _wait(studio, args, job_id: str):
@@ -174,18 +195,26 @@ def add_jobs_commands(subparsers) -> None:
     p = jobs.add_parser("cancel", help="cancel a queued or running job (SIGTERM, SIGKILL after the grace period)")
     p.add_argument("id")
     p.add_argument("--grace", type=float, default=3.0, help="seconds between SIGTERM and SIGKILL (default 3)")
-    p.add_argument("--owner", help="who cancels (recorded in the exit reason)")
     p.set_defaults(func=cmd_cancel)
     p = jobs.add_parser("resume", help="queue a cancelled or failed-resumable job again, keeping its folder")
     p.add_argument("id")
     p.add_argument("--wait", action="store_true", help="then wait for it (see `wait`)")
     p.add_argument("--timeout", type=float, default=None)
     p.set_defaults(func=cmd_resume)
+    p = jobs.add_parser("delete", help="delete a finished job: its row and folder (models it made stay)")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_delete)
+    for name in ("cancel", "resume", "delete"):
+        jobs.choices[name].add_argument("--as", "--owner", dest="actor", metavar="USER",
+                                        help="act as this account (only its own jobs unless it is an admin); "
+                                             "default: the server's operator")
     p = jobs.add_parser("wait", help="wait for a final status (exit 0 succeeded, 1 failed/cancelled, 124 timeout); "
                                      "drives a scheduler here when no app is running")
     p.add_argument("id")
     p.add_argument("--timeout", type=float, default=None, help="seconds (default: no limit)")
     p.set_defaults(func=cmd_wait)
+    p = jobs.add_parser("devices", help="devices, their slots, running jobs, memory and load (nvidia-smi, /proc)")
+    p.set_defaults(func=cmd_devices)
     p = jobs.add_parser("serve", help="run the scheduler in the foreground (no UI)")
     p.set_defaults(func=cmd_serve)
     p = jobs.add_parser("submit-corpus", help="build a corpus snapshot as a background job")

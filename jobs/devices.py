@@ -49,3 +49,83 @@ def parse_slots(text: str | None) -> dict[str, int]:
         name, _, value = part.rpartition("=")
         out[name.strip() or "*"] = int(value)
     return out
+
+
+# ------------------------------------------------------------------------------------------------- live usage
+
+_CACHE: dict[str, tuple[float, object]] = {}
+_CPU_PREV: list[tuple[int, int]] = []   # (busy, total) jiffies of the previous /proc/stat read
+
+
+def _cached(key: str, ttl: float, compute):
+    import time
+
+    t = time.monotonic()
+    hit = _CACHE.get(key)
+    if hit and t - hit[0] < ttl:
+        return hit[1]
+    value = compute()
+    _CACHE[key] = (t, value)
+    return value
+
+
+def gpu_stats() -> dict[str, dict]:
+    """{physical GPU index: {name, memory_used, memory_total (bytes), utilization (%)}} from nvidia-smi; {} without
+    it. Cached 2 s (the UI polls; one nvidia-smi call serves every session)."""
+    def query() -> dict[str, dict]:
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=index,name,memory.used,memory.total,utilization.gpu",
+                                  "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return {}
+        stats = {}
+        for line in out.stdout.splitlines() if out.returncode == 0 else []:
+            parts = [p.strip() for p in line.split(",")]
+            if len(parts) != 5:
+                continue
+            index, name, used, total, util = parts
+            number = lambda v: float(v) if v.replace(".", "", 1).isdigit() else None  # noqa: E731 ('[N/A]')
+            stats[index] = {"name": name, "memory_used": (number(used) or 0) * 2 ** 20,
+                            "memory_total": (number(total) or 0) * 2 ** 20, "utilization": number(util)}
+        return stats
+    return _cached("gpu", 2.0, query)
+
+
+def cpu_stats() -> dict:
+    """The CPU as a device: name, RAM used/total (bytes), utilisation (% of all cores since the previous call,
+    from /proc/stat; the 1-minute load average per core on the first call or off Linux) and load average."""
+    import platform
+
+    cores = os.cpu_count() or 1
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    util = None
+    try:
+        fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+        busy, total = sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0), sum(fields)
+        if _CPU_PREV and total > _CPU_PREV[0][1]:
+            util = 100.0 * (busy - _CPU_PREV[0][0]) / (total - _CPU_PREV[0][1])
+        _CPU_PREV[:] = [(busy, total)]
+    except (OSError, ValueError, IndexError):
+        pass
+    if util is None and load is not None:
+        util = min(100.0, 100.0 * load / cores)
+    mem_total = mem_used = None
+    try:
+        info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in open("/proc/meminfo") if ":" in line}
+        mem_total, mem_used = info["MemTotal"], info["MemTotal"] - info.get("MemAvailable", info.get("MemFree", 0))
+    except (OSError, ValueError, KeyError, IndexError):
+        pass
+    return {"name": f"{platform.processor() or platform.machine()} · {cores} cores", "memory_used": mem_used,
+            "memory_total": mem_total, "utilization": util, "load": load}
+
+
+def device_usage(devices: dict[str, str], slots: dict[str, int], busy: dict[str, int]) -> list[dict]:
+    """One row per device for the UI and the CLI: the same fields for a GPU (nvidia-smi) and the CPU."""
+    gpus = gpu_stats() if any(d.startswith("cuda:") for d in devices) else {}
+    rows = []
+    for device, visible in devices.items():
+        stats = _cached("cpu", 2.0, cpu_stats) if device == "cpu" else gpus.get(visible, {"name": f"GPU {visible}"})
+        rows.append({"device": device, **{k: stats.get(k) for k in ("name", "memory_used", "memory_total",
+                                                                     "utilization", "load")},
+                     "jobs": busy.get(device, 0), "slots": slots.get(device, 0)})
+    return rows

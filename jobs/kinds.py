@@ -10,6 +10,7 @@ and the scheduler find it. Keep heavy imports (torch, transformers) inside the r
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -64,7 +65,10 @@ def register(name: str, *, config: type[BaseModel], devices: tuple[str, ...] = (
 
 
 def load_kinds() -> dict[str, JobKind]:
-    for module in MODULES:
+    """Import MODULES, plus any listed in FRBIO_JOB_KIND_MODULES (comma-separated; e.g. a test's trivial kinds:
+    workers inherit the variable)."""
+    extra = [m.strip() for m in os.environ.get("FRBIO_JOB_KIND_MODULES", "").split(",") if m.strip()]
+    for module in MODULES + extra:
         importlib.import_module(module)
     return KINDS
 

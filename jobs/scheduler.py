@@ -1,9 +1,10 @@
-"""Slots per device, a FIFO queue, worker processes, cancel, reconcile, resume.
+"""Slots per device, a fair queue, worker processes, cancel, reconcile, resume.
 
 Devices are discovered once (the CPU always; GPUs through nvidia-smi, else torch), one slot each by default
 (`slots=` or FRBIO_JOB_SLOTS="cpu=2,cuda:0=1"). Each tick (every second from `start()`'s thread): reap finished
 workers, `reconcile()` (a running row whose worker is gone or silent for 15 s becomes failed + resumable), then give
-each free slot to the oldest queued job that can use it. A worker is `python -m jobs.worker ID` in its own process
+each free slot to the next queued job that can use it, in the order of `policy` (jobs.fairness: round-robin
+between owners, FIFO for each owner). A worker is `python -m jobs.worker ID` in its own process
 session, output on the job's log.txt, CUDA_VISIBLE_DEVICES set to its one GPU ('' on the CPU).
 
 Only one scheduler per home launches jobs: the active one holds an flock on `<home>/jobs/.scheduler.lock` (released
@@ -31,8 +32,8 @@ from typing import Callable
 
 from backend import registry
 from backend.settings import PROJECT_ROOT, Settings
-from jobs import store
-from jobs.devices import discover_devices, parse_slots
+from jobs import fairness, store
+from jobs.devices import device_usage, discover_devices, parse_slots
 from jobs.kinds import JobKind, get_kind
 from jobs.processes import GRACE_S, group_alive, signal_group, stop_group, worker_alive
 from jobs.scaleout import launch as scaleout_launch, local as multi, slurm
@@ -48,15 +49,19 @@ def cancel(db, home: Path, job_id: str, by: str | None = None, grace: float = GR
            reap: Callable[[], None] | None = None) -> dict:
     """Cancel a job from any process: a queued one at once; a running one is marked cancelled (a worker that
     cannot be signalled sees it at its next heartbeat), then its process group gets SIGTERM, SIGKILL after
-    `grace` s. Returns the row; JobError for a finished job."""
+    `grace` s. Returns the row; JobError for a finished job, JobPermissionError when `by` is neither the job's owner
+    nor an admin (by None: a trusted local caller)."""
     reason = f"cancelled by {by}" if by else "cancelled by the user"
     row = store.get(db, job_id)
+    store.authorize(db, row, by, "cancel")
     if row["status"] == "queued" and store.cancel_queued(db, job_id, reason + " before it started"):
+        store.record(db, by, "cancel", job_id, status="queued")
         return store.get(db, job_id)
     row = store.get(db, job_id)
     if row["status"] != "running":
         raise JobError(f"job {job_id} is already {row['status']}")
     store.finish(db, job_id, "cancelled", attempt=row["attempt"], exit_reason=reason, resumable=True)
+    store.record(db, by, "cancel", job_id, status="running")
     if row.get("external_id"):  # on Slurm: scancel (its worker also sees the row cancelled at its next heartbeat)
         try:
             slurm.scancel(row["external_id"])
@@ -100,8 +105,7 @@ def worker_env(settings: Settings, cuda_visible: str, device: str) -> dict[str, 
 # --------------------------------------------------------------------------------------------------- scheduler
 
 def fifo(rows: list[dict]) -> list[dict]:
-    """The default queue policy: oldest queued first (rows arrive ordered by queued_at). A fair policy across
-    owners (round-robin between owners, FIFO per owner) replaces this function."""
+    """Oldest queued first, whoever owns it (rows arrive ordered by queued_at). Not the default: see `fair`."""
     return rows
 
 
@@ -111,7 +115,7 @@ class Scheduler:
 
     def __init__(self, settings: Settings, slots: dict[str, int] | int | None = None,
                  devices: dict[str, str] | list[str] | None = None, grace: float = GRACE_S,
-                 stale_after: float = STALE_S, interval: float = TICK_S, policy: Callable = fifo):
+                 stale_after: float = STALE_S, interval: float = TICK_S, policy: Callable | None = None):
         self.settings = settings
         self.home = settings.home_path
         self.db = registry.connect(settings.db_path)   # its own connection: the thread writes on it
@@ -120,13 +124,14 @@ class Scheduler:
         elif not isinstance(devices, dict):
             devices = {d: (d.split(":")[1] if d.startswith("cuda:") else "") for d in devices}
         self.devices: dict[str, str] = devices
-        wanted = parse_slots(os.environ.get("FRBIO_JOB_SLOTS"))
+        wanted = parse_slots(getattr(settings, "job_slots", None) or os.environ.get("FRBIO_JOB_SLOTS"))
         if isinstance(slots, int):
             wanted = {"*": slots}
         elif slots:
             wanted.update(slots)
         self.slots = {d: max(0, int(wanted.get(d, wanted.get("*", 1)))) for d in self.devices}
-        self.grace, self.stale_after, self.interval, self.policy = grace, stale_after, interval, policy
+        self.grace, self.stale_after, self.interval = grace, stale_after, interval
+        self.policy = policy or self.fair
         self._children: dict[str, subprocess.Popen] = {}
         self._slurm_polled: dict[tuple[str, int], float] = {}
         self._lock = threading.RLock()
@@ -208,6 +213,11 @@ class Scheduler:
                 return []
             return self._launch_ready()
 
+    def fair(self, rows: list[dict]) -> list[dict]:
+        """The default queue policy: round-robin between owners, FIFO for each owner (jobs.fairness)."""
+        running, last_start = fairness.owner_stats(self.db)
+        return fairness.fair_order(rows, running, last_start)
+
     # ---- state
     def _reap(self) -> None:
         with self._lock:
@@ -231,6 +241,10 @@ class Scheduler:
                         if d in out:
                             out[d] += 1
         return out
+
+    def usage(self) -> list[dict]:
+        """Per device: name, memory used/total, utilisation (nvidia-smi for GPUs, /proc for the CPU), jobs, slots."""
+        return device_usage(self.devices, self.slots, self.busy())
 
     def free_slots(self) -> dict[str, int]:
         busy = self.busy()
@@ -442,11 +456,15 @@ class Scheduler:
         self.wake()
         return row
 
-    def resume(self, job_id: str) -> dict:
-        row = store.requeue(self.db, job_id)
-        _note(self.home, job_id, f"[scheduler] resumed: queued again as attempt {row['attempt']}")
+    def resume(self, job_id: str, by: str | None = None) -> dict:
+        row = store.requeue(self.db, job_id, actor=by)
+        _note(self.home, job_id, f"[scheduler] resumed{f' by {by}' if by else ''}: queued again as attempt "
+                                 f"{row['attempt']}")
         self.wake()
         return row
+
+    def delete(self, job_id: str, by: str | None = None) -> dict:
+        return store.delete(self.db, self.home, job_id, actor=by)
 
     def submit(self, kind: str, config, owner: str | None = None, device: str = "any") -> str:
         job_id = store.submit(self.db, self.home, kind, config, owner=owner, device=device)

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 
 import sqlite_utils
 
+from backend import users
 from backend.registry import now
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -27,6 +28,27 @@ DEVICE_RE = re.compile(r"^(any|cpu|cuda:\d+)$")
 class JobError(RuntimeError):
     """A job request that cannot be honoured (unknown id or kind, invalid config, wrong state): the message is for
     the user, as is (the CLI prints it, the UI shows it)."""
+
+
+class JobPermissionError(JobError):
+    """Someone other than the job's owner or an admin tried to cancel, resume or delete it."""
+
+
+def authorize(db: sqlite_utils.Database, row: dict, actor: str | None, action: str) -> None:
+    """JobPermissionError unless `actor` may `action` the job (its owner, an admin, or a trusted local caller:
+    actor None; see backend.users.can_manage). Every path that cancels, resumes or deletes calls this."""
+    try:
+        users.require_can_manage(db, actor, row.get("owner"), action, f"job {row['id']}")
+    except users.PermissionDenied as exc:
+        raise JobPermissionError(str(exc)) from None
+
+
+def record(db: sqlite_utils.Database, actor: str | None, action: str, job_id: str, **detail: Any) -> None:
+    """An audit row for a launch, cancel, resume or delete (a failure to write it never fails the action)."""
+    try:
+        users.audit(db, actor, action, job_id, **detail)
+    except sqlite3.Error:
+        pass
 
 
 def retry_locked(fn: Callable) -> Callable:
@@ -279,6 +301,7 @@ def submit(db: sqlite_utils.Database, home: Path | str, kind: str, config: Any, 
     execute(db, """INSERT INTO jobs (id, kind, owner, config, status, resumable, requested_device, created_at,
                    queued_at, progress, message, attempt) VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, 0, 'queued', 1)""",
             [job_id, kind, owner, json.dumps(data, ensure_ascii=False), device, t, t])
+    record(db, owner, "launch", job_id, kind=kind, device=device)
     return job_id
 
 
@@ -286,10 +309,12 @@ def cancel_queued(db: sqlite_utils.Database, job_id: str, reason: str = "cancell
     return set_status(db, job_id, "cancelled", expect=("queued",), exit_reason=reason, resumable=1)
 
 
-def requeue(db: sqlite_utils.Database, job_id: str) -> dict:
+def requeue(db: sqlite_utils.Database, job_id: str, actor: str | None = None) -> dict:
     """Resume: put a cancelled or failed-resumable job back in the queue (attempt + 1), keeping its folder, so a
-    kind that checkpoints continues from `checkpoints/`. JobError says why when it cannot be resumed."""
+    kind that checkpoints continues from `checkpoints/`. JobError says why when it cannot be resumed (or `actor`
+    may not)."""
     row = get(db, job_id)
+    authorize(db, row, actor, "resume")
     status = row["status"]
     if status in ("queued", "running"):
         raise JobError(f"job {job_id} is {status}: nothing to resume")
@@ -304,11 +329,34 @@ def requeue(db: sqlite_utils.Database, job_id: str) -> dict:
                      message="queued (resumed)")
     if not changed:
         raise JobError(f"job {job_id} changed while resuming it; try again")
+    record(db, actor, "resume", job_id, attempt=row["attempt"] + 1)
     return get(db, job_id)
 
 
+def delete(db: sqlite_utils.Database, home: Path | str, job_id: str, actor: str | None = None) -> dict:
+    """Remove a finished job: its row and its folder (log, metrics, checkpoints). Models it produced stay registered.
+    The folder is renamed aside first, so a crash midway leaves no half-deleted job folder in place."""
+    row = get(db, job_id)
+    authorize(db, row, actor, "delete")
+    if row["status"] not in FINAL:
+        raise JobError(f"job {job_id} is {row['status']}: cancel it before deleting it")
+    folder = job_dir(home, job_id)
+    aside = folder.with_name(f".deleted-{job_id}-{int(now())}")
+    if folder.exists():
+        folder.rename(aside)
+    if execute(db, "DELETE FROM jobs WHERE id = ? AND status = ?", [job_id, row["status"]]).rowcount == 0:
+        if aside.exists():
+            aside.rename(folder)
+        raise JobError(f"job {job_id} changed while deleting it; try again")
+    import shutil
+
+    shutil.rmtree(aside, ignore_errors=True)
+    record(db, actor, "delete", job_id, kind=row["kind"], owner=row["owner"], status=row["status"])
+    return row
+
+
 def clone(db: sqlite_utils.Database, home: Path | str, job_id: str, owner: str | None = None) -> str:
-    """Submit a new job with the same kind, config and requested device."""
+    """Submit a new job with the same kind, config and requested device, owned by `owner` (who clones it)."""
     row = get(db, job_id)
     return submit(db, home, row["kind"], row["config"], owner=owner or row["owner"], device=row["requested_device"])
 
