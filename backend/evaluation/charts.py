@@ -1,0 +1,50 @@
+"""Plotly figures of a comparison, shared by the Compare tab and the HTML report: grouped bars per benchmark metric
+(with standard errors) and the domain-vs-general perplexity scatter (the paper's trade-off)."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from backend.evaluation.compare import Comparison, long_rows, perplexity_points
+
+PALETTE = ["#264653", "#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#8ab17d", "#6d597a", "#b56576"]
+
+
+def bars(comp: Comparison, title: str = "Benchmarks (higher is better)") -> go.Figure:
+    rows = [r for r in long_rows(comp) if not r["lower_is_better"] and r["value"] is not None]
+    labels = list(dict.fromkeys(f"{r['task_title']} · {r['metric']}" for r in rows))
+    fig = go.Figure()
+    for i, model in enumerate(comp.models):
+        mine = {f"{r['task_title']} · {r['metric']}": r for r in rows if r["model"] == model["id"]}
+        fig.add_trace(go.Bar(
+            name=model["id"], x=labels, y=[mine[k]["value"] if k in mine else None for k in labels],
+            error_y=dict(type="data", array=[(mine[k]["stderr"] or 0) if k in mine else 0 for k in labels],
+                         visible=True),
+            marker_color=PALETTE[i % len(PALETTE)],
+            hovertemplate="%{x}<br>" + model["id"] + ": %{y:.3f}<extra></extra>"))
+    fig.update_layout(title=title, barmode="group", yaxis=dict(title="score", rangemode="tozero"), height=380,
+                      margin=dict(l=50, r=10, t=50, b=90), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def tradeoff(comp: Comparison, title: str = "Domain vs general perplexity (lower is better on both axes)") -> go.Figure:
+    points = perplexity_points(comp)
+    fig = go.Figure()
+    if len(points) > 1:  # arrows from the reference model to each other model
+        ref = points[0]
+        for p in points[1:]:
+            fig.add_annotation(x=p["general_ppl"], y=p["domain_ppl"], ax=ref["general_ppl"], ay=ref["domain_ppl"],
+                               xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=2,
+                               arrowcolor="#999", opacity=0.6, text="")
+    for i, p in enumerate(points):
+        extra = f"<br>general English: {p['general_ppl_en']:.2f}" if p.get("general_ppl_en") is not None else ""
+        fig.add_trace(go.Scatter(
+            x=[p["general_ppl"]], y=[p["domain_ppl"]], mode="markers+text", name=p["model"], text=[p["model"]],
+            textposition="top center", marker=dict(size=14, color=PALETTE[i % len(PALETTE)]),
+            hovertemplate=f"{p['model']}<br>general (French): %{{x:.2f}}<br>domain: %{{y:.2f}}{extra}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="general-domain perplexity (French)",
+                      yaxis_title="domain perplexity (biomedical validation)", height=380,
+                      margin=dict(l=60, r=10, t=50, b=50), showlegend=False)
+    if not points:
+        fig.add_annotation(text="no perplexity results yet (add the perplexity task)", showarrow=False,
+                           xref="paper", yref="paper", x=0.5, y=0.5)
+    return fig
