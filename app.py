@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"   # no analytics or telemetry, whatever the environment says
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
 
 def login_check(db_path):

@@ -10,7 +10,7 @@ from frbio_ui.corpus_tab import build_corpus_tab
 from frbio_ui.jobs_panel import build_jobs_panel
 from frbio_ui.models_tab import build_models_tab
 from frbio_ui.train_tab import build_train_tab
-from frbio_ui.i18n import I18N, tr
+from frbio_ui.i18n import I18N, language_js, language_switch, tr
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -20,6 +20,7 @@ def build_app(studio: Studio) -> gr.Blocks:
         with gr.Column(elem_id="frbio-header"):
             gr.Markdown("# FrBio Studio")
             gr.Markdown(tr("app.tagline"))
+            language_switch()
         with gr.Tabs():
             with gr.Tab(tr("tab.corpus"), id="corpus"):
                 corpus_load = build_corpus_tab(studio)
@@ -34,10 +35,16 @@ def build_app(studio: Studio) -> gr.Blocks:
 
 
 def launch_kwargs(studio: Studio) -> dict:
+    """Security: no folder is served by path (downloads go through frbio_ui.downloads.offer: artefact folders under
+    frbio_home only), the registry and uploads are blocked outright, uploads are capped, monitoring, MCP and
+    telemetry are off (GRADIO_ANALYTICS_ENABLED=False is set by app.py before gradio is imported)."""
+    settings, home = studio.settings, studio.settings.home_path
+    blocked = [str(settings.db_path) + suffix for suffix in ("", "-wal", "-shm")] + [str(home / "uploads")]
     return {
-        "server_name": studio.settings.host, "server_port": studio.settings.port, "i18n": I18N,
+        "server_name": settings.host, "server_port": settings.port, "i18n": I18N,
         "css_paths": [ASSETS / "style.css"], "theme": gr.themes.Soft(primary_hue="teal"),
-        # Downloads are served from artefact folders only.
-        "allowed_paths": [str(studio.settings.folder("snapshots")), str(studio.settings.folder("cache"))],
-        "max_file_size": "512mb", "show_error": True,
+        "js": language_js(settings.language),
+        "allowed_paths": [], "blocked_paths": blocked,
+        "max_file_size": f"{settings.max_upload_mb}mb", "show_error": True,
+        "enable_monitoring": False, "mcp_server": False, "ssr_mode": False,
     }

@@ -15,9 +15,10 @@ from backend.default_model import DEFAULT_MODEL_NAME
 from backend.studio import Studio
 from jobs import store
 from jobs.store import JobError
-from frbio_ui import charts
+from frbio_ui import charts, downloads
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import tr
+from frbio_ui.session import current_user
 
 SOURCE_HEADERS = ["source", "kind", "licence", "commercial use", "document type", "documents", "words", "tokens",
                   "status"]
@@ -224,10 +225,11 @@ def build_corpus_tab(studio: Studio):
         except CorpusInputError as exc:
             return f"<p>❌ {html.escape(str(exc))}</p>"
 
-    def on_build(*values):
+    def on_build(request: gr.Request, *values):
         """Submit the build as a background job (it survives closing the tab); the timer follows it."""
         try:
-            job_id = studio.scheduler.submit("corpus_build", recipe_from(values).model_dump(mode="json"))
+            job_id = studio.scheduler.submit("corpus_build", recipe_from(values).model_dump(mode="json"),
+                                             owner=current_user(request))
         except (CorpusInputError, JobError) as exc:
             return f"❌ {exc}", None, gr.Timer(active=False)
         return f"⏳ Build queued as job **{job_id}**…", job_id, gr.Timer(active=True)
@@ -267,7 +269,7 @@ def build_corpus_tab(studio: Studio):
         per_source = manifest["splits"]["train"]
         flags = {lic["source"]: lic["commercial_use"] for lic in manifest["licenses"]}
         return (card, charts.length_histogram(lengths, "Training documents by length"),
-                charts.tokens_per_source(per_source, flags, "Training tokens by source"), [str(f) for f in files])
+                charts.tokens_per_source(per_source, flags, "Training tokens by source"), downloads.offer(studio.home, files))
 
     def on_refresh():
         rows = snapshot_rows(studio)

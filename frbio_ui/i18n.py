@@ -1,7 +1,16 @@
-"""Interface strings in English and French through gr.I18n. Form labels are keyed by config class and field."""
+"""Interface strings in English and French through gr.I18n. Form labels are keyed by config class and field.
+
+Gradio picks the browser's language; the page-load script from `language_js` applies instead the
+language chosen with the FR/EN switch (remembered by the browser), a `?lang=fr|en` in the address, or the server's
+default (`--language fr` for the clinician demo), by calling the frontend's own `changeLocale`.
+"""
 from __future__ import annotations
 
+import json
+
 import gradio as gr
+
+from frbio_ui import i18n_labels
 
 EN: dict[str, str] = {
     "app.title": "FrBio Studio",
@@ -101,6 +110,8 @@ FR: dict[str, str] = {
     "Recipe.cleaning": "Nettoyage et dédoublonnage",
 }
 
+EN.update({k: v for k, v in i18n_labels.EN.items() if k not in EN})
+FR.update({k: v for k, v in i18n_labels.FR.items() if k not in FR})
 I18N = gr.I18n(en=EN, fr=FR)
 
 
@@ -115,3 +126,41 @@ def add_strings(en: dict[str, str], fr: dict[str, str]) -> None:
     """Register a tab's own strings (each tab module owns its keys; call at import, before the app is built)."""
     EN.update(en)
     FR.update(fr)
+
+
+# Gradio 6 keeps the interface language in a svelte-i18n store; its own Settings panel changes it with
+# `changeLocale`, exported by the frontend's `core-*.js` chunk (already loaded: found among the page's resources).
+_LANGUAGE_JS = """
+() => {
+  window.frbioSetLanguage = async (lang, remember) => {
+    if (remember) { try { localStorage.setItem("frbio-lang", lang); } catch (e) {} }
+    const url = performance.getEntriesByType("resource").map((e) => e.name)
+      .find((n) => /\\/assets\\/core-[^/]*\\.js$/.test(n));
+    if (!url) return false;
+    const core = await import(url);
+    if (typeof core.changeLocale !== "function") return false;
+    core.changeLocale(lang);
+    document.documentElement.lang = lang;
+    return true;
+  };
+  const asked = new URLSearchParams(window.location.search).get("lang");
+  let lang = ["fr", "en"].includes(asked) ? asked : null;
+  if (lang) { try { localStorage.setItem("frbio-lang", lang); } catch (e) {} }
+  if (!lang) { try { lang = localStorage.getItem("frbio-lang"); } catch (e) {} }
+  lang = lang || DEFAULT;
+  if (lang) window.frbioSetLanguage(lang, false);
+}
+"""
+
+
+def language_js(default: str = "auto") -> str:
+    """The page-load script (launch `js=`): the remembered or asked language, else `default` ('auto': browser)."""
+    return _LANGUAGE_JS.replace("DEFAULT", json.dumps(None if default == "auto" else default))
+
+
+def language_switch() -> None:
+    """FR | EN buttons (in the header): switch the interface language at once and remember it in this browser."""
+    with gr.Row(elem_id="frbio-language", equal_height=True):
+        for code, label in (("fr", "FR"), ("en", "EN")):
+            gr.Button(label, size="sm", min_width=40, scale=0, elem_id=f"lang-{code}").click(
+                None, None, None, js=f"() => window.frbioSetLanguage('{code}', true)")

@@ -1,14 +1,21 @@
-"""A live jobs panel (list, curves, log tail, cancel / resume / clone) reused by every tab that launches jobs."""
+"""A live jobs panel (list, curves, log tail, cancel / resume / clone / delete) reused by every tab that launches jobs.
+
+Who clicks is `current_user(request)`: the jobs layer refuses a cancel, resume or delete of someone else's job (unless
+the user is an admin) and the refusal is shown as is; a job's log is shown to its owner and admins only. The main
+panel (kind None) also shows the devices: slots, running jobs, memory and load (nvidia-smi for GPUs, /proc for the CPU).
+"""
 from __future__ import annotations
 
 import gradio as gr
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from backend import users
 from backend.studio import Studio
 from jobs import store, views
 from jobs.store import JobError
 from frbio_ui.i18n import tr
+from frbio_ui.session import current_user
 
 POLL_S = 2.0
 
@@ -29,8 +36,24 @@ def curves_figure(series: dict[str, tuple[list, list]]) -> go.Figure | None:
     return fig
 
 
+DEVICE_HEADERS = ["device", "name", "memory", "utilisation", "jobs / slots"]
+
+
+def device_rows(studio: Studio) -> list[list]:
+    def gib(b):
+        return "?" if b is None else f"{b / 2 ** 30:.1f}"
+    return [[r["device"], r["name"], f"{gib(r['memory_used'])} / {gib(r['memory_total'])} GiB",
+             "?" if r["utilization"] is None else f"{r['utilization']:.0f} %"
+             + (f" (load {r['load']:.2f})" if r.get("load") is not None else ""), f"{r['jobs']} / {r['slots']}"]
+            for r in studio.scheduler.usage()]
+
+
 def build_jobs_panel(studio: Studio, kind: str | None = None):
     """Render the panel; returns the job dropdown so a launcher can select the job it just submitted."""
+    devices = None
+    if kind is None:
+        devices = gr.Dataframe(device_rows(studio), headers=DEVICE_HEADERS, interactive=False, label=tr("jobs.devices"),
+                               elem_id="devices-table")
     table = gr.Dataframe(views.job_table(studio.db, kind), headers=views.JOB_HEADERS, interactive=False,
                          elem_id=f"jobs-table-{kind or 'all'}", wrap=True, max_height=300)
     with gr.Row():
@@ -39,6 +62,7 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
         cancel_btn = gr.Button(tr("jobs.cancel", "Cancel"), variant="stop", scale=1)
         resume_btn = gr.Button(tr("jobs.resume", "Resume"), scale=1)
         clone_btn = gr.Button(tr("jobs.clone", "Clone"), scale=1)
+        delete_btn = gr.Button(tr("jobs.delete"), scale=1, elem_id=f"job-delete-{kind or 'all'}")
     action_msg = gr.Markdown(elem_id=f"job-msg-{kind or 'all'}")
     status_md = gr.Markdown(elem_id=f"job-status-{kind or 'all'}")
     plot = gr.Plot(label=tr("jobs.curves", "Curves"), elem_id=f"job-curves-{kind or 'all'}")
@@ -46,7 +70,7 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
                      elem_id=f"job-log-{kind or 'all'}", autoscroll=True)
     timer = gr.Timer(POLL_S)
 
-    def refresh(job_id):
+    def refresh(job_id, request: gr.Request):
         rows = views.job_table(studio.db, kind)
         ids = [r[0] for r in rows]
         if not job_id:
@@ -59,29 +83,42 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
         note = job["exit_reason"] if job["status"] in ("failed", "cancelled") else (job["message"] or "")
         status = (f"**{job_id}** · {job['kind']} · **{views.status_label(job)}** · {job['progress'] or 0:.0%}"
                   f" · ETA {eta} · {job.get('device') or job['requested_device']} — {note}")
-        return (rows, gr.update(choices=ids), status, curves_figure(views.metric_series(studio.home, job_id)),
-                store.log_tail(folder, 40))
+        owner_only = users.can_manage(studio.db, current_user(request), job["owner"])
+        text = store.log_tail(folder, 40) if owner_only else "(the log of a job is shown to its owner and admins)"
+        return rows, gr.update(choices=ids), status, curves_figure(views.metric_series(studio.home, job_id)), text
 
     outputs = [table, pick, status_md, plot, log]
 
-    def act(action, job_id):
+    def act(action, job_id, request: gr.Request):
         if not job_id:
             return "Choose a job first.", gr.update()
+        me = current_user(request)
         try:
             if action == "cancel":
-                studio.scheduler.cancel(job_id)
+                studio.scheduler.cancel(job_id, by=me)
                 return f"Cancelled {job_id}.", gr.update()
             if action == "resume":
-                studio.scheduler.resume(job_id)
+                studio.scheduler.resume(job_id, by=me)
                 return f"{job_id} is queued again; it continues from its last checkpoint.", gr.update()
-            new_id = store.clone(studio.db, studio.home, job_id)
+            if action == "delete":
+                studio.scheduler.delete(job_id, by=me)
+                return f"Deleted {job_id} (its log, metrics and checkpoints).", gr.update(value=None)
+            new_id = store.clone(studio.db, studio.home, job_id, owner=me)
             studio.scheduler.wake()
             return f"Cloned {job_id} as {new_id}.", gr.update(value=new_id)
         except JobError as exc:
             return f"❌ {exc}", gr.update()
 
     timer.tick(refresh, [pick], outputs, show_progress="hidden")
+    if devices is not None:
+        timer.tick(lambda: device_rows(studio), None, [devices], show_progress="hidden")
     pick.change(refresh, [pick], outputs, show_progress="hidden")
-    for btn, action in ((cancel_btn, "cancel"), (resume_btn, "resume"), (clone_btn, "clone")):
-        btn.click(lambda j, a=action: act(a, j), [pick], [action_msg, pick]).then(refresh, [pick], outputs)
+    def handler(action):
+        def on_click(job_id, request: gr.Request):
+            return act(action, job_id, request)
+        return on_click
+
+    for btn, action in ((cancel_btn, "cancel"), (resume_btn, "resume"), (clone_btn, "clone"),
+                        (delete_btn, "delete")):
+        btn.click(handler(action), [pick], [action_msg, pick]).then(refresh, [pick], outputs)
     return pick

@@ -12,6 +12,7 @@ from jobs.model_kinds import HubDownload
 from jobs.store import JobError
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import tr
+from frbio_ui.session import current_user
 
 HEADERS = ["model", "kind", "architecture", "parameters", "dtype", "size on disk", "context", "tokenizer", "licence",
            "parents", "commercial use"]
@@ -82,9 +83,9 @@ def build_models_tab(studio: Studio):
         return refreshed(f"✅ Registered **{row['id']}**: {row['architecture']}, {row['n_params'] / 1e6:,.1f} M "
                          "parameters.")
 
-    def on_download(*values):
+    def on_download(request: gr.Request, *values):
         try:
-            job_id = studio.scheduler.submit("model_download", dl_form.to_dict(values))
+            job_id = studio.scheduler.submit("model_download", dl_form.to_dict(values), owner=current_user(request))
         except JobError as exc:
             return f"❌ {exc}"
         return f"⏳ Download queued as job **{job_id}** (progress in the Jobs tab)."

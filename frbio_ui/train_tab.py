@@ -14,6 +14,7 @@ from jobs.store import JobError
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import tr
 from frbio_ui.jobs_panel import build_jobs_panel
+from frbio_ui.session import current_user
 
 
 def _choices(studio: Studio) -> dict[str, list]:
@@ -73,9 +74,9 @@ def build_train_tab(studio: Studio):
         except JobError as exc:
             return gr.update(value=f"# {exc}", visible=True)
 
-    def on_launch(dev, *values):
+    def on_launch(dev, request: gr.Request, *values):
         try:
-            job_id = studio.scheduler.submit("train", form.to_dict(values), device=dev)
+            job_id = studio.scheduler.submit("train", form.to_dict(values), device=dev, owner=current_user(request))
         except JobError as exc:
             return f"❌ {exc}", gr.update()
         return f"✅ Training queued as **{job_id}**: its curves appear below as it runs.", gr.update(value=job_id)
