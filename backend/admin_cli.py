@@ -1,5 +1,6 @@
-"""`python -m backend users add|list|disable|enable|admin|password`, `python -m backend audit`, and
-`python -m backend backup DEST`: accounts, the audit log, and an online copy of the registry.
+"""`python -m backend users add|list|disable|enable|admin|password`, `python -m backend audit`,
+`python -m backend trust-remote-code MODEL` and `python -m backend backup DEST`: accounts, the audit log, the
+per-model opt-in to a model's own code, and an online copy of the registry.
 
 Passwords never go on the command line (other users of the server see it in `ps`): they are asked for on a
 terminal, or read from standard input with --password-stdin (one line).
@@ -108,6 +109,14 @@ def cmd_backup(studio, args):
           f"({studio.home}/snapshots, models, jobs, evals) with rsync")
 
 
+def cmd_trust(studio, args):
+    from backend.models.trust import set_allowed
+
+    row = set_allowed(studio.db, args.model, not args.revoke, actor=args.actor)
+    state = "ALLOWED to run" if row["trust_remote_code"] else "never run"
+    _emit(args, row, f"{row['id']}: its own code (trust_remote_code) is {state}")
+
+
 def add_users_command(top) -> None:
     """Add the `users`, `audit` and `backup` commands to the top-level subparsers of `python -m backend`."""
     group = top.add_parser("users", help="accounts: add, list, disable, enable, admin, password")
@@ -140,6 +149,14 @@ def add_users_command(top) -> None:
     p.set_defaults(func=cmd_audit)
     for choice in [*sub.choices.values(), p]:
         choice.add_argument("--json", action="store_true", help="print JSON")
+    p = top.add_parser("trust-remote-code", help="allow one model's own Python code (auto_map) to run when it is "
+                                                 "loaded; off for every model by default (admins only)")
+    p.add_argument("model")
+    p.add_argument("--revoke", action="store_true", help="forbid it again")
+    p.add_argument("--as", dest="actor", metavar="USER", help="act as this account (must be an admin); default: the "
+                                                               "server's operator")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_trust)
     p = top.add_parser("backup", help="copy the registry (SQLite online backup) while the app runs")
     p.add_argument("dest", help="folder (a timestamped frbio-*.db is written in it) or file name")
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -184,6 +184,10 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (eval_id, doc_id)
     );
     """,
+    # 9: a model's own code (auto_map) may run only when an admin allowed it for that model (backend/models/trust.py)
+    """
+    ALTER TABLE models ADD COLUMN trust_remote_code INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

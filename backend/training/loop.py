@@ -14,6 +14,7 @@ import math
 import time
 from pathlib import Path
 
+from backend.models.trust import remote_code
 from backend.training import checkpoint as ckpt
 from backend.training.config import TrainConfig
 from backend.training.data import BlockSampler, PackedBlocks, eval_blocks, load_streams
@@ -114,11 +115,12 @@ def run_dapt(ctx) -> dict:
         torch.backends.cudnn.allow_tf32 = True
 
     base = resolve_base(ctx.db, ctx.home, cfg.base_model)
+    remote = remote_code(ctx.db, base)   # False unless an admin allowed this model's own code
     snap_row, manifest = resolve_snapshot(ctx.db, cfg.snapshot)
     context = context_length(base)
     if context and cfg.block_size > context:
         raise JobError(f"block_size {cfg.block_size} is above the context length of '{base['id']}' ({context})")
-    tokenizer = AutoTokenizer.from_pretrained(base["path"], local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(base["path"], local_files_only=True, trust_remote_code=remote)
 
     ctx.progress(0.0, "preparing data")
     vocab = int(base.get("vocab_size") or len(tokenizer))
@@ -144,7 +146,7 @@ def run_dapt(ctx) -> dict:
 
     compiling = compile_enabled(cfg, base.get("n_params") or model_parameters(Path(base["path"])))
     try:
-        model = load_model(Path(base["path"]), cfg, device, compiling)
+        model = load_model(Path(base["path"]), cfg, device, compiling, trust_remote_code=remote)
     except (OSError, ValueError, RuntimeError) as exc:
         raise JobError(f"base_model: '{base['id']}' cannot be loaded from {base['path']}: {exc}") from exc
     forward = dist.wrap(model)
@@ -278,7 +280,7 @@ def run_dapt(ctx) -> dict:
     if dist.strategy == "fsdp":
         full = dist.unwrap_for_save(model)
         if dist.main:
-            to_save = load_model(Path(base["path"]), cfg, "cpu")
+            to_save = load_model(Path(base["path"]), cfg, "cpu", trust_remote_code=remote)
             to_save.load_state_dict(full, strict=False)
     if dist.main:
         if hasattr(to_save, "_orig_mod"):

@@ -69,15 +69,16 @@ def attention_for(cfg: TrainConfig, device_type: str, compiling: bool) -> str:
     return "sdpa"
 
 
-def load_model(folder: Path, cfg: TrainConfig, device: str, compiling: bool = False):
+def load_model(folder: Path, cfg: TrainConfig, device: str, compiling: bool = False, trust_remote_code: bool = False):
     """The base model on `device` in fp32, in train mode, with gradient checkpointing and LoRA as configured.
-    Seeds torch with cfg.seed first (the LoRA initialisation is random)."""
+    Seeds torch with cfg.seed first (the LoRA initialisation is random). `trust_remote_code`: only for a model an
+    admin allowed (backend.models.trust)."""
     import torch
     from transformers import AutoModelForCausalLM
 
     torch.manual_seed(cfg.seed)
     model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32, local_files_only=True,
-                                                 trust_remote_code=False,
+                                                 trust_remote_code=trust_remote_code,
                                                  attn_implementation=attention_for(cfg, device.split(":")[0],
                                                                                    compiling))
     model.config.use_cache = False
