@@ -125,8 +125,9 @@ def run_eval(db, settings: Settings, cfg: EvalConfig, device: str = "cpu", progr
             lm = load_lm(model, device, cfg.batch_size)
 
         def bar(done, total, desc, base=base, span=span, title=p.spec.title):
-            if total:
-                report(base + span * min(1.0, done / total), f"{title}: {done:,}/{total:,} {desc.lower()}")
+            if total:  # the message moves in tenths (each new message is a log line); the fraction moves always
+                tenth = 10 * done // total
+                report(base + span * min(1.0, done / total), f"{title}: {desc.lower()} ({tenth * 10}%)")
 
         with reporting_bars(bar):
             if p.spec.kind == PERPLEXITY:
