@@ -221,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_jobs_commands(top)
     from backend.training.cli import add_train_command
     add_train_command(top)
+    from backend.merge.cli import add_merge_command
+    add_merge_command(top)
     from backend.evaluation.cli import add_eval_commands
     add_eval_commands(top)
     from backend.generation.cli import add_generate_command

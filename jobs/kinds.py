@@ -24,7 +24,7 @@ from backend.corpus.recipe import Recipe
 from jobs.store import JobError
 
 # Modules that register kinds with @register (imported on first lookup). Append e.g. "jobs.train".
-MODULES: list[str] = ["jobs.model_kinds", "jobs.train_kind", "jobs.eval_kind"]
+MODULES: list[str] = ["jobs.model_kinds", "jobs.train_kind", "jobs.eval_kind", "jobs.merge_kind"]
 KINDS: dict[str, "JobKind"] = {}
 
 

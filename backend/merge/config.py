@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from backend.merge.methods import (SCHEDULE_SUFFIXES, MergeError, method_info, methods, validate_parameters)
 
@@ -40,13 +41,27 @@ class MergeConfig(BaseModel):
             raise ValueError("required: the id of a registered DAPT model")
         return value.strip()
 
-    @model_validator(mode="after")
-    def _check_method(self) -> "MergeConfig":
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
         try:
-            self.parameters = validate_parameters(self.method, self.parameters)
+            return method_info(value.strip()).name
         except MergeError as exc:
-            raise ValueError(str(exc)) from None
-        return self
+            raise PydanticCustomError("merge_method", str(exc).removeprefix("method: ")) from None
+
+    @field_validator("parameters")
+    @classmethod
+    def _method_parameters(cls, value: dict, info: ValidationInfo) -> dict:
+        method = info.data.get("method")
+        if method is None:
+            return value
+        config = method_info(method).config
+        try:
+            return config.model_validate(value or {}).model_dump()
+        except ValidationError as exc:
+            detail = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'parameters'}: {e['msg']}"
+                               for e in exc.errors())
+            raise PydanticCustomError("merge_parameters", f"{detail} ({method_info(method).title})") from None
 
 
 def parse_merge_config(data: dict) -> MergeConfig:

@@ -20,6 +20,8 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
+from jobs.store import JobError
+
 # What the registry does not say: bounds and help text of the parameters we know (others get a plain number box).
 # Keys: pydantic bounds (ge/gt/le/lt), a default for a required parameter, the help text, a widget hint (ui).
 KNOWN: dict[str, dict] = {
@@ -60,7 +62,7 @@ SCHEDULE_SUFFIXES = {"attention": "self_attn", "mlp": "mlp"}   # field suffix â†
 RENDERABLE = (bool, int, float)
 
 
-class MergeError(RuntimeError):
+class MergeError(JobError):
     """A merge that cannot be done (incompatible models, a bad parameter, no room on disk), with a clear message."""
 
 
