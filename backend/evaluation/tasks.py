@@ -108,7 +108,8 @@ def get_task(settings: Settings, name: str) -> TaskSpec:
     spec = tasks.get(canonical_name(name))
     if spec is None:
         known = ", ".join(s.short for s in tasks.values())
-        raise EvalError(f"unknown task '{name}' (known: {known})")
+        shown = name[len(PREFIX):] if name.startswith(PREFIX) else name
+        raise EvalError(f"unknown task '{shown}' (known: {known})")
     return spec
 
 
