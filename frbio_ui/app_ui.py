@@ -6,7 +6,9 @@ from pathlib import Path
 import gradio as gr
 
 from backend.studio import Studio
+from frbio_ui.arena_tab import build_arena_tab
 from frbio_ui.corpus_tab import build_corpus_tab
+from frbio_ui.generate_tab import build_generate_tab
 from frbio_ui.jobs_panel import build_jobs_panel
 from frbio_ui.models_tab import build_models_tab
 from frbio_ui.train_tab import build_train_tab
@@ -28,6 +30,10 @@ def build_app(studio: Studio) -> gr.Blocks:
                 build_train_tab(studio)
             with gr.Tab(tr("tab.models", "Models"), id="models"):
                 build_models_tab(studio)
+            with gr.Tab(tr("tab.generate", "Generate"), id="generate"):
+                build_generate_tab(studio)
+            with gr.Tab("Évaluation à l'aveugle", id="arena"):  # French whatever the browser's language
+                build_arena_tab(studio)
             with gr.Tab(tr("tab.jobs", "Jobs"), id="jobs"):
                 build_jobs_panel(studio)
         demo.load(*corpus_load, show_progress="hidden")

@@ -13,7 +13,7 @@ from backend.generation.config import GenerateConfig, GenerationError, parse_gen
 from backend.generation.decode import generate_kwargs
 from backend.generation.models_cache import ModelCache
 from backend.generation.prompting import registered_instruct
-from backend.generation.stream import generate_all, new_run, side_by_side, stop_run
+from backend.generation.stream import end_run, generate_all, new_run, side_by_side, stop_run
 from backend.models.importing import make_tiny_model
 from backend.models.registry import register_model
 from backend.registry import connect
@@ -117,15 +117,14 @@ def test_chat_template_only_for_instruct_models(db):
 @pytest.mark.parametrize("strategy", ["round_robin", "threads"])
 def test_stop_halts_every_pane(db, strategy):
     run_id, stop = new_run()
-    cfg = GenerateConfig(max_new_tokens=500, strategy=strategy)
-    seen = 0
+    cfg = GenerateConfig(max_new_tokens=400, strategy=strategy)
     for panes in side_by_side(db, ModelCache(), ["tiny-base", "tiny-instruct"], PROMPT, cfg, stop):
-        seen += 1
-        if any(p.new_tokens >= 5 for p in panes):
+        if all(p.new_tokens >= 5 for p in panes):
             assert stop_run(run_id)
-    assert [p.status for p in panes] == ["stopped", "stopped"]
-    assert all(p.finish_reason == "stopped" and 0 < p.new_tokens < 100 for p in panes)
-    assert all(p.text for p in panes)
+    assert [p.status for p in panes] == ["stopped", "stopped"]  # neither reached its end (EOS or 400 tokens)
+    assert all(p.finish_reason == "stopped" and 0 < p.new_tokens < 400 and p.text for p in panes)
+    end_run(run_id)
+    assert not stop_run(run_id)
 
 
 def test_closing_the_stream_releases_models(db):

@@ -38,6 +38,8 @@ class GenerateConfig(BaseModel):
     strategy: Literal["round_robin", "threads"] = Field(
         "round_robin", description="How panes stream together: one token of each model in turn in one thread "
         "(round_robin, faster on few cores, see bench/README.md), or one thread per model.")
+    num_threads: int = Field(1, ge=0, le=256, description="CPU threads each decoding thread uses (0 = torch's default, "
+                             "every core). 1 keeps generation fast when other work shares the CPU (bench/README.md).")
     memory_budget_mb: int = Field(4096, ge=1, description="Memory for loaded models (MB). Beyond it the least "
                                   "recently used models are unloaded.")
 

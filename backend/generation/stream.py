@@ -2,8 +2,9 @@
 one of them has new text, until all are done or the run is stopped.
 
 Two ways to stream together (GenerateConfig.strategy; timed in bench/generate.py):
-- round_robin: one thread steps each model in turn, one token at a time;
-- threads: one thread per model, each decoding as fast as it can, states passed through a queue.
+- round_robin: one worker thread steps each model in turn, one token at a time;
+- threads: one worker thread per model, each decoding as fast as it can.
+Either way the states reach the consumer through a queue.
 A model that cannot load, or a prompt that does not fit a model's context, fails its own pane; the others go on.
 
 In-process generation is CPU only: the app process never creates a CUDA context (a CUDA context in a process that
@@ -16,6 +17,7 @@ import queue
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -68,7 +70,7 @@ def stop_run(run_id: str | None) -> bool:
     return True
 
 
-def _end_run(run_id: str | None) -> None:
+def end_run(run_id: str | None) -> None:
     _RUNS.pop(run_id or "", None)
 
 
@@ -101,6 +103,9 @@ class _Pane:
             encoded = encode_prompt(tok, prompt, fmt, cfg.max_new_tokens, model_context(self.entry.model, row))
         except GenerationError as exc:
             self.fail(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - e.g. a broken chat template: this pane fails, the others go on
+            self.fail(f"cannot prepare the prompt: {str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__}")
             return
         self.state.format, self.state.note = encoded.format, encoded.note
         self.state.prompt_tokens = len(encoded.input_ids)
@@ -149,60 +154,41 @@ def _snapshot(panes: list[_Pane]) -> list[PaneState]:
 def side_by_side(db: sqlite_utils.Database, cache: ModelCache, model_ids: list[str], prompt: str,
                  cfg: GenerateConfig, stop: threading.Event | None = None) -> Iterator[list[PaneState]]:
     """Yield every pane's state whenever something changed; the last yield has every pane finished. Setting
-    `stop` (or closing the generator) ends every pane after its current token, with status 'stopped'."""
+    `stop` (or closing the generator) ends every pane after its current token, with status 'stopped'.
+
+    The decoding runs in worker threads of its own (one for round_robin, one per pane for threads), whatever thread
+    iterates this generator: their torch thread count is set there (cfg.num_threads) and the consumer only reads
+    states from a queue."""
     ids = check_request(model_ids, prompt)
     stop = stop or threading.Event()
     cache.set_budget(cfg.memory_budget_mb)
-    run = _threads if cfg.strategy == "threads" else _round_robin
-    yield from run(db, cache, [_Pane(m) for m in ids], prompt, cfg, stop)
-
-
-def _round_robin(db, cache, panes: list[_Pane], prompt, cfg, stop) -> Iterator[list[PaneState]]:
-    try:
-        started = time.perf_counter()
-        for pane in panes:
-            pane.state.status = "loading"
-            yield _snapshot(panes)
-            pane.prepare(db, cache, prompt, cfg)
-        yield _snapshot(panes)
-        while any(p.active for p in panes):
-            for pane in panes:
-                if stop.is_set():
-                    break
-                if pane.active:
-                    pane.step(started)
-            if stop.is_set():
-                break
-            yield _snapshot(panes)
-    finally:  # also when the consumer closes the generator (the UI's Stop cancels it)
-        for pane in panes:
-            if pane.active:
-                pane.finish("stopped")
-            pane.release(cache)
-    yield _snapshot(panes)
-
-
-def _threads(db, cache, panes: list[_Pane], prompt, cfg, stop) -> Iterator[list[PaneState]]:
+    panes = [_Pane(m) for m in ids]
+    groups = [panes] if cfg.strategy == "round_robin" else [[p] for p in panes]
     changes: queue.Queue = queue.Queue()
     halt = threading.Event()   # set when the consumer goes away
     started = time.perf_counter()
 
-    def work(pane: _Pane) -> None:
+    def work(group: list[_Pane]) -> None:
         try:
-            pane.prepare(db, cache, prompt, cfg)
-            changes.put(pane)
-            while pane.active and not (stop.is_set() or halt.is_set()):
-                pane.step(started)
-                changes.put(pane)
-            if pane.active:
-                pane.finish("stopped")
+            with torch_threads(cfg.num_threads):
+                for pane in group:
+                    pane.prepare(db, cache, prompt, cfg)
+                    changes.put(pane)
+                while any(p.active for p in group) and not (stop.is_set() or halt.is_set()):
+                    for pane in group:  # round robin: one token of each model in turn
+                        if pane.active and not (stop.is_set() or halt.is_set()):
+                            pane.step(started)
+                    changes.put(group)
         finally:
-            pane.release(cache)
+            for pane in group:
+                if pane.active:
+                    pane.finish("stopped")
+                pane.release(cache)
             changes.put(None)
 
     for pane in panes:
         pane.state.status = "loading"
-    threads = [threading.Thread(target=work, args=(p,), daemon=True, name=f"gen-{p.state.model}") for p in panes]
+    threads = [threading.Thread(target=work, args=(g,), daemon=True, name="generate") for g in groups]
     for t in threads:
         t.start()
     running = len(threads)
@@ -217,11 +203,39 @@ def _threads(db, cache, panes: list[_Pane], prompt, cfg, stop) -> Iterator[list[
                 except queue.Empty:
                     break
             yield _snapshot(panes)
-    finally:
+    finally:  # also when the consumer closes the generator (the UI went away)
         halt.set()
         for t in threads:
             t.join()
-    yield _snapshot(panes)
+
+
+_threads_lock = threading.Lock()
+_threads_users = 0
+_threads_before = 0
+
+
+@contextmanager
+def torch_threads(n: int):
+    """torch's CPU thread count set to `n` (0: unchanged) while generating, then restored once no generation needs
+    it. One thread per model keeps decoding fast when other processes share the cores (bench/README.md)."""
+    global _threads_users, _threads_before
+    if not n:
+        yield
+        return
+    import torch
+
+    with _threads_lock:
+        if _threads_users == 0:
+            _threads_before = torch.get_num_threads()
+        _threads_users += 1
+    torch.set_num_threads(n)  # this thread's OpenMP setting (and torch's default for threads started meanwhile)
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            _threads_users -= 1
+            if _threads_users == 0:
+                torch.set_num_threads(_threads_before)
 
 
 def generate_all(db, cache, model_ids: list[str], prompt: str, cfg: GenerateConfig,

@@ -1,0 +1,151 @@
+"""Generate tab: one prompt to 2–4 models side by side, each pane filling as its tokens arrive; the settings form is
+generated from GenerateConfig (presets fill it), French clinical prompt presets, Stop, and what is loaded in memory."""
+from __future__ import annotations
+
+import gradio as gr
+
+from backend.generation.config import GenerateConfig, GenerationError, parse_generate_config
+from backend.generation.models_cache import shared_cache
+from backend.generation.presets import load_prompts
+from backend.generation.stream import MAX_PANES, PaneState, end_run, new_run, side_by_side, stop_run
+from backend.models.registry import list_models
+from backend.studio import Studio
+from frbio_ui.forms import build_form
+from frbio_ui.i18n import add_strings, tr
+
+add_strings({
+    "tab.generate": "Generate", "gen.models": "Models (2 to 4)", "gen.prompt_preset": "French clinical prompt",
+    "gen.prompt": "Prompt", "gen.generate": "Generate", "gen.stop": "Stop", "gen.sampling_preset": "Settings preset",
+    "gen.settings": "Generation settings", "gen.loaded": "Loaded models", "gen.unload": "Unload all",
+    "gen.pane": "Pane",
+    "GenerateConfig.do_sample": "Sampling (off: greedy)", "GenerateConfig.temperature": "Temperature",
+    "GenerateConfig.top_p": "Top-p", "GenerateConfig.top_k": "Top-k",
+    "GenerateConfig.repetition_penalty": "Repetition penalty", "GenerateConfig.max_new_tokens": "Max new tokens",
+    "GenerateConfig.seed": "Seed", "GenerateConfig.prompt_format": "Prompt format",
+    "GenerateConfig.strategy": "Streaming strategy", "GenerateConfig.memory_budget_mb": "Memory budget (MB)",
+}, {
+    "tab.generate": "Génération", "gen.models": "Modèles (2 à 4)", "gen.prompt_preset": "Exemple clinique en français",
+    "gen.prompt": "Texte d'entrée", "gen.generate": "Générer", "gen.stop": "Arrêter",
+    "gen.sampling_preset": "Préréglage", "gen.settings": "Réglages de génération", "gen.loaded": "Modèles chargés",
+    "gen.unload": "Tout décharger", "gen.pane": "Volet",
+    "GenerateConfig.do_sample": "Échantillonnage (sinon : glouton)", "GenerateConfig.temperature": "Température",
+    "GenerateConfig.top_p": "Top-p", "GenerateConfig.top_k": "Top-k",
+    "GenerateConfig.repetition_penalty": "Pénalité de répétition",
+    "GenerateConfig.max_new_tokens": "Nombre maximal de nouveaux tokens", "GenerateConfig.seed": "Graine aléatoire",
+    "GenerateConfig.prompt_format": "Format du texte d'entrée", "GenerateConfig.strategy": "Stratégie de diffusion",
+    "GenerateConfig.memory_budget_mb": "Mémoire pour les modèles chargés (Mo)",
+})
+
+PRESET_LABELS = {"fair": "fair comparison (greedy)", "balanced": "balanced sampling", "creative": "creative sampling"}
+STATUS = {"waiting": "⏳", "loading": "⏳ loading", "generating": "✍️", "done": "✅", "stopped": "⏹ stopped",
+          "error": "❌"}
+
+
+def model_choices(studio: Studio) -> list[str]:
+    return [m["id"] for m in list_models(studio.db) if m["status"] == "ok"]
+
+
+def pane_label(p: PaneState) -> str:
+    parts = [p.model, {"chat": "chat template", "raw": "raw completion"}.get(p.format or "", ""), STATUS[p.status]]
+    if p.new_tokens:
+        parts.append(f"{p.new_tokens} tokens")
+    if p.tokens_per_s:
+        parts.append(f"{p.tokens_per_s:.1f} tok/s")
+    if p.ttft_s is not None:
+        parts.append(f"first token {p.ttft_s:.2f} s")
+    return " · ".join(x for x in parts if x)
+
+
+def pane_text(p: PaneState) -> str:
+    if p.status == "error":
+        return f"❌ {p.error}"
+    return p.text + (f"\n\n[{p.note}]" if p.note else "")
+
+
+def loaded_markdown() -> str:
+    """What the model cache holds, most recently used first, against its budget."""
+    cache = shared_cache()
+    items = " · ".join(f"`{m['model']}` {m['mb']:,.1f} MB" + (" ✍️" if m["in_use"] else "") for m in cache.loaded())
+    return f"{cache.used / 2**20:,.0f} / {cache.budget / 2**20:,.0f} MB — {items or '∅'}"
+
+
+def build_generate_tab(studio: Studio):
+    prompts = load_prompts()
+    with gr.Row():
+        with gr.Column(scale=3):
+            models = gr.CheckboxGroup(model_choices(studio), label=tr("gen.models"), elem_id="gen-models")
+            preset_prompt = gr.Dropdown([(p["title"], p["id"]) for p in prompts], value=None,
+                                        label=tr("gen.prompt_preset"), elem_id="gen-prompt-preset")
+            prompt = gr.Textbox(lines=4, label=tr("gen.prompt"), elem_id="gen-prompt")
+            with gr.Row():
+                go_btn = gr.Button(tr("gen.generate"), variant="primary", elem_id="gen-go")
+                stop_btn = gr.Button(tr("gen.stop"), variant="stop", elem_id="gen-stop")
+            msg = gr.Markdown(elem_id="gen-msg")
+        with gr.Column(scale=2):
+            preset = gr.Radio([(label, key) for key, label in PRESET_LABELS.items()], value="fair",
+                              label=tr("gen.sampling_preset"), elem_id="gen-preset")
+            with gr.Accordion(tr("gen.settings"), open=False):
+                form = build_form(GenerateConfig, values=GenerateConfig())
+            gr.Markdown(tr("gen.loaded"))
+            with gr.Row():
+                loaded = gr.Markdown(loaded_markdown(), elem_id="gen-loaded")
+                unload_btn = gr.Button(tr("gen.unload"), size="sm", scale=0)
+    with gr.Row(equal_height=True):
+        panes = [gr.Textbox(label=f"{i + 1}", lines=14, max_lines=30, interactive=False, visible=i < 2,
+                            elem_id=f"gen-pane-{i}", autoscroll=True) for i in range(MAX_PANES)]
+    run_state = gr.State(None)
+
+    def show_panes(chosen):
+        n = max(2, min(MAX_PANES, len(chosen or [])))
+        return [gr.update(visible=i < n, label=(chosen[i] if chosen and i < len(chosen) else str(i + 1)))
+                for i in range(MAX_PANES)]
+
+    def on_preset(key, *values):
+        try:
+            return form.updates(parse_generate_config(form.to_dict(values), preset=key))
+        except GenerationError:
+            return form.updates(parse_generate_config({}, preset=key))
+
+    def on_prompt_preset(key):
+        return next((p["text"] for p in prompts if p["id"] == key), gr.update())
+
+    def on_generate(chosen, text, *values):
+        keep = [gr.update()] * MAX_PANES
+        try:
+            cfg = parse_generate_config(form.to_dict(values))
+            if len(chosen or []) < 2:
+                raise GenerationError("choose 2 to 4 models to compare")
+        except GenerationError as exc:
+            yield None, f"❌ {exc}", *keep, gr.update()
+            return
+        run_id, stop = new_run()
+        try:
+            for states in side_by_side(studio.db, shared_cache(cfg.memory_budget_mb), chosen, text, cfg, stop):
+                updates = [gr.update(value=pane_text(p), label=pane_label(p), visible=True) for p in states]
+                updates += [gr.update(visible=False)] * (MAX_PANES - len(states))
+                yield run_id, "", *updates, gr.update()
+        except GenerationError as exc:
+            yield None, f"❌ {exc}", *keep, gr.update()
+        finally:
+            end_run(run_id)
+        yield None, "", *keep, loaded_markdown()
+
+    def on_stop(run_id):
+        return "⏹ stopping…" if stop_run(run_id) else ""
+
+    def on_unload():
+        shared_cache().clear()
+        return loaded_markdown()
+
+    def on_load():
+        return gr.update(choices=model_choices(studio)), loaded_markdown()
+
+    models.change(show_panes, [models], panes, show_progress="hidden")
+    preset.change(on_preset, [preset] + form.inputs, form.inputs, show_progress="hidden")
+    preset_prompt.change(on_prompt_preset, [preset_prompt], [prompt], show_progress="hidden")
+    go_btn.click(on_generate, [models, prompt] + form.inputs, [run_state, msg] + panes + [loaded],
+                 show_progress="hidden")
+    stop_btn.click(on_stop, [run_state], [msg], show_progress="hidden")
+    unload_btn.click(on_unload, None, [loaded], show_progress="hidden")
+    gr.on(None, on_load, None, [models, loaded], show_progress="hidden")
+

@@ -1,0 +1,48 @@
+"""The blind A/B tab, in French in an English browser: two anonymous answers, a vote, the names revealed after it,
+and the win table updated."""
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from backend.models.importing import make_tiny_model
+from backend.registry import connect
+
+
+def test_blind_round_trip(app_server, page: Page):
+    db = connect(app_server.home / "frbio.db")
+    make_tiny_model(app_server.home, name="tiny-a", seed=1, db=db)
+    make_tiny_model(app_server.home, name="tiny-b", seed=2, db=db)
+    page.goto(app_server.url)  # the browser asks for English (locale en-US)
+    page.get_by_role("tab", name="Évaluation à l'aveugle").click()
+    expect(page.locator("#arena-notice")).to_contain_text("Ceci n'est pas un avis médical")
+    expect(page.locator("#arena-vote-a")).to_contain_text("A est meilleure")
+    expect(page.locator("#arena-vote-a")).to_be_disabled()
+    pool = page.locator("#arena-models")
+    expect(pool).to_contain_text("tiny-b", timeout=30_000)
+    pool.get_by_label("tiny-a").check()
+    pool.get_by_label("tiny-b").check()
+    page.locator("#arena-prompt textarea").fill("Quels conseils donner à une personne hypertendue ?")
+    page.get_by_label("Échantillonnage libre").check()
+    page.locator("#arena-start").click()
+
+    expect(page.locator("#arena-vote-a")).to_be_enabled(timeout=60_000)
+    answers = [page.locator(f"#arena-answer-{x} textarea").input_value() for x in "ab"]
+    assert all(answers)
+    for where in ("#arena-answer-a", "#arena-answer-b", "#arena-reveal", "#arena-msg"):
+        expect(page.locator(where)).not_to_contain_text("tiny-")  # anonymous until the vote
+    expect(page.locator("#arena-wins")).not_to_contain_text("tiny-a")
+
+    page.locator("#arena-vote-a").click()
+    reveal = page.locator("#arena-reveal")
+    expect(reveal).to_contain_text("A est meilleure", timeout=30_000)
+    expect(reveal).to_contain_text("tiny-a")
+    expect(reveal).to_contain_text("tiny-b")
+    expect(page.locator("#arena-msg")).to_contain_text("Vote enregistré")
+    expect(page.locator("#arena-vote-b")).to_be_disabled()
+    wins = page.locator("#arena-wins")
+    expect(wins).to_contain_text("tiny-a")
+    expect(wins).to_contain_text("tiny-b")
+    row = db["votes"].get(1)
+    assert row["vote"] == "a" and row["prompt"].startswith("Quels conseils") and row["answer_a"] == answers[0]
+    winner_is_first = sorted((row["model_a"], row["model_b"]))[0] == row["model_a"]
+    expect(wins).to_contain_text("100%" if winner_is_first else "0%")
