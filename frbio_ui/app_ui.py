@@ -7,6 +7,7 @@ import gradio as gr
 
 from backend.studio import Studio
 from frbio_ui.arena_tab import build_arena_tab
+from frbio_ui.compare_tab import build_compare_tab
 from frbio_ui.corpus_tab import build_corpus_tab
 from frbio_ui.generate_tab import build_generate_tab
 from frbio_ui.jobs_panel import build_jobs_panel
@@ -30,6 +31,8 @@ def build_app(studio: Studio) -> gr.Blocks:
                 build_train_tab(studio)
             with gr.Tab(tr("tab.models", "Models"), id="models"):
                 build_models_tab(studio)
+            with gr.Tab(tr("tab.compare", "Compare"), id="compare"):
+                build_compare_tab(studio)
             with gr.Tab(tr("tab.generate", "Generate"), id="generate"):
                 build_generate_tab(studio)
             with gr.Tab("Évaluation à l'aveugle", id="arena"):  # French whatever the browser's language

@@ -1,0 +1,219 @@
+"""Compare tab: 2–N registered models (the first is the reference) on chosen benchmarks; cached results shown at
+once, missing ones launched as eval jobs whose progress is polled; the table with changes and standard errors, the
+bars and the domain-vs-general perplexity scatter, the per-item drill-down, HTML/CSV export, and adding a custom
+multiple-choice benchmark. Handlers call backend.evaluation and format; the settings form is EvalConfig's."""
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+
+from backend.corpus.snapshot import list_snapshots
+from backend.evaluation import charts, report
+from backend.evaluation.compare import collect, drill_down, drill_table, submit_missing, wide_table
+from backend.evaluation.config import DEFAULT_TASKS, EvalConfig, EvalError, parse_eval_config
+from backend.evaluation.custom import add_benchmark
+from backend.evaluation.tasks import PERPLEXITY, all_tasks
+from backend.models.registry import list_models
+from backend.studio import Studio
+from jobs import store as jobs_store
+from jobs.store import JobError
+from frbio_ui import downloads
+from frbio_ui.forms import build_form
+from frbio_ui.i18n import add_strings, tr
+from frbio_ui.session import current_user
+
+POLL_S = 2.0
+
+add_strings({
+    "tab.compare": "Compare", "cmp.models": "Models to compare (the first one is the reference, e.g. the base)",
+    "cmp.tasks": "Benchmarks", "cmp.settings": "Evaluation settings", "cmp.run": "Compare",
+    "cmp.results": "Results", "cmp.items": "Per-item answers", "cmp.item_task": "Benchmark",
+    "cmp.disagree": "Only items where the models disagree", "cmp.show_items": "Show items",
+    "cmp.export": "Export", "cmp.export_button": "HTML report and CSV", "cmp.files": "Files",
+    "cmp.custom": "Add your own multiple-choice benchmark", "cmp.custom_file": "Benchmark file (.jsonl)",
+    "cmp.custom_name": "Name", "cmp.custom_domain": "Domain (chooses the few-shot count)",
+    "cmp.custom_language": "Language of the questions", "cmp.custom_add": "Add benchmark",
+    "cmp.cached": "Every result comes from the cache.",
+    "cmp.scoring": ("**How scores are computed.** Multiple-choice benchmarks: the answer the model finds most likely "
+                    "(accuracy). FrenchMedMCQA, all items: the model *writes* its answer letters (generative, as in "
+                    "the paper); **EMR** counts questions whose set of letters is exactly right, the **Hamming "
+                    "score** gives partial credit (correct letters ÷ letters in either set). Perplexity: lower is "
+                    "better. Δ is the change from the first model (▲ better, ▼ worse); ± is the standard error."),
+    "cmp.schema": ("One JSON object per line: `{\"question\": \"…\", \"choices\": {\"A\": \"…\", \"B\": \"…\"}, "
+                   "\"answer\": \"B\"}` — `choices` may also be a list (labelled A, B, …); optional `id`; items "
+                   "with `\"split\": \"train\"` are the worked examples shown before each question."),
+    "EvalConfig.fewshot_medical": "Worked examples (medical benchmarks)",
+    "EvalConfig.fewshot_general": "Worked examples (general benchmarks)", "EvalConfig.limit": "Items per benchmark",
+    "EvalConfig.fewshot_seed": "Seed for the examples", "EvalConfig.batch_size": "Batch size",
+    "EvalConfig.snapshot": "Corpus snapshot (perplexity)", "EvalConfig.ppl_block_size": "Perplexity block size",
+    "EvalConfig.ppl_max_blocks": "Perplexity blocks per set",
+}, {
+    "tab.compare": "Comparer", "cmp.models": "Modèles à comparer (le premier sert de référence, p. ex. le modèle de base)",
+    "cmp.tasks": "Tests", "cmp.settings": "Réglages de l'évaluation", "cmp.run": "Comparer",
+    "cmp.results": "Résultats", "cmp.items": "Réponses question par question", "cmp.item_task": "Test",
+    "cmp.disagree": "Seulement les questions où les modèles ne sont pas d'accord", "cmp.show_items": "Afficher",
+    "cmp.export": "Exporter", "cmp.export_button": "Rapport HTML et CSV", "cmp.files": "Fichiers",
+    "cmp.custom": "Ajouter votre propre QCM", "cmp.custom_file": "Fichier du QCM (.jsonl)", "cmp.custom_name": "Nom",
+    "cmp.custom_domain": "Domaine (fixe le nombre d'exemples)", "cmp.custom_language": "Langue des questions",
+    "cmp.custom_add": "Ajouter le QCM", "cmp.cached": "Tous les résultats viennent du cache.",
+    "cmp.scoring": ("**Calcul des scores.** QCM : la réponse que le modèle juge la plus probable (taux de bonnes "
+                    "réponses). FrenchMedMCQA, toutes les questions : le modèle *écrit* les lettres de sa réponse "
+                    "(génération, comme dans l'article) ; l'**EMR** compte les questions dont l'ensemble de lettres "
+                    "est exactement juste, le **score de Hamming** donne un crédit partiel (lettres justes ÷ lettres "
+                    "présentes dans l'une ou l'autre réponse). Perplexité : plus bas, c'est mieux. Δ est l'écart au "
+                    "premier modèle (▲ mieux, ▼ moins bien) ; ± est l'erreur type."),
+    "cmp.schema": ("Un objet JSON par ligne : `{\"question\": \"…\", \"choices\": {\"A\": \"…\", \"B\": \"…\"}, "
+                   "\"answer\": \"B\"}` — `choices` peut aussi être une liste (étiquetée A, B, …) ; `id` facultatif ; "
+                   "les questions marquées `\"split\": \"train\"` servent d'exemples résolus avant chaque question."),
+    "EvalConfig.fewshot_medical": "Exemples résolus (tests médicaux)",
+    "EvalConfig.fewshot_general": "Exemples résolus (tests généraux)",
+    "EvalConfig.limit": "Questions par test (vide : toutes)", "EvalConfig.fewshot_seed": "Graine des exemples",
+    "EvalConfig.batch_size": "Taille de lot", "EvalConfig.snapshot": "Instantané du corpus (perplexité)",
+    "EvalConfig.ppl_block_size": "Taille des blocs (perplexité)",
+    "EvalConfig.ppl_max_blocks": "Blocs par ensemble (perplexité)",
+})
+
+
+def model_choices(studio: Studio) -> list[str]:
+    return [m["id"] for m in list_models(studio.db) if m["status"] == "ok"]
+
+
+def task_choices(studio: Studio) -> list[tuple[str, str]]:
+    return [(spec.title, name) for name, spec in all_tasks(studio.settings).items()]
+
+
+def snapshot_choices(studio: Studio) -> list[str]:
+    return [""] + [s["id"] for s in list_snapshots(studio.db)]
+
+
+def jobs_markdown(studio: Studio, jobs: dict[str, str]) -> tuple[str, bool]:
+    """A line per launched job with its status and progress; and whether any is still queued or running."""
+    lines, active = [], False
+    for model_id, job_id in jobs.items():
+        job = jobs_store.find(studio.db, job_id)
+        if job is None:
+            continue
+        active |= job["status"] not in jobs_store.FINAL
+        note = job["exit_reason"] if job["status"] in ("failed", "cancelled") else (job["message"] or "")
+        icon = {"succeeded": "✅", "failed": "❌", "cancelled": "⏹"}.get(job["status"], "⏳")
+        lines.append(f"{icon} **{model_id}** — {job_id} · {job['status']} · {job['progress'] or 0:.0%} · {note}")
+    return "\n\n".join(lines), active
+
+
+def build_compare_tab(studio: Studio):
+    with gr.Row():
+        with gr.Column(scale=3):
+            models = gr.Dropdown(model_choices(studio), multiselect=True, label=tr("cmp.models"),
+                                 elem_id="cmp-models")
+            tasks = gr.CheckboxGroup(task_choices(studio), value=list(DEFAULT_TASKS), label=tr("cmp.tasks"),
+                                     elem_id="cmp-tasks")
+            with gr.Accordion(tr("cmp.settings"), open=False):
+                form = build_form(EvalConfig, skip=("model", "tasks"), choices={"snapshot": snapshot_choices(studio)})
+        with gr.Column(scale=2):
+            run_btn = gr.Button(tr("cmp.run"), variant="primary", elem_id="cmp-run")
+            status = gr.Markdown(elem_id="cmp-status")
+            gr.Markdown(tr("cmp.scoring"))
+    table = gr.Dataframe(interactive=False, wrap=True, elem_id="cmp-table", label=tr("cmp.results"))
+    with gr.Row():
+        bars = gr.Plot(elem_id="cmp-bars", show_label=False)
+        tradeoff = gr.Plot(elem_id="cmp-tradeoff", show_label=False)
+    with gr.Accordion(tr("cmp.items"), open=False):
+        with gr.Row():
+            item_task = gr.Dropdown([], label=tr("cmp.item_task"), elem_id="cmp-item-task", scale=3)
+            disagree = gr.Checkbox(value=False, label=tr("cmp.disagree"), elem_id="cmp-disagree", scale=2)
+            items_btn = gr.Button(tr("cmp.show_items"), scale=1, elem_id="cmp-show-items")
+        items = gr.Dataframe(interactive=False, wrap=True, elem_id="cmp-items")
+    with gr.Accordion(tr("cmp.export"), open=False):
+        export_btn = gr.Button(tr("cmp.export_button"), elem_id="cmp-export")
+        files = gr.File(label=tr("cmp.files"), file_count="multiple", interactive=False, elem_id="cmp-files")
+    with gr.Accordion(tr("cmp.custom"), open=False):
+        gr.Markdown(tr("cmp.schema"))
+        with gr.Row():
+            upload = gr.File(label=tr("cmp.custom_file"), file_types=[".jsonl"], type="filepath",
+                             elem_id="cmp-upload")
+            with gr.Column():
+                custom_name = gr.Textbox(label=tr("cmp.custom_name"), elem_id="cmp-custom-name")
+                domain = gr.Radio(["medical", "general"], value="medical", label=tr("cmp.custom_domain"))
+                language = gr.Radio(["fr", "en"], value="fr", label=tr("cmp.custom_language"))
+        add_btn = gr.Button(tr("cmp.custom_add"), elem_id="cmp-custom-add")
+        add_msg = gr.Markdown(elem_id="cmp-custom-msg")
+    launched = gr.State({})
+    timer = gr.Timer(POLL_S, active=False)
+
+    def comparison(model_ids, task_names, values):
+        cfg = parse_eval_config({**form.to_dict(values), "model": (model_ids or [""])[0],
+                                 "tasks": task_names or []})
+        return collect(studio.db, studio.settings, model_ids or [], cfg)
+
+    def view(comp) -> list:
+        headers, rows = wide_table(comp)
+        has_ppl = any(t.name == PERPLEXITY for t in comp.tasks)
+        drill = [(t.title, t.name) for t in comp.tasks if t.name != PERPLEXITY]
+        return [pd.DataFrame(rows, columns=headers), charts.bars(comp),
+                gr.update(value=charts.tradeoff(comp), visible=has_ppl),
+                gr.update(choices=drill, value=drill[0][1] if drill else None)]
+
+    def on_run(model_ids, task_names, request: gr.Request, *values):
+        try:
+            comp = comparison(model_ids, task_names, values)
+            jobs = {}
+            if comp.missing:
+                jobs = submit_missing(studio.db, studio.home,
+                                      lambda kind, cfg, owner=None: studio.scheduler.submit(kind, cfg, owner=owner),
+                                      comp, owner=current_user(request))
+        except (EvalError, JobError) as exc:
+            return [f"❌ {exc}", gr.update(), gr.update(), gr.update(), gr.update(), {}, gr.Timer(active=False)]
+        text, active = jobs_markdown(studio, jobs)
+        return [text or "✅ " + tr("cmp.cached"), *view(comp), jobs, gr.Timer(active=active)]
+
+    def on_tick(jobs, model_ids, task_names, *values):
+        text, active = jobs_markdown(studio, jobs)
+        if active:
+            return [text, gr.update(), gr.update(), gr.update(), gr.update(), gr.Timer(active=True)]
+        try:
+            comp = comparison(model_ids, task_names, values)
+        except EvalError as exc:
+            return [f"❌ {exc}", gr.update(), gr.update(), gr.update(), gr.update(), gr.Timer(active=False)]
+        return [text, *view(comp), gr.Timer(active=False)]
+
+    def on_items(model_ids, task_names, task, only_disagree, *values):
+        try:
+            comp = comparison(model_ids, task_names, values)
+        except EvalError as exc:
+            return pd.DataFrame([[f"❌ {exc}"]], columns=["error"])
+        if not task:
+            return pd.DataFrame()
+        headers, rows = drill_table(comp, drill_down(studio.db, comp, task, disagree_only=only_disagree))
+        return pd.DataFrame(rows, columns=headers)
+
+    def on_export(model_ids, task_names, *values):
+        try:
+            comp = comparison(model_ids, task_names, values)
+            paths = report.export(studio.db, comp, studio.settings.folder("reports"))
+            return downloads.offer(studio.home, [paths["html"], paths["csv"]])
+        except (EvalError, downloads.DownloadError) as exc:
+            gr.Warning(str(exc))
+            return None
+
+    def on_add(path, name, dom, lang, request: gr.Request):
+        if not path:
+            return "❌ Choose a .jsonl file first.", gr.update()
+        try:
+            meta = add_benchmark(studio.settings, path, name, dom, lang, owner=current_user(request))
+        except EvalError as exc:
+            return f"❌ {exc}", gr.update()
+        return (f"✅ **{meta['title']}**: {meta['n_items']} questions, {meta['n_fewshot_items']} worked examples "
+                f"(task `{meta['task']}`).", gr.update(choices=task_choices(studio)))
+
+    def on_load():
+        return (gr.update(choices=model_choices(studio)), gr.update(choices=task_choices(studio)),
+                gr.update(choices=snapshot_choices(studio)))
+
+    common = [models, tasks] + form.inputs
+    view_outputs = [table, bars, tradeoff, item_task]
+    run_btn.click(on_run, common, [status] + view_outputs + [launched, timer])
+    timer.tick(on_tick, [launched] + common, [status] + view_outputs + [timer], show_progress="hidden")
+    items_btn.click(on_items, [models, tasks, item_task, disagree] + form.inputs, [items])
+    export_btn.click(on_export, common, [files])
+    add_btn.click(on_add, [upload, custom_name, domain, language], [add_msg, tasks])
+    gr.on(None, on_load, None, [models, tasks, form.component("snapshot")], show_progress="hidden")
