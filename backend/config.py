@@ -157,7 +157,8 @@ def read_config_file(path, what: str = "config") -> dict:
         text = path.read_text("utf-8")
         data = json.loads(text) if fmt == "JSON" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigFileError(f"{path.name}: not valid {fmt} ({exc})") from None
+        detail = " ".join(str(exc).split())   # one line (YAML errors span several, with a caret drawing)
+        raise ConfigFileError(f"{path.name}: not valid {fmt} ({detail})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

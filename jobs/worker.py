@@ -117,6 +117,29 @@ def _run_rank(db, settings, store, job_id: str, rank: int) -> int:
     return 0
 
 
+DISK_FULL = ("no space left on device", "os error 28", "errno 28", "file too large", "os error 27",
+             "disk quota exceeded")
+
+
+def disk_full(exc: BaseException, home) -> bool:
+    """Whether a failure comes from a full disk (ENOSPC, EFBIG, EDQUOT anywhere in the exception chain, as errno or
+    in a library's message), or happened while less than 64 MiB were left under `home` (torch.save's is obscure)."""
+    import errno
+    import shutil
+
+    seen = exc
+    while seen is not None:
+        if getattr(seen, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            return True
+        if any(text in str(seen).lower() for text in DISK_FULL):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    try:
+        return shutil.disk_usage(home).free < 64 * 2 ** 20
+    except OSError:
+        return False
+
+
 def _output_to_log(path) -> None:
     """Make stdout/stderr the job's log.txt (already so when the scheduler launched us; run by hand, not yet)."""
     try:
@@ -217,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
         state["armed"] = False
         traceback.print_exc(file=sys.stdout)
         reason = str(exc) if isinstance(exc, store.JobError) else f"{type(exc).__name__}: {exc}"
+        if disk_full(exc, settings.home_path):
+            reason, resumable = (f"disk full ({reason[:200]}): free space under {settings.home_path}, then resume; "
+                                 "what was written before (checkpoints, models) is intact"), True
     beat.stop()
     ctx.log(f"{status}" + (f": {reason}" if reason else ""))
     written = store.finish(db, ctx.job_id, status, attempt=ctx.attempt, exit_reason=reason, result=result,
