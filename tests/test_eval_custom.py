@@ -44,7 +44,8 @@ def studio(make_home, shared_data, tmp_path):
      "line 3: answer 'E' is not among the choices (A, B)"),
     ([{"question": "q", "choices": {"A": "x", "B": "y"}, "answers": ["A", "B"]}], "exactly one label"),
     (["{not json"], "line 1: not valid JSON"),
-    ([{"question": "q", "choices": {"A": "x"}, "answer": "A"}], "2 to 26 options"),
+    ([{"question": "q", "choices": {"A": "x"}, "answer": "A"}], "'choices' has 1 option"),
+    ([{"question": "q", "choices": "A ou B", "answer": "A"}], "'choices' must be a mapping"),
     ([GOOD[3]], "nothing to evaluate"),
 ])
 def test_bad_file_is_refused_with_the_reason(studio, tmp_path, rows, reason):
@@ -75,3 +76,21 @@ def test_uploaded_benchmark_is_a_task(studio, tmp_path):
     samples = (studio.home / "evals" / result["eval_id"] / "samples.jsonl").read_text().splitlines()
     context, continuation = json.loads(samples[0])["arguments"][0]
     assert "l'aspirine" in context and continuation == " A"   # the few-shot pool (split "train") comes first
+
+
+def test_command_line_adds_and_lists_benchmarks(studio, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "FRBIO_HOME": str(studio.home), "FRBIO_DATA": str(studio.settings.data_paths[0])}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "backend", "benchmarks", *a], env=env, text=True,  # noqa: E731
+                                    capture_output=True, cwd=Path(__file__).resolve().parent.parent, timeout=300)
+    bad = run("add", str(write(tmp_path / "bad.jsonl", [{"question": "q", "choices": ["x", "y"], "answer": "C"}])),
+              "--name", "bad", "--json")
+    assert bad.returncode == 2 and "answer 'C' is not among the choices (A, B)" in json.loads(bad.stdout)["error"]
+    good = run("add", str(write(tmp_path / "good.jsonl", GOOD)), "--name", "qcm", "--domain", "general")
+    assert good.returncode == 0 and "custom_qcm: 3 items" in good.stdout
+    listed = json.loads(run("list", "--json").stdout)
+    assert {"short": "custom_qcm", "domain": "general"}.items() <= next(r for r in listed if r["custom"]).items()

@@ -134,6 +134,24 @@ def cmd_compare(studio, args) -> None:
                                                                   for m, t in comp.missing.items()), file=sys.stderr)
 
 
+def cmd_benchmark_add(studio, args) -> None:
+    from backend.evaluation.custom import add_benchmark
+
+    meta = add_benchmark(studio.settings, args.file, args.name, args.domain, args.language, owner=args.owner)
+    print(json.dumps(meta, indent=1, ensure_ascii=False) if args.json else
+          f"added {meta['task']}: {meta['n_items']} items, {meta['n_fewshot_items']} few-shot examples")
+
+
+def cmd_benchmark_list(studio, args) -> None:
+    from backend.evaluation.tasks import all_tasks
+
+    rows = [{"task": s.name, "short": s.short, "title": s.title, "domain": s.domain, "language": s.language,
+             "metrics": list(s.metrics), "custom": bool(s.extra), "note": s.note}
+            for s in all_tasks(studio.settings).values()]
+    print(json.dumps(rows, indent=1, ensure_ascii=False) if args.json else
+          "\n".join(f"{r['short']:<28} {r['domain']:<8} {r['language']}  {r['title']}" for r in rows))
+
+
 def add_eval_commands(subparsers) -> None:
     """Add `eval` and `compare` to the top-level subparsers of `python -m backend`."""
     from backend.config import add_arguments
@@ -155,3 +173,18 @@ def add_eval_commands(subparsers) -> None:
         p.add_argument("--json", action="store_true", help="print JSON")
         add_arguments(p.add_argument_group("eval config fields"), cls)
         p.set_defaults(func=func)
+    group = subparsers.add_parser("benchmarks", help="list benchmarks; add a custom multiple-choice benchmark")
+    sub = group.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("list", help="every task `eval` and `compare` accept")
+    p.set_defaults(func=cmd_benchmark_list)
+    p = sub.add_parser("add", help="validate a JSONL of multiple-choice items and store it as a task "
+                       "(schema: backend/evaluation/custom.py, README)")
+    p.add_argument("file")
+    p.add_argument("--name", required=True, help="benchmark name (its task is custom_<name>)")
+    p.add_argument("--domain", choices=["medical", "general"], default="medical",
+                   help="which few-shot count applies (default: medical)")
+    p.add_argument("--language", choices=["fr", "en"], default="fr")
+    p.add_argument("--owner")
+    p.set_defaults(func=cmd_benchmark_add)
+    for choice in sub.choices.values():
+        choice.add_argument("--json", action="store_true", help="print JSON")

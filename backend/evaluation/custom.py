@@ -47,8 +47,12 @@ def _item(line_no: int, raw: str) -> tuple[dict | None, str | None]:
     choices = obj.get("choices")
     if isinstance(choices, list):
         choices = dict(zip(string.ascii_uppercase, choices))
-    if not isinstance(choices, dict) or not (2 <= len(choices) <= 26):
-        return None, f"line {line_no}: missing field 'choices' (a mapping label → text, or a list, of 2 to 26 options)"
+    if choices is None:
+        return None, f"line {line_no}: missing field 'choices' (a mapping label → text, or a list of texts)"
+    if not isinstance(choices, dict):
+        return None, f"line {line_no}: 'choices' must be a mapping label → text, or a list of texts"
+    if not 2 <= len(choices) <= 26:
+        return None, f"line {line_no}: 'choices' has {len(choices)} option(s); 2 to 26 are needed"
     if any(not isinstance(v, str) or not v.strip() for v in choices.values()):
         return None, f"line {line_no}: every choice must be a non-empty text"
     labels = [str(k).strip() for k in choices]
