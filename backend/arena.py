@@ -80,15 +80,16 @@ def stream_answers(db: sqlite_utils.Database, cache: ModelCache, round_id: int,
     cfg = GenerateConfig.model_validate_json(row["settings"])
     panes = []
     for panes in side_by_side(db, cache, [row["model_a"], row["model_b"]], row["prompt"], cfg, stop):
-        yield panes[0].text, panes[1].text
+        yield panes[0].text.strip(), panes[1].text.strip()
     for letter, pane, model in (("A", panes[0], row["model_a"]), ("B", panes[1], row["model_b"])):
         if pane.status != "done":
             db["votes"].delete(row["id"])
             reason = (pane.error or "génération interrompue").replace(model, f"modèle {letter}")
             raise ArenaError(f"La réponse {letter} n'a pas pu être produite ({reason}) : tour annulé, "
                              "relancez-en un autre.")
-    db["votes"].update(row["id"], {"answer_a": panes[0].text, "answer_b": panes[1].text})
-    yield panes[0].text, panes[1].text
+    answers = panes[0].text.strip(), panes[1].text.strip()  # as shown: a raw completion often starts with "\n"
+    db["votes"].update(row["id"], {"answer_a": answers[0], "answer_b": answers[1]})
+    yield answers
 
 
 def public_round(db: sqlite_utils.Database, round_id: int) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from backend.generation.config import GenerateConfig, GenerationError, parse_generate_config
+from backend.generation.config import PRESETS, GenerateConfig, GenerationError, parse_generate_config
 from backend.generation.models_cache import shared_cache
 from backend.generation.presets import load_prompts
 from backend.generation.stream import MAX_PANES, PaneState, end_run, new_run, side_by_side, stop_run
@@ -17,7 +17,8 @@ add_strings({
     "tab.generate": "Generate", "gen.models": "Models (2 to 4)", "gen.prompt_preset": "French clinical prompt",
     "gen.prompt": "Prompt", "gen.generate": "Generate", "gen.stop": "Stop", "gen.sampling_preset": "Settings preset",
     "gen.settings": "Generation settings", "gen.loaded": "Loaded models", "gen.unload": "Unload all",
-    "gen.pane": "Pane",
+    "gen.preset.fair": "Fair comparison (greedy)", "gen.preset.balanced": "Balanced sampling",
+    "gen.preset.creative": "Creative sampling",
     "GenerateConfig.do_sample": "Sampling (off: greedy)", "GenerateConfig.temperature": "Temperature",
     "GenerateConfig.top_p": "Top-p", "GenerateConfig.top_k": "Top-k",
     "GenerateConfig.repetition_penalty": "Repetition penalty", "GenerateConfig.max_new_tokens": "Max new tokens",
@@ -27,7 +28,8 @@ add_strings({
     "tab.generate": "Génération", "gen.models": "Modèles (2 à 4)", "gen.prompt_preset": "Exemple clinique en français",
     "gen.prompt": "Texte d'entrée", "gen.generate": "Générer", "gen.stop": "Arrêter",
     "gen.sampling_preset": "Préréglage", "gen.settings": "Réglages de génération", "gen.loaded": "Modèles chargés",
-    "gen.unload": "Tout décharger", "gen.pane": "Volet",
+    "gen.unload": "Tout décharger", "gen.preset.fair": "Comparaison équitable (glouton)",
+    "gen.preset.balanced": "Échantillonnage modéré", "gen.preset.creative": "Échantillonnage libre",
     "GenerateConfig.do_sample": "Échantillonnage (sinon : glouton)", "GenerateConfig.temperature": "Température",
     "GenerateConfig.top_p": "Top-p", "GenerateConfig.top_k": "Top-k",
     "GenerateConfig.repetition_penalty": "Pénalité de répétition",
@@ -36,7 +38,6 @@ add_strings({
     "GenerateConfig.memory_budget_mb": "Mémoire pour les modèles chargés (Mo)",
 })
 
-PRESET_LABELS = {"fair": "fair comparison (greedy)", "balanced": "balanced sampling", "creative": "creative sampling"}
 STATUS = {"waiting": "⏳", "loading": "⏳ loading", "generating": "✍️", "done": "✅", "stopped": "⏹ stopped",
           "error": "❌"}
 
@@ -82,7 +83,7 @@ def build_generate_tab(studio: Studio):
                 stop_btn = gr.Button(tr("gen.stop"), variant="stop", elem_id="gen-stop")
             msg = gr.Markdown(elem_id="gen-msg")
         with gr.Column(scale=2):
-            preset = gr.Radio([(label, key) for key, label in PRESET_LABELS.items()], value="fair",
+            preset = gr.Radio([(tr(f"gen.preset.{key}"), key) for key in PRESETS], value="fair",
                               label=tr("gen.sampling_preset"), elem_id="gen-preset")
             with gr.Accordion(tr("gen.settings"), open=False):
                 form = build_form(GenerateConfig, values=GenerateConfig())
