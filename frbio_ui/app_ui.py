@@ -11,6 +11,7 @@ from frbio_ui.compare_tab import build_compare_tab
 from frbio_ui.corpus_tab import build_corpus_tab
 from frbio_ui.generate_tab import build_generate_tab
 from frbio_ui.jobs_panel import build_jobs_panel
+from frbio_ui.merge_tab import build_merge_tab
 from frbio_ui.models_tab import build_models_tab
 from frbio_ui.train_tab import build_train_tab
 from frbio_ui.i18n import I18N, language_js, language_switch, tr
@@ -29,6 +30,8 @@ def build_app(studio: Studio) -> gr.Blocks:
                 corpus_load = build_corpus_tab(studio)
             with gr.Tab(tr("tab.train", "Train"), id="train"):
                 build_train_tab(studio)
+            with gr.Tab(tr("tab.merge", "Merge"), id="merge"):
+                build_merge_tab(studio)
             with gr.Tab(tr("tab.models", "Models"), id="models"):
                 build_models_tab(studio)
             with gr.Tab(tr("tab.compare", "Compare"), id="compare"):

@@ -129,3 +129,17 @@ def check_compatible(base: Path | str, dapt: Path | str, names: tuple[str, str] 
     if not result.ok:
         raise MergeError(f"Cannot merge: {result.message}")
     return result
+
+
+def check_registered(db, base_id: str, dapt_id: str) -> Compatibility:
+    """Compatibility of two registered models (a refusal when one is unknown or broken), naming them by id."""
+    from backend.merge.config import resolve_model
+
+    try:
+        base = resolve_model(db, base_id, "base_model")
+        dapt = resolve_model(db, dapt_id, "dapt_model")
+    except MergeError as exc:
+        return Compatibility(False, str(exc))
+    if base["id"] == dapt["id"]:
+        return Compatibility(False, "base and DAPT model are the same model: choose the DAPT model trained from it")
+    return compatibility(base["path"], dapt["path"], (f"the base {base['id']}", f"the DAPT model {dapt['id']}"))

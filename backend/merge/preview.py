@@ -260,3 +260,15 @@ def preview_models(db, base_id: str, dapt_id: str, device: str = "cpu") -> Merge
     base = resolve_model(db, base_id, "base_model")
     dapt = resolve_model(db, dapt_id, "dapt_model")
     return get_preview(base["path"], dapt["path"], device, (f"the base {base['id']}", f"the DAPT model {dapt['id']}"))
+
+
+def preview_and_generate(db, base_id: str, dapt_id: str, method: str, parameters: dict, seed: int, prompt: str,
+                         max_new_tokens: int = 40, greedy: bool = True) -> dict:
+    """What the Merge tab shows when a slider is released: the preview weights recomputed in place, then base |
+    DAPT | merged generated from the same prompt (base and DAPT from cache after the first time)."""
+    preview = preview_models(db, base_id, dapt_id)
+    timings = preview.update(method, parameters, seed)
+    out = {"timings": timings, "warnings": preview.compatibility.warnings}
+    for which in ("merged", "base", "dapt"):
+        out[which] = preview.generate(which, prompt, max_new_tokens, greedy)
+    return out

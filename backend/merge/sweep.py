@@ -139,3 +139,13 @@ def run_sweep(db, home: Path, cfg: SweepConfig, device: str = "cpu",
     return {"method": cfg.method, "main": info.main, "base_model": base["id"], "dapt_model": dapt["id"],
             "snapshot": snapshot_id, "general_metric": y, "points": points, "base": ends["base"], "dapt": ends["dapt"],
             "parameters": cfg.parameters, "seed": cfg.seed, "stopped": stopped}
+
+
+def load_sweep(db, job_id: str) -> dict | None:
+    """The result of a finished merge_sweep job (None while it runs, or for another kind of job)."""
+    from jobs import store
+
+    job = store.find(db, job_id) if job_id else None
+    if not job or job["kind"] != "merge_sweep" or job["status"] != "succeeded" or not job.get("result"):
+        return None
+    return job["result"]

@@ -1,0 +1,312 @@
+"""Merge tab: base and DAPT models from the registry, a method (mergekit's registry), its parameter form generated
+from mergekit's specs (sliders for 0–1 parameters), the compatibility check, the in-memory preview (base | DAPT |
+merged generated side by side from one prompt, recomputed when a slider is released), "Save merged model" as a
+job, and the t-sweep with its domain-vs-general chart. Handlers call backend.merge and format; the preview state
+lives in backend.merge.preview.
+
+gradio 6's gr.Plot has no click event, so a sweep point is chosen from the list under the chart (it sets the
+slider and recomputes the preview)."""
+from __future__ import annotations
+
+import gradio as gr
+import plotly.graph_objects as go
+
+from backend.corpus.snapshot import list_snapshots
+from backend.merge.compat import check_registered
+from backend.merge.config import MergeConfig
+from backend.merge.methods import MergeError, SCHEDULE_SUFFIXES, methods
+from backend.merge.preview import preview_and_generate
+from backend.merge.sweep import DEFAULT_GRID, SweepConfig, load_sweep
+from backend.models.registry import list_models
+from backend.studio import Studio
+from frbio_ui.forms import Form, build_form
+from frbio_ui.i18n import add_strings, tr
+from frbio_ui.jobs_panel import build_jobs_panel
+from frbio_ui.session import current_user
+from jobs.store import JobError
+
+# Labels of the generated parameter fields, by mergekit parameter name (same label in every method's form).
+PARAM_LABELS = {
+    "t": ("t (0 = base model, 1 = DAPT model)", "t (0 = modèle de base, 1 = modèle DAPT)"),
+    "weight": ("Weight of the DAPT model", "Poids du modèle DAPT"),
+    "base_weight": ("Weight of the base model (empty: 1 − DAPT weight)",
+                    "Poids du modèle de base (vide : 1 − poids du modèle DAPT)"),
+    "density": ("Density (share of changes kept)", "Densité (part des modifications conservées)"),
+    "lambda": ("Lambda (scale of the merged change)", "Lambda (échelle de la modification fusionnée)"),
+    "gamma": ("Gamma (share of extreme changes removed)", "Gamma (part des modifications extrêmes retirées)"),
+    "epsilon": ("Epsilon", "Epsilon"),
+    "normalize": ("Normalise by the weights", "Normaliser par les poids"),
+    "rescale": ("Rescale the kept changes", "Remettre à l'échelle les modifications conservées"),
+    "int8_mask": ("int8 sign mask (less memory)", "Masque de signes int8 (moins de mémoire)"),
+    "select_topk": ("Share of elements kept (top-k)", "Part des éléments conservés (top-k)"),
+    "normalize_weights": ("Normalise the weights", "Normaliser les poids"),
+    "nuslerp_row_wise": ("Row-wise interpolation", "Interpolation par lignes"),
+    "nuslerp_flatten": ("Interpolate whole tensors", "Interpoler les tenseurs entiers"),
+    "eps": ("Numerical tolerance", "Tolérance numérique"),
+    "tol": ("Convergence tolerance", "Tolérance de convergence"),
+    "max_iter": ("Iterations at most", "Nombre maximal d'itérations"),
+    "r": ("r (rescaling ratio)", "r (taux de remise à l'échelle)"),
+    "alpha": ("alpha (overlap scaling)", "alpha (mise à l'échelle du recouvrement)"),
+}
+SCHEDULE_LABELS = {"attention": ("Per-layer {p} for attention, first → last layer (e.g. 0, 0.5, 0.3, 0.7, 1)",
+                                 "{p} par couche pour l'attention, de la première à la dernière (ex. 0, 0.5, 0.3, "
+                                 "0.7, 1)"),
+                   "mlp": ("Per-layer {p} for the MLP, first → last layer (e.g. 1, 0.5, 0.7, 0.3, 0)",
+                           "{p} par couche pour le MLP, de la première à la dernière (ex. 1, 0.5, 0.7, 0.3, 0)")}
+
+
+def _register_strings() -> None:
+    en = {"tab.merge": "Merge", "merge.base": "Base model", "merge.dapt": "DAPT model", "merge.method": "Merge method",
+          "merge.parameters": "Parameters", "merge.schedules": "Advanced: per-layer schedules",
+          "merge.seed": "Seed (random methods: DARE, DELLA)", "merge.prompt_preset": "French clinical prompt",
+          "merge.prompt": "Prompt", "merge.max_new_tokens": "New tokens", "merge.greedy": "Greedy (same text each time)",
+          "merge.preview": "Preview", "merge.out_base": "Base model", "merge.out_dapt": "DAPT model",
+          "merge.out_merged": "Merged model (preview)", "merge.output_name": "Name of the merged model (optional)",
+          "merge.save": "Save merged model", "merge.saves": "Merge jobs", "merge.sweep": "t-sweep: domain vs general",
+          "merge.snapshot": "Snapshot for the perplexities (empty: the DAPT model's)",
+          "merge.grid": "Values to try", "merge.sweep_run": "Run the sweep", "merge.sweeps": "Sweep jobs",
+          "merge.sweep_chart": "Domain vs general perplexity", "merge.sweep_points": "Sweep points (choose one to "
+          "set the slider)"}
+    fr = {"tab.merge": "Fusion", "merge.base": "Modèle de base", "merge.dapt": "Modèle DAPT",
+          "merge.method": "Méthode de fusion", "merge.parameters": "Paramètres",
+          "merge.schedules": "Avancé : valeurs par couche", "merge.seed": "Graine (méthodes aléatoires : DARE, DELLA)",
+          "merge.prompt_preset": "Exemple clinique en français", "merge.prompt": "Texte d'entrée",
+          "merge.max_new_tokens": "Nouveaux tokens", "merge.greedy": "Glouton (même texte à chaque fois)",
+          "merge.preview": "Aperçu", "merge.out_base": "Modèle de base", "merge.out_dapt": "Modèle DAPT",
+          "merge.out_merged": "Modèle fusionné (aperçu)", "merge.output_name": "Nom du modèle fusionné (facultatif)",
+          "merge.save": "Enregistrer le modèle fusionné", "merge.saves": "Tâches de fusion",
+          "merge.sweep": "Balayage de t : domaine contre général",
+          "merge.snapshot": "Instantané pour les perplexités (vide : celui du modèle DAPT)",
+          "merge.grid": "Valeurs à essayer", "merge.sweep_run": "Lancer le balayage",
+          "merge.sweeps": "Tâches de balayage", "merge.sweep_chart": "Perplexité du domaine contre perplexité générale",
+          "merge.sweep_points": "Points du balayage (en choisir un règle le curseur)"}
+    for info in methods().values():
+        for field in info.config.model_fields:
+            key = f"{info.config.__name__}.{field}"
+            suffix = next((s for s in SCHEDULE_SUFFIXES if field == f"{info.main}_{s}"), None)
+            if suffix:
+                en[key], fr[key] = (text.format(p=info.main) for text in SCHEDULE_LABELS[suffix])
+            else:
+                en[key], fr[key] = PARAM_LABELS.get(field, (field, field))
+    add_strings(en, fr)
+
+
+_register_strings()
+
+
+def _model_choices(studio: Studio) -> tuple[list[str], str | None, str | None]:
+    rows = [m for m in list_models(studio.db) if m["status"] == "ok"]
+    ids = [m["id"] for m in rows]
+    base = next((m["id"] for m in rows if m["kind"] == "base"), ids[0] if ids else None)
+    dapt = next((m["id"] for m in reversed(rows) if m["kind"] == "dapt"), None)
+    return ids, base, dapt
+
+
+def _method_form(info) -> Form:
+    schedules = [f"{info.main}_{s}" for s in SCHEDULE_SUFFIXES] if info.main else []
+    text_box = {name: (lambda form, n=name: gr.Textbox(
+        label=tr(f"{info.config.__name__}.{n}"), placeholder="0, 0.5, 1", value="")) for name in schedules}
+    form = build_form(info.config, skip=schedules)
+    if schedules:
+        with gr.Accordion(tr("merge.schedules"), open=False):
+            build_form(info.config, skip=[f for f in info.config.model_fields if f not in schedules],
+                       custom=text_box, _form=form)
+    return form
+
+
+def sweep_figure(result: dict) -> go.Figure:
+    """Domain vs general perplexity per sweep point; Pareto points joined; base and DAPT ends labelled."""
+    y_key, main = result["general_metric"], result["main"]
+    points = result["points"]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[p["domain_ppl"] for p in points], y=[p[y_key] for p in points], mode="markers+text",
+                             text=[f"{p['value']:g}" for p in points], textposition="top center", name=f"{main}",
+                             marker=dict(size=9, color="#8ab6d6"),
+                             hovertemplate=f"{main} = %{{text}}<br>domain %{{x:.2f}}<br>general %{{y:.2f}}<extra></extra>"))
+    front = sorted((p for p in points if p.get("pareto")), key=lambda p: p["domain_ppl"])
+    fig.add_trace(go.Scatter(x=[p["domain_ppl"] for p in front], y=[p[y_key] for p in front], mode="lines+markers",
+                             name="Pareto", marker=dict(size=13, symbol="star", color="#e76f51"),
+                             line=dict(dash="dot", color="#e76f51")))
+    for role, colour in (("base", "#264653"), ("dapt", "#2a9d8f")):
+        end = result.get(role) or {}
+        if "domain_ppl" in end and y_key in end:
+            label = f"{'base' if role == 'base' else 'DAPT'}: {result[f'{role}_model']}"
+            fig.add_trace(go.Scatter(x=[end["domain_ppl"]], y=[end[y_key]], mode="markers", name=label,
+                                     marker=dict(size=14, symbol="diamond", color=colour)))
+            fig.add_annotation(x=end["domain_ppl"], y=end[y_key], text=label, showarrow=True, arrowhead=2, ay=-30)
+    fig.update_layout(height=420, margin=dict(l=50, r=10, t=30, b=40), legend=dict(orientation="h", y=-0.2),
+                      xaxis_title="domain perplexity (snapshot validation)",
+                      yaxis_title=f"general perplexity ({y_key})")
+    return fig
+
+
+def sweep_choices(result: dict) -> list[tuple[str, float]]:
+    y_key, main = result["general_metric"], result["main"]
+    return [(f"{main} = {p['value']:g} · domain {p['domain_ppl']:.2f} · general {p[y_key]:.2f}"
+             + (" · ★ Pareto" if p.get("pareto") else ""), p["value"]) for p in result["points"]]
+
+
+def build_merge_tab(studio: Studio):
+    ids, base_default, dapt_default = _model_choices(studio)
+    offered = methods()
+    with gr.Row():
+        base = gr.Dropdown(ids, value=base_default, label=tr("merge.base"), elem_id="merge-base",
+                           allow_custom_value=True)
+        dapt = gr.Dropdown(ids, value=dapt_default, label=tr("merge.dapt"), elem_id="merge-dapt",
+                           allow_custom_value=True)
+        method = gr.Dropdown([(i.title, n) for n, i in offered.items()], value="slerp", label=tr("merge.method"),
+                             elem_id="merge-method")
+    compat = gr.Markdown(elem_id="merge-compat")
+    forms: dict[str, Form] = {}
+    groups = []
+    with gr.Row():
+        with gr.Column(scale=2):
+            for name, info in offered.items():
+                with gr.Group(visible=name == "slerp") as group:
+                    forms[name] = _method_form(info)
+                groups.append(group)
+            seed = gr.Number(0, precision=0, minimum=0, label=tr("merge.seed"), elem_id="merge-seed")
+        with gr.Column(scale=3):
+            prompts = _completion_prompts()
+            preset = gr.Dropdown([(p["title"], p["text"]) for p in prompts], label=tr("merge.prompt_preset"),
+                                 value=prompts[0]["text"] if prompts else None)
+            prompt = gr.Textbox(prompts[0]["text"] if prompts else "", lines=3, label=tr("merge.prompt"),
+                                elem_id="merge-prompt")
+            with gr.Row():
+                max_new = gr.Slider(8, 200, value=40, step=1, label=tr("merge.max_new_tokens"))
+                greedy = gr.Checkbox(True, label=tr("merge.greedy"))
+                preview_btn = gr.Button(tr("merge.preview"), variant="primary", elem_id="merge-preview")
+    timing = gr.Markdown(elem_id="merge-timing")
+    with gr.Row():
+        outputs = [gr.Textbox(label=tr(f"merge.out_{w}"), lines=8, interactive=False, elem_id=f"merge-out-{w}")
+                   for w in ("base", "dapt", "merged")]
+    with gr.Row():
+        output_name = gr.Textbox(label=tr("merge.output_name"), elem_id="merge-output-name", scale=3)
+        save_btn = gr.Button(tr("merge.save"), variant="primary", elem_id="merge-save", scale=1)
+    save_msg = gr.Markdown(elem_id="merge-save-msg")
+    gr.Markdown("#### " + tr("merge.saves"))
+    save_pick = build_jobs_panel(studio, kind="merge")
+    with gr.Accordion(tr("merge.sweep"), open=False):
+        with gr.Row():
+            snapshot = gr.Dropdown([""] + [s["id"] for s in list_snapshots(studio.db)], value="",
+                                   label=tr("merge.snapshot"), allow_custom_value=True, elem_id="merge-snapshot")
+            grid = gr.Textbox(", ".join(f"{v:g}" for v in DEFAULT_GRID), label=tr("merge.grid"),
+                              elem_id="merge-grid")
+            sweep_btn = gr.Button(tr("merge.sweep_run"), elem_id="merge-sweep-run")
+        sweep_msg = gr.Markdown(elem_id="merge-sweep-msg")
+        chart = gr.Plot(label=tr("merge.sweep_chart"), elem_id="merge-sweep-plot")
+        points = gr.Radio([], label=tr("merge.sweep_points"), elem_id="merge-sweep-points")
+        sweep_state = gr.State(None)
+        gr.Markdown("#### " + tr("merge.sweeps"))
+        sweep_pick = build_jobs_panel(studio, kind="merge_sweep")
+
+    all_inputs = [i for f in forms.values() for i in f.inputs]
+    offsets, start = {}, 0
+    for name, form in forms.items():
+        offsets[name] = (start, start + len(form.inputs))
+        start += len(form.inputs)
+    main_sliders = {n: forms[n].component(i.main) for n, i in offered.items() if i.main}
+
+    def parameters(name: str, values) -> dict:
+        lo, hi = offsets[name]
+        return forms[name].to_dict(values[lo:hi])
+
+    def merge_config(b, d, m, s, values) -> dict:
+        return {"base_model": b or "", "dapt_model": d or "", "method": m, "seed": int(s or 0),
+                "parameters": parameters(m, values)}
+
+    def on_models(b, d):
+        if not b or not d:
+            return ""
+        result = check_registered(studio.db, b, d)
+        return ("✅ " if result.ok else "❌ ") + result.message + "".join(f"\n\n⚠️ {w}" for w in result.warnings)
+
+    def on_method(m):
+        return [gr.update(visible=n == m) for n in forms]
+
+    def on_preview(b, d, m, s, text, n_tokens, greedy_, *values):
+        try:
+            config = MergeConfig.model_validate(merge_config(b, d, m, s, values))
+            out = preview_and_generate(studio.db, config.base_model, config.dapt_model, config.method,
+                                       config.parameters, config.seed, text, int(n_tokens), bool(greedy_))
+        except (MergeError, ValueError) as exc:
+            return [f"❌ {_one_line(exc)}"] + [gr.update()] * 3
+        t = out["timings"]
+        note = (f"⚡ weights ready in **{t['weights_s']:.2f} s** ({t['tensors']} tensors) · first token of the merged "
+                f"model in {out['merged']['first_token_s']:.2f} s · {out['merged']['total_s']:.2f} s for "
+                f"{out['merged']['tokens']} tokens")
+        return [note] + [out[w]["text"] for w in ("base", "dapt", "merged")]
+
+    def on_save(b, d, m, s, name, request: gr.Request, *values):
+        try:
+            job_id = studio.scheduler.submit("merge", {**merge_config(b, d, m, s, values), "output_name": name or ""},
+                                             owner=current_user(request))
+        except JobError as exc:
+            return f"❌ {exc}", gr.update()
+        return f"✅ Merge queued as **{job_id}**: the merged model is registered when it ends.", gr.update(value=job_id)
+
+    def on_sweep(b, d, m, s, snap, grid_text, request: gr.Request, *values):
+        config = {**merge_config(b, d, m, s, values), "snapshot": snap or "", "grid": grid_text}
+        try:
+            job_id = studio.scheduler.submit("merge_sweep", SweepConfig.model_validate(config).model_dump(),
+                                             owner=current_user(request))
+        except (JobError, ValueError) as exc:
+            return f"❌ {_one_line(exc)}", gr.update()
+        return f"✅ Sweep queued as **{job_id}**: the chart appears when it ends.", gr.update(value=job_id)
+
+    def on_sweep_job(job_id, shown):
+        result = load_sweep(studio.db, job_id) if job_id else None
+        if result is None or shown == job_id:
+            return gr.update(), gr.update(), shown
+        return sweep_figure(result), gr.update(choices=sweep_choices(result), value=None), job_id
+
+    def on_point(job_id, value):
+        result = load_sweep(studio.db, job_id) if job_id else None
+        if result is None or value is None:
+            return [gr.update()] * (4 + len(main_sliders))
+        updates = [gr.update(value=value) if n == result["method"] else gr.update() for n in main_sliders]
+        return [result["base_model"], result["dapt_model"], result["method"],
+                gr.update(value=result.get("seed", 0))] + updates
+
+    head = [base, dapt, method, seed]
+    preview_inputs = head + [prompt, max_new, greedy] + all_inputs
+    preview_outputs = [timing] + outputs
+    gr.on([base.change, dapt.change], on_models, [base, dapt], [compat], show_progress="hidden",
+          trigger_mode="always_last")   # one queue for both: an older check never overwrites a newer one
+    method.change(on_method, [method], groups)
+    preset.change(lambda text: text, [preset], [prompt])
+    triggers = [preview_btn.click]
+    for component in all_inputs:      # a slider released, a switch flipped: the preview recomputes
+        if isinstance(component, gr.Slider):
+            triggers.append(component.release)
+        elif isinstance(component, gr.Checkbox):
+            triggers.append(component.input)
+    gr.on(triggers, on_preview, preview_inputs, preview_outputs, trigger_mode="always_last")
+    save_btn.click(on_save, head + [output_name] + all_inputs, [save_msg, save_pick])
+    sweep_btn.click(on_sweep, head + [snapshot, grid] + all_inputs, [sweep_msg, sweep_pick])
+    sweep_pick.change(on_sweep_job, [sweep_pick, sweep_state], [chart, points, sweep_state], show_progress="hidden")
+    gr.Timer(3.0).tick(on_sweep_job, [sweep_pick, sweep_state], [chart, points, sweep_state], show_progress="hidden")
+    points.input(on_point, [sweep_pick, points], head + list(main_sliders.values())).then(
+        on_method, [method], groups).then(on_preview, preview_inputs, preview_outputs)
+
+    def on_load():
+        choices, b, d = _model_choices(studio)
+        snaps = [""] + [s["id"] for s in list_snapshots(studio.db)]
+        return gr.update(choices=choices), gr.update(choices=choices), gr.update(choices=snaps)
+
+    gr.on(None, on_load, None, [base, dapt, snapshot], show_progress="hidden")
+
+
+def _completion_prompts() -> list[dict]:
+    """The prompt presets, texts to continue first (base and DAPT models continue text; they are not chat models)."""
+    try:
+        from backend.generation.presets import load_prompts
+
+        prompts = load_prompts()
+    except Exception:  # noqa: BLE001 — no presets: an empty prompt box
+        return []
+    return sorted(prompts, key=lambda p: p.get("style") != "completion")
+
+
+def _one_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
