@@ -33,8 +33,10 @@ def prepare(app_server, shared_data) -> None:
 
 def pick_model(page: Page, name: str) -> None:
     box = page.locator("#cmp-models").get_by_role("combobox")
+    box.click()
     box.fill(name)
-    box.press("Enter")
+    page.get_by_role("option", name=name, exact=True).click()   # waits for the choices refreshed on page load
+    expect(page.locator("#cmp-models")).to_contain_text(name)
 
 
 def set_number(page: Page, label: str, value: int) -> None:
@@ -80,3 +82,16 @@ def test_pick_models_and_see_table_charts_items_and_report(app_server, shared_da
     expect(page.locator("#cmp-files")).to_contain_text(".html", timeout=30_000)
     expect(page.locator("#cmp-files")).to_contain_text(".csv")
     assert len(list((app_server.home / "reports").glob("compare-*.html"))) == 1
+
+    # fewer items: not in the cache, so one eval job per model is launched and followed until the table fills
+    tasks.get_by_label("FrenchMedMCQA (single answer)", exact=True).uncheck()
+    set_number(page, "Items per benchmark", 3)
+    page.locator("#cmp-run").click()
+    status = page.locator("#cmp-status")
+    expect(status).to_contain_text("job-", timeout=60_000)
+    expect(table).to_contain_text("pending")
+    expect(status).not_to_contain_text("queued", timeout=240_000)
+    expect(status).not_to_contain_text("running", timeout=240_000)
+    expect(status).to_contain_text("succeeded")
+    expect(table).not_to_contain_text("pending", timeout=30_000)
+    expect(table).not_to_contain_text("FrenchMedMCQA")
