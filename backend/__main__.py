@@ -225,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_merge_command(top)
     from backend.evaluation.cli import add_eval_commands
     add_eval_commands(top)
+    from backend.study.cli import add_reproduce_command
+    add_reproduce_command(top)
     from backend.generation.cli import add_generate_command
     add_generate_command(top)
     from backend.admin_cli import add_users_command

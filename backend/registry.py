@@ -188,6 +188,26 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE models ADD COLUMN trust_remote_code INTEGER NOT NULL DEFAULT 0;
     """,
+    # 10: studies: the paper's question end to end (backend/study), each stage a set of jobs
+    """
+    CREATE TABLE IF NOT EXISTS studies (
+        id TEXT PRIMARY KEY,             -- 'study-000001'; report under reports/<id>/
+        name TEXT,
+        config TEXT NOT NULL,            -- JSON StudyConfig, resolved from its budget preset
+        status TEXT NOT NULL,            -- running, succeeded, failed, cancelled
+        stage TEXT NOT NULL,             -- snapshot, train, sweep, merge, eval, report, done
+        jobs TEXT NOT NULL,              -- JSON {stage: {label: job id}}
+        artefacts TEXT NOT NULL,         -- JSON: snapshot id, DAPT model id, sweep points, merged ids, eval ids
+        timings TEXT NOT NULL,           -- JSON {stage: {started_at, finished_at, wall_s, jobs}}
+        report_path TEXT,
+        owner TEXT,
+        created_at REAL NOT NULL,
+        finished_at REAL,
+        error TEXT,                      -- why it failed: '<stage>: <reason>'
+        rev INTEGER NOT NULL DEFAULT 0   -- compare-and-set counter of every write
+    );
+    CREATE INDEX IF NOT EXISTS studies_status ON studies (status);
+    """,
 ]
 
 

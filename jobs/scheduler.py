@@ -102,6 +102,22 @@ def worker_env(settings: Settings, cuda_visible: str, device: str) -> dict[str, 
     return env
 
 
+# Called as fn(db, home, settings) after each tick of the active scheduler ("module:function"): pipelines of jobs
+# (backend.study) advance whenever a scheduler runs. A failing hook is logged, never raised.
+POST_TICK_HOOKS: list[str] = ["backend.study.pipeline:advance_all"]
+
+
+def run_post_tick_hooks(scheduler: "Scheduler") -> None:
+    import importlib
+
+    for hook in POST_TICK_HOOKS:
+        try:
+            module, name = hook.split(":")
+            getattr(importlib.import_module(module), name)(scheduler.db, scheduler.home, scheduler.settings)
+        except Exception:  # the scheduler must survive anything a hook does
+            log.exception("post-tick hook %s failed", hook)
+
+
 # --------------------------------------------------------------------------------------------------- scheduler
 
 def fifo(rows: list[dict]) -> list[dict]:
@@ -211,7 +227,9 @@ class Scheduler:
             self.reconcile()
             if not self.try_activate():
                 return []
-            return self._launch_ready()
+            launched = self._launch_ready()
+        run_post_tick_hooks(self)
+        return launched
 
     def fair(self, rows: list[dict]) -> list[dict]:
         """The default queue policy: round-robin between owners, FIFO for each owner (jobs.fairness)."""

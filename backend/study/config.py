@@ -1,0 +1,138 @@
+"""The study config: a budget preset (`smallest` for tests and demos, `cpu-hour` the default: the whole study within an
+hour on 2 CPU cores) and optional overrides of single fields. One pydantic object generates the Reproduce tab's form,
+the `python -m backend reproduce` flags and the study row's saved config; `resolve()` fills every field left empty
+from the preset."""
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from backend.config import describe_validation_error
+from jobs.store import JobError
+
+BENCHMARKS = ["frenchmedmcqa_single", "frenchmedmcqa_all", "sib200_fr", "pubmedqa"]
+SWEEP_GRID = [round(i / 10, 1) for i in range(11)]
+
+# What each budget means. cpu-hour is sized from measurements on this 2-core machine (README "Reproducing the
+# paper's question"): DAPT ~575 tok/s (bf16 + compile, block 256), the eval items per benchmark chosen so that four
+# models are scored in about 25 minutes.
+PRESETS: dict[str, dict] = {
+    "smallest": dict(
+        max_steps=4, micro_batch_size=2, block_size=64, learning_rate=1e-3, train_eval_every=2, compile="off",
+        sweep_grid=[0.0, 0.5, 1.0], ppl_blocks=4, ppl_batch_size=2,
+        eval_limits={"frenchmedmcqa_single": 5, "frenchmedmcqa_all": 5, "sib200_fr": 5, "pubmedqa": 5},
+        fewshot_medical=1, fewshot_general=1,
+        description="a smoke test: 4 training steps of 2 × 64 tokens, a 3-point sweep, 5 items per benchmark, "
+                    "4 blocks of 64 tokens per perplexity set (minutes; the numbers mean nothing)"),
+    "cpu-hour": dict(
+        max_steps=240, micro_batch_size=8, block_size=256, learning_rate=2e-5, train_eval_every=60, compile="on",
+        sweep_grid=SWEEP_GRID, ppl_blocks=16, ppl_batch_size=4,
+        eval_limits={"frenchmedmcqa_single": 100, "frenchmedmcqa_all": 30, "sib200_fr": 100, "pubmedqa": 30},
+        fewshot_medical=3, fewshot_general=5,
+        description="DAPT of 240 steps × 8 × 256 tokens (≈ 0.49 M tokens, lr 2e-5 cosine), SLERP sweep t = 0, 0.1, …, 1, "
+                    "perplexity on 16 blocks of 256 tokens per set, the first 100 items of FrenchMedMCQA single and "
+                    "SIB-200-fr and 30 of FrenchMedMCQA all and PubMedQA; under one hour on 2 CPU cores"),
+}
+
+
+class StudyConfig(BaseModel):
+    """Reproduce the paper's question on one base model: DAPT on a commercial-only snapshot, a SLERP sweep between
+    base and DAPT, then benchmarks and perplexities of base, DAPT, t = 0.5 and the best sweep point."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("", max_length=80, description="A label for the study (shown in lists and the report).")
+    budget: Literal["smallest", "cpu-hour"] = Field("cpu-hour", description=(
+        "Preset sizes: 'cpu-hour' (the whole study in under an hour on 2 CPU cores) or 'smallest' (a smoke test in "
+        "minutes). The fields below left empty take the preset's value."))
+    base_model: str = Field("smollm2-135m-instruct", description=(
+        "Registered base model to specialise (the offline default is SmolLM2-135M-Instruct)."))
+    sources: list[str] = Field(default_factory=list, description=(
+        "Domain sources of the snapshot (empty: every source whose licence allows commercial use)."))
+    license_mode: Literal["commercial", "research"] = Field("commercial", description=(
+        "'commercial' (the paper's released corpus): only sources that allow commercial use; 'research' also admits "
+        "research-only sources."))
+    max_steps: Optional[int] = Field(None, ge=1, le=10_000_000, description="DAPT optimizer steps (empty: preset).")
+    micro_batch_size: Optional[int] = Field(None, ge=1, le=1024, description="DAPT blocks per step (empty: preset).")
+    block_size: Optional[int] = Field(None, ge=16, le=131_072, description=(
+        "Tokens per packed block, for training and every perplexity (empty: preset)."))
+    learning_rate: Optional[float] = Field(None, gt=0.0, le=1.0, json_schema_extra={"ui": "number"},
+                                           description="DAPT peak learning rate (empty: preset; the paper's 2e-5).")
+    train_eval_every: Optional[int] = Field(None, ge=0, le=10_000_000, description=(
+        "Perplexity curves during training every N steps (empty: preset)."))
+    compile: Optional[Literal["auto", "on", "off"]] = Field(None, description=(
+        "torch.compile the model for training (empty: preset)."))
+    sweep_grid: Optional[list[float]] = Field(None, description="SLERP t values of the sweep (empty: preset).")
+    ppl_blocks: Optional[int] = Field(None, ge=1, le=1_000_000, description=(
+        "Blocks per perplexity set (domain validation, general French, general English), the same blocks for the "
+        "sweep and the evaluations (empty: preset)."))
+    ppl_batch_size: Optional[int] = Field(None, ge=1, le=1024, description="Blocks per forward pass (empty: preset).")
+    benchmarks: list[str] = Field(default_factory=lambda: list(BENCHMARKS), description=(
+        "Benchmarks of every compared model (perplexity is always measured)."))
+    eval_limits: Optional[dict[str, int]] = Field(None, description=(
+        "First N items of each benchmark, e.g. {\"pubmedqa\": 30} (empty: preset; 0 = every item)."))
+    fewshot_medical: Optional[int] = Field(None, ge=0, le=25, description=(
+        "Worked examples before each medical benchmark question (empty: preset; the paper: 3)."))
+    fewshot_general: Optional[int] = Field(None, ge=0, le=25, description=(
+        "Worked examples before each general benchmark item (empty: preset; the paper: 5)."))
+    best_by: Literal["balanced", "domain", "general"] = Field("balanced", description=(
+        "How the best sweep point (0 < t < 1) is chosen: 'balanced' the lowest mean log perplexity ratio to the base "
+        "over domain, general French and general English; 'domain' the lowest domain perplexity; 'general' the "
+        "lowest mean general perplexity."))
+    seed: int = Field(42, ge=0, le=2**32 - 1, description="Seed of the snapshot split, the block order and few-shot draws.")
+
+    @field_validator("benchmarks", mode="before")
+    @classmethod
+    def _benchmarks(cls, value):
+        from backend.evaluation.config import split_names
+
+        names = [n[len("frbio_"):] if n.startswith("frbio_") else n for n in split_names(value)]
+        unknown = [n for n in names if n not in BENCHMARKS]
+        if unknown:
+            raise ValueError(f"unknown benchmark {', '.join(unknown)} (known: {', '.join(BENCHMARKS)})")
+        return names
+
+    @field_validator("sweep_grid")
+    @classmethod
+    def _grid(cls, value):
+        if value is None:
+            return None
+        if not value or any(not 0.0 <= t <= 1.0 for t in value):
+            raise ValueError("give t values between 0 and 1")
+        return sorted(set(round(float(t), 6) for t in value))
+
+    @field_validator("eval_limits")
+    @classmethod
+    def _limits(cls, value):
+        if value is None:
+            return None
+        bad = [k for k in value if k.removeprefix("frbio_") not in BENCHMARKS]
+        if bad:
+            raise ValueError(f"unknown benchmark {', '.join(bad)} (known: {', '.join(BENCHMARKS)})")
+        if any(int(v) < 0 for v in value.values()):
+            raise ValueError("a limit is a number of items, 0 for all")
+        return {k.removeprefix("frbio_"): int(v) for k, v in value.items()}
+
+    def resolve(self) -> "StudyConfig":
+        """A copy with every empty field set from the budget preset (eval limits merged over the preset's)."""
+        preset = PRESETS[self.budget]
+        values = self.model_dump()
+        for name, default in preset.items():
+            if name in values and values[name] is None:
+                values[name] = default
+        values["eval_limits"] = {**preset["eval_limits"], **(self.eval_limits or {})}
+        return StudyConfig.model_validate(values)
+
+    def budget_text(self) -> str:
+        """The budget in words, for the screen and the report."""
+        return f"{self.budget}: {PRESETS[self.budget]['description']}"
+
+
+def parse_study_config(data: dict | StudyConfig) -> StudyConfig:
+    if isinstance(data, StudyConfig):
+        return data
+    try:
+        return StudyConfig.model_validate(data or {})
+    except ValidationError as exc:
+        raise JobError(describe_validation_error(exc, "study config")) from None

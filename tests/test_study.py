@@ -1,0 +1,201 @@
+"""The paper's question end to end (backend.study) at the smallest budget, through `python -m backend reproduce`
+(a real scheduler in that process, real worker processes) with a tiny random Llama (SmolLM2's tokenizer) on a data
+folder of real sources: two small commercial corpus sources, French and English general text, and the real
+benchmarks. The study first fails at the evaluation stage (no benchmark folder yet) with the reason, is resumed once
+the benchmarks are there, and then every stage has succeeded, every artefact is registered and linked, the report
+holds every number, and lm_eval's and mergekit's own command lines give the same scores and tensors."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backend import registry
+from backend.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ["mantra_gsc", "pxcorpus"]
+GENERAL = ["UD_French-Sequoia.dev", "UD_English-EWT.dev"]
+GRID = ["0", "0.5", "0.75", "1"]
+
+
+def cli(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "backend", "--home", env["home"], *args], cwd=ROOT, env=env["os_env"],
+                          capture_output=True, text=True, timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def study(shared_data, tmp_path_factory, default_model_home):
+    from backend.default_model import DEFAULT_MODEL_NAME, default_model_dir
+    from backend.models.importing import make_tiny_model
+
+    root = tmp_path_factory.mktemp("study")
+    for sub, names in (("corpus", SOURCES + ["CLEAR"]), ("general", GENERAL)):   # CLEAR: research-only
+        (root / "data" / sub).mkdir(parents=True)
+        for name in names:
+            shutil.copy(shared_data / sub / f"{name}.jsonl.gz", root / "data" / sub)
+        shutil.copy(shared_data / sub / "sources.json", root / "data" / sub)
+    home = root / "home"
+    (home / "models").mkdir(parents=True)
+    (home / "models" / DEFAULT_MODEL_NAME).symlink_to(default_model_dir(default_model_home), target_is_directory=True)
+    db = registry.connect(home / "frbio.db")
+    make_tiny_model(home, "tiny", seed=0, tokenizer_from=home / "models" / DEFAULT_MODEL_NAME, db=db)
+    os_env = {**{k: v for k, v in os.environ.items() if not k.startswith("FRBIO_")},
+              "FRBIO_DATA": str(root / "data"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    env = {"home": str(home), "os_env": os_env, "root": root, "db": db}
+
+    # no bench/ folder yet: the study stops at the evaluation stage, with the reason
+    failed = cli(env, "reproduce", "--budget", "smallest", "--base-model", "tiny", "--sweep-grid", *GRID,
+                 "--best-by", "domain", "--owner", "alice", "--json", check=False)
+    env["failed"] = json.loads(failed.stdout)
+    env["failed_exit"] = failed.returncode
+    (root / "data" / "bench").symlink_to(shared_data / "bench", target_is_directory=True)
+    resumed = cli(env, "reproduce", "resume", env["failed"]["study"], "--json")
+    env["result"] = json.loads(resumed.stdout)
+    from backend.study.pipeline import get_study
+
+    env["row"] = get_study(db, env["result"]["study"])
+    env["report"] = json.loads(Path(env["result"]["report_json"]).read_text("utf-8"))
+    env["settings"] = Settings(home=str(home), data=[str(root / "data")])
+    return env
+
+
+def test_a_failed_stage_stops_the_study_with_its_reason_and_resume_reuses_what_was_done(study):
+    failed = study["failed"]
+    assert study["failed_exit"] == 1 and failed["status"] == "failed" and failed["stage"] == "eval"
+    assert "benchmark data not found" in failed["error"] and failed["error"].startswith("eval:")
+    assert set(failed["stages"]) >= {"snapshot", "train", "sweep", "merge"}
+    row = study["row"]
+    assert row["status"] == "succeeded" and row["error"] is None
+    for stage in ("snapshot", "train", "sweep", "merge"):   # not run again
+        assert row["jobs"][stage] == failed["stages"][stage]["jobs"]
+    assert failed["artefacts"]["dapt_model"] == row["artefacts"]["dapt_model"]
+
+
+def test_every_stage_is_a_succeeded_job_owned_by_the_study_owner(study):
+    from jobs import store
+
+    row = study["row"]
+    assert row["stage"] == "done" and row["owner"] == "alice"
+    kinds = {"snapshot": {"corpus_build"}, "train": {"train"}, "sweep": {"merge_sweep"}, "merge": {"merge"},
+             "eval": {"eval"}}
+    for stage, wanted in kinds.items():
+        jobs = [store.get(study["db"], j) for j in row["jobs"][stage].values()]
+        assert jobs and {j["kind"] for j in jobs} == wanted
+        assert all(j["status"] == "succeeded" and j["owner"] == "alice" for j in jobs)
+        assert row["timings"][stage]["wall_s"] > 0
+    assert len(row["jobs"]["merge"]) == 2          # t = 0.5 and the best point
+    assert len(row["jobs"]["eval"]) == 4           # one per compared model (every benchmark has the same limit)
+
+
+def test_artefacts_are_registered_and_linked_base_to_dapt_to_merges(study):
+    from backend.corpus.snapshot import existing_snapshot
+    from backend.models.registry import get_model
+
+    db, a = study["db"], study["row"]["artefacts"]
+    snap = existing_snapshot(db, a["snapshot"])
+    assert snap["commercial_use"] == 1 and "CLEAR" not in json.loads(snap["sources"])   # commercial-only
+    dapt = get_model(db, a["dapt_model"])
+    assert dapt["kind"] == "dapt" and dapt["parents"] == ["tiny"] and dapt["snapshot_id"] == a["snapshot"]
+    assert dapt["job_id"] == study["row"]["jobs"]["train"]["dapt"]
+    points = a["sweep"]["points"]
+    assert [p["value"] for p in points] == [0.0, 0.5, 0.75, 1.0]
+    inner = [p for p in points if 0 < p["value"] < 1]
+    assert a["best_t"] == min(inner, key=lambda p: p["domain_ppl"])["value"]   # --best-by domain
+    assert a["best_t"] == 0.75
+    for label, t in (("t=0.5", 0.5), ("best", a["best_t"])):
+        merged = get_model(db, a["merged"][label])
+        assert merged["kind"] == "merged" and merged["parents"] == ["tiny", a["dapt_model"]]
+        card = json.loads((Path(merged["path"]) / "frbio_model.json").read_text())
+        assert card["parameters"]["t"] == t
+    assert a["models"] == {"base": "tiny", "dapt": a["dapt_model"], "t=0.5": a["merged"]["t=0.5"],
+                           "best": a["merged"]["best"]}
+    for role, tasks in a["evals"].items():
+        assert set(tasks) == {"frbio_frenchmedmcqa_single", "frbio_frenchmedmcqa_all", "frbio_sib200_fr",
+                              "frbio_pubmedqa", "perplexity"}
+        for eval_id in tasks.values():
+            ev = next(db["evals"].rows_where("id = ?", [eval_id]))
+            assert ev["model_id"] == a["models"][role]
+
+
+def test_the_report_holds_every_number_and_artefact(study):
+    from backend.evaluation.store import get_eval
+
+    db, row, report = study["db"], study["row"], study["report"]
+    html = Path(row["report_path"]).read_text("utf-8")
+    assert Path(row["report_path"]).parent == Path(study["home"]) / "reports" / row["id"]
+    assert "Plotly.newPlot" in html and '<script src="http' not in html     # figures inline, opens offline
+    by_eval = {}
+    for r in report["results"]:
+        by_eval.setdefault(r["eval_id"], {})[r["metric"]] = r["value"]
+    for role, tasks in row["artefacts"]["evals"].items():
+        for task, eval_id in tasks.items():
+            stored = get_eval(db, eval_id)["metrics"]
+            for metric, value in stored.items():
+                if metric.endswith("_stderr") or value is None:
+                    continue
+                assert by_eval[eval_id][metric] == value
+                assert f"{value:.3f}" in html
+            assert eval_id in html
+    for p in report["sweep"]["points"]:
+        assert f"{p['domain_ppl']:.2f}" in html and f"{p['general_ppl_en']:.2f}" in html
+    assert {s["stage"] for s in report["stages"]} == {"snapshot", "train", "sweep", "merge", "eval"}
+    for stage in report["stages"]:
+        assert all(j["id"] in html for j in stage["jobs"].values())
+    a = report["artefacts"]
+    for value in (a["snapshot"], a["dapt_model"], a["sweep_job"], *a["merged_models"].values()):
+        assert value and value in html
+    assert report["machine"]["cpus"] and report["date"] and report["budget"].startswith("smallest")
+    assert report["total_wall_s"] > 0 and report["findings"]
+    # the sweep's in-memory points and the saved models' evaluations measure the same blocks
+    assert len(report["sweep_vs_saved"]) == 12
+    assert all(math.isclose(c["sweep"], c["saved_model_eval"], rel_tol=1e-4) for c in report["sweep_vs_saved"])
+
+
+def test_lm_eval_and_mergekit_command_lines_give_the_same_scores_and_tensors(study, tmp_path):
+    from backend.study.consistency import check_study
+
+    env = study["os_env"]
+    out = check_study(study["db"], study["row"], tmp_path, env=env, roles=("dapt", "best"),
+                      tasks=["frbio_pubmedqa", "frbio_frenchmedmcqa_all"])
+    assert len(out["scores"]) == 4 and len(out["merges"]) == 2
+    for s in out["scores"]:
+        assert s["identical"] and s["same_item_responses"], s
+    for m in out["merges"]:
+        assert m["identical"] and m["tensors"] > 10 and m["max_abs_diff"] == 0.0, m
+    assert out["all_identical"]
+
+
+def test_status_and_refusals_on_the_command_line(study):
+    status = json.loads(cli(study, "reproduce", "status", study["row"]["id"], "--json").stdout)
+    assert status["status"] == "succeeded" and [s["status"] for s in status["stage_rows"]] == ["done"] * 6
+    again = cli(study, "reproduce", "resume", study["row"]["id"], "--json", check=False)
+    assert again.returncode == 2 and "nothing to resume" in json.loads(again.stdout.splitlines()[0])["error"]
+    bad = cli(study, "reproduce", "--eval-limits", '{"medqa": 3}', "--json", check=False)
+    assert bad.returncode == 2 and "unknown benchmark medqa" in json.loads(bad.stdout)["error"]
+    unknown = cli(study, "reproduce", "status", "study-999999", check=False)
+    assert unknown.returncode == 2 and unknown.stderr.strip() == "error: unknown study 'study-999999'"
+
+
+def test_best_point_balances_domain_gain_against_forgetting():
+    from backend.study.stages import best_point
+
+    base = {"domain_ppl": 40.0, "general_ppl": 50.0, "general_ppl_en": 60.0}
+    points = [{"value": 0.0, **base},
+              {"value": 0.3, "domain_ppl": 34.0, "general_ppl": 48.0, "general_ppl_en": 61.0},
+              {"value": 0.6, "domain_ppl": 30.0, "general_ppl": 47.0, "general_ppl_en": 70.0},
+              {"value": 1.0, "domain_ppl": 27.0, "general_ppl": 46.0, "general_ppl_en": 90.0}]
+    assert best_point(points, base, "domain") == 0.6        # t = 1 is the DAPT model, not a merge
+    assert best_point(points, base, "general") == 0.3
+    mean = lambda p: sum(math.log(p[k] / base[k]) for k in base) / 3  # noqa: E731
+    assert best_point(points, base, "balanced") == min(points[1:3], key=mean)["value"]
+    assert best_point([{"value": 0.0, **base}, {"value": 1.0, **base}], base) == 0.5   # no merge in the grid
