@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: run test install install-test bench
+.PHONY: run test install install-test bench reproduce
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +36,8 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/corpus_build.py
+
+# The paper's question end to end on the offline default (README "Reproducing the paper's question"): snapshot →
+# DAPT → SLERP sweep → merges → benchmarks → report under frbio_home/reports/. ARGS="--budget smallest" for a smoke test.
+reproduce: $(VENV)/.installed
+	$(BIN)/python -m backend reproduce $(ARGS)

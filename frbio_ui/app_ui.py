@@ -13,6 +13,7 @@ from frbio_ui.generate_tab import build_generate_tab
 from frbio_ui.jobs_panel import build_jobs_panel
 from frbio_ui.merge_tab import build_merge_tab
 from frbio_ui.models_tab import build_models_tab
+from frbio_ui.reproduce_tab import build_reproduce_tab
 from frbio_ui.train_tab import build_train_tab
 from frbio_ui.i18n import I18N, language_js, language_switch, tr
 
@@ -26,6 +27,8 @@ def build_app(studio: Studio) -> gr.Blocks:
             gr.Markdown(tr("app.tagline"))
             language_switch()
         with gr.Tabs():
+            with gr.Tab(tr("tab.reproduce"), id="reproduce"):   # the demo shown first: every piece, end to end
+                build_reproduce_tab(studio)
             with gr.Tab(tr("tab.corpus"), id="corpus"):
                 corpus_load = build_corpus_tab(studio)
             with gr.Tab(tr("tab.train", "Train"), id="train"):

@@ -2,6 +2,7 @@
 No widget lists by hand: the config object is the single source of fields, bounds, defaults and help text."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field as dc_field
 from typing import Any, Callable, Sequence
 
@@ -39,8 +40,14 @@ class Form:
             node = out
             for key in path[:-1]:
                 node = node.setdefault(key, {})
-            if isinstance(value, float) and value.is_integer() and self._kind(path) == "int":
+            kind = self._kind(path)
+            if isinstance(value, float) and value.is_integer() and kind == "int":
                 value = int(value)
+            if kind == "dict" and isinstance(value, str):   # JSON text; left as is when invalid (pydantic says so)
+                try:
+                    value = json.loads(value) if value.strip() else None
+                except ValueError:
+                    pass
             node[path[-1]] = value
         return out
 
@@ -58,6 +65,8 @@ class Form:
             node = data
             for key in path:
                 node = node.get(key) if isinstance(node, dict) else None
+            if isinstance(node, dict) and self._kind(path) == "dict":
+                node = json.dumps(node, ensure_ascii=False)
             out.append(gr.update(value=node) if node is not None else gr.update())
         return out
 
@@ -81,6 +90,9 @@ def _widget(model: type[BaseModel], name: str, f, value, choices: dict[str, list
                              label=label, info=info)
         return gr.Number(value=value, minimum=lo, maximum=hi, precision=0 if kind == "int" else None,
                          label=label, info=info)
+    if kind == "dict":
+        return gr.Textbox(value=json.dumps(value, ensure_ascii=False) if value else "", label=label, info=info,
+                          placeholder='{"name": value}')
     if name in choices:
         return gr.Dropdown(choices=choices[name], value=value, label=label, info=info, allow_custom_value=True)
     return gr.Textbox(value=value, label=label, info=info)

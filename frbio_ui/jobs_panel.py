@@ -59,9 +59,10 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
     with gr.Row():
         pick = gr.Dropdown([r[0] for r in views.job_table(studio.db, kind)], label=tr("jobs.selected", "Job"),
                            scale=3, elem_id=f"job-pick-{kind or 'all'}", allow_custom_value=True)
-        cancel_btn = gr.Button(tr("jobs.cancel", "Cancel"), variant="stop", scale=1)
-        resume_btn = gr.Button(tr("jobs.resume", "Resume"), scale=1)
-        clone_btn = gr.Button(tr("jobs.clone", "Clone"), scale=1)
+        cancel_btn = gr.Button(tr("jobs.cancel", "Cancel"), variant="stop", scale=1,
+                               elem_id=f"job-cancel-{kind or 'all'}")
+        resume_btn = gr.Button(tr("jobs.resume", "Resume"), scale=1, elem_id=f"job-resume-{kind or 'all'}")
+        clone_btn = gr.Button(tr("jobs.clone", "Clone"), scale=1, elem_id=f"job-clone-{kind or 'all'}")
         delete_btn = gr.Button(tr("jobs.delete"), scale=1, elem_id=f"job-delete-{kind or 'all'}")
     action_msg = gr.Markdown(elem_id=f"job-msg-{kind or 'all'}")
     status_md = gr.Markdown(elem_id=f"job-status-{kind or 'all'}")
@@ -109,9 +110,10 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
         except JobError as exc:
             return f"❌ {exc}", gr.update()
 
-    timer.tick(refresh, [pick], outputs, show_progress="hidden")
+    # stable API names (bench/ui_load.py polls them as the page does): job_status[_KIND], devices
+    timer.tick(refresh, [pick], outputs, show_progress="hidden", api_name="job_status" + (f"_{kind}" if kind else ""))
     if devices is not None:
-        timer.tick(lambda: device_rows(studio), None, [devices], show_progress="hidden")
+        timer.tick(lambda: device_rows(studio), None, [devices], show_progress="hidden", api_name="devices")
     pick.change(refresh, [pick], outputs, show_progress="hidden")
     def handler(action):
         def on_click(job_id, request: gr.Request):

@@ -129,6 +129,12 @@ class StudyConfig(BaseModel):
         return f"{self.budget}: {PRESETS[self.budget]['description']}"
 
 
+def with_budget(values: dict, budget: str) -> dict:
+    """`values` with another budget and every field that budget presets emptied, so resolve() fills them from it
+    (the Reproduce tab's budget switch: the form then shows what will run)."""
+    return {**values, "budget": budget, **{k: None for k in PRESETS.get(budget, {}) if k in StudyConfig.model_fields}}
+
+
 def parse_study_config(data: dict | StudyConfig) -> StudyConfig:
     if isinstance(data, StudyConfig):
         return data

@@ -6,6 +6,7 @@ two general-domain files), so a snapshot builds in seconds.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -14,8 +15,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator, Sequence
 
 import pytest
 
@@ -50,6 +52,7 @@ class AppServer:
     home: Path
     data: Path
     log: Path
+    users: dict[str, str] = field(default_factory=dict)   # name → password, when logins are on
 
 
 def _free_port() -> int:
@@ -95,21 +98,21 @@ def _stop(proc: subprocess.Popen) -> None:
         pass
 
 
-@pytest.fixture
-def app_server(request, make_home, shared_data, tmp_path) -> AppServer:
-    """A running FrBio Studio on a free port; yields its URL, home, data folder and log file."""
-    home = make_home(tmp_path / "home")
-    data = _small_data_folder(shared_data, tmp_path / "data")
+@contextlib.contextmanager
+def running_app(request, home: Path, data: Path, tmp_path: Path, args: Sequence[str] = (),
+                env: dict[str, str] | None = None) -> Iterator[AppServer]:
+    """`python app.py` on a free port over `home` and `data` (plus `args` and FRBIO_* variables in `env`), stopped
+    on exit; its log is printed when the test failed."""
     port = _free_port()
     log = tmp_path / "app.log"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "GRADIO_TEMP_DIR": str(tmp_path / "gradio_tmp"), "PYTHONUNBUFFERED": "1"}
-    env = {k: v for k, v in env.items() if not k.startswith("FRBIO_")}  # flags below are the whole configuration
+    base = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+            "GRADIO_TEMP_DIR": str(tmp_path / "gradio_tmp"), "PYTHONUNBUFFERED": "1"}
+    base = {k: v for k, v in base.items() if not k.startswith("FRBIO_")}  # flags and `env` are the whole configuration
     cmd = [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), "--home", str(home),
-           "--data", str(data)]  # the default model is already in the home: start-up only registers it
+           "--data", str(data), *args]  # the default model is already in the home: start-up only registers it
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env={**base, **(env or {})}, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
         _wait_until_up(url, proc, log)
@@ -119,6 +122,33 @@ def app_server(request, make_home, shared_data, tmp_path) -> AppServer:
         failed = any(getattr(getattr(request.node, f"rep_{w}", None), "failed", False) for w in ("setup", "call"))
         if failed:
             print(f"\n----- app log ({log}) -----\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture
+def app_server(request, make_home, shared_data, tmp_path) -> AppServer:
+    """A running FrBio Studio on a free port; yields its URL, home, data folder and log file."""
+    with running_app(request, make_home(tmp_path / "home"), _small_data_folder(shared_data, tmp_path / "data"),
+                     tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+def auth_app_server(request, make_home, shared_data, tmp_path) -> AppServer:
+    """As `app_server`, with logins on (`--auth`) and two ordinary accounts, alice and bob (passwords in
+    `.users`); the test job kinds (tests.jobkinds) are known to the app and its workers."""
+    from backend import registry, users
+    from tests.jobkinds import MODULE
+
+    home = make_home(tmp_path / "home")
+    db = registry.connect(home / "frbio.db")
+    accounts = {"alice": "alice-password", "bob": "bob-password"}
+    for name, password in accounts.items():
+        users.add_user(db, name, password)
+    db.conn.close()
+    with running_app(request, home, _small_data_folder(shared_data, tmp_path / "data"), tmp_path, args=["--auth"],
+                     env={"FRBIO_JOB_KIND_MODULES": MODULE}) as server:
+        server.users = accounts
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ BUILD_TIMEOUT_MS = 180_000
 
 def open_app(page: Page, url: str) -> None:
     page.goto(url)
+    page.get_by_role("tab", name="Corpus").click()
     expect(page.locator("#sources-table")).to_contain_text(RESEARCH_ONLY, timeout=60_000)
     # the page-load estimate has run: the app is fully wired
     expect(page.locator("#estimate")).to_contain_text("Commercial use allowed", timeout=60_000)

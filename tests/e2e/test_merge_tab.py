@@ -77,3 +77,37 @@ def test_incompatible_models_are_refused_with_the_mismatch_named(app_server, pag
     expect(page.locator("#merge-timing")).to_contain_text("hidden_size differs", timeout=30_000)
     page.locator("#merge-save").click()
     expect(page.locator("#merge-save-msg")).to_contain_text("hidden_size differs", timeout=30_000)
+
+
+def test_sweep_chart_and_choosing_a_point_sets_the_slider(app_server, page: Page):
+    from backend.corpus import catalogue, snapshot
+    from backend.corpus.recipe import Recipe
+    from tests.merge_models import perturbed_copy
+
+    db = registry.connect(app_server.home / "frbio.db")
+    catalogue.scan(db, [app_server.data])
+    snap = snapshot.build_snapshot(db, app_server.home, Recipe(sources=["mantra_gsc", "pxcorpus"]))["snapshot_id"]
+    models = tiny_models(app_server.home, db, tokenizer_from=app_server.home / "models" / DEFAULT_MODEL_NAME)
+    perturbed_copy(app_server.home, db, models["other"], "tiny-dapt-trained", scale=0.5, snapshot_id=snap)
+    page.goto(app_server.url)
+    page.get_by_role("tab", name="Merge").click()
+    choose(page, "merge-base", "tiny-other")
+    choose(page, "merge-dapt", "tiny-dapt-trained")
+    expect(page.locator("#merge-compat")).to_contain_text("compatible", timeout=30_000)
+
+    page.get_by_text("t-sweep: domain vs general").click()
+    grid = page.locator("#merge-grid textarea")
+    grid.fill("0, 0.5, 1")
+    page.locator("#merge-sweep-run").click()
+    expect(page.locator("#merge-sweep-msg")).to_contain_text("queued as", timeout=30_000)
+    points = page.locator("#merge-sweep-points")
+    expect(points).to_contain_text("t = 0.5 · domain", timeout=240_000)
+    expect(page.locator("#merge-sweep-plot")).to_contain_text("Pareto", timeout=30_000)
+    expect(page.locator("#merge-sweep-plot")).to_contain_text("base: tiny-other")
+
+    points.get_by_text("t = 0 ·").click()
+    number = page.locator('input[aria-label="number input for t (0 = base model, 1 = DAPT model)"]:visible').first
+    expect(number).to_have_value("0", timeout=30_000)
+    expect(page.locator("#merge-timing")).to_contain_text("weights ready in", timeout=90_000)
+    merged = page.locator("#merge-out-merged textarea")
+    expect(merged).to_have_value(page.locator("#merge-out-base textarea").input_value(), timeout=30_000)

@@ -39,6 +39,6 @@ def test_default_model_listed_and_local_import(app_server, page: Page, tmp_path)
 def test_hub_download_offline_is_refused_clearly(app_server, page: Page):
     open_models(page, app_server.url)
     page.get_by_text("Download from the Hugging Face Hub").click()
-    page.get_by_role("textbox", name=re.compile(r"^Repo id")).fill("Qwen/Qwen3-0.6B-Base")
+    page.get_by_role("textbox", name=re.compile(r"^Hub model id")).fill("Qwen/Qwen3-0.6B-Base")
     page.locator("#download-button").click()
     expect(page.locator("#models-msg")).to_contain_text("offline mode is on", timeout=30_000)

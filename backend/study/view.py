@@ -1,0 +1,139 @@
+"""What the Reproduce tab shows of a study, as plain data (no gradio): the budget in words, the study's status line,
+one row per stage with its jobs, the artefacts with where to find them, and, once the report is written, its numbers
+read back from report.json (so the tab shows exactly what the report holds)."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from backend.study.config import PRESETS, StudyConfig
+from backend.study.pipeline import list_studies, stage_rows
+from backend.study.results import role_label, results_table, total_wall_s
+
+ICONS = {"done": "✅", "succeeded": "✅", "running": "⏳", "queued": "⏳", "pending": "·", "failed": "❌",
+         "cancelled": "⏹"}
+STAGE_HEADERS = ["stage", "status", "wall time", "jobs"]
+ARTEFACT_HEADERS = ["what", "id", "where to see it"]
+
+
+def study_choices(db, limit: int = 50) -> list[tuple[str, str]]:
+    """(label, id) of the studies, newest first."""
+    return [(f"{r['id']} · {r['name']} · {r['status']}", r["id"]) for r in list_studies(db, limit=limit)]
+
+
+def budget_markdown(cfg: StudyConfig) -> str:
+    """What the study will do, in numbers, from its resolved config."""
+    c = cfg.resolve()
+    tokens = c.max_steps * c.micro_batch_size * c.block_size
+    limits = ", ".join(f"{name} {'all' if not c.eval_limits.get(name) else c.eval_limits[name]}"
+                       for name in c.benchmarks) or "none"
+    return "\n".join([
+        f"**Budget `{c.budget}`** — {PRESETS[c.budget]['description']}.",
+        "",
+        f"- **Corpus**: {'every source that allows commercial use' if not c.sources else ', '.join(c.sources)} "
+        f"({c.license_mode} licences), the paper's cleaning and near-duplicate removal, 1 % validation per source.",
+        f"- **DAPT** of `{c.base_model}`: {c.max_steps:,} steps × {c.micro_batch_size} blocks × {c.block_size} tokens "
+        f"= **{tokens:,} tokens**, lr {c.learning_rate:g} cosine, no warm-up, weight decay 0.05.",
+        f"- **SLERP sweep**: t = {', '.join(f'{t:g}' for t in c.sweep_grid)}; perplexity on {c.ppl_blocks} blocks of "
+        f"{c.block_size} tokens per set (domain, general French, general English). Best point: `{c.best_by}`.",
+        f"- **Compared**: base, DAPT, SLERP t = 0.5 and the best sweep point, each saved as a model.",
+        f"- **Benchmarks** (items): {limits}; few-shot {c.fewshot_medical} medical, {c.fewshot_general} general.",
+    ])
+
+
+def _wall(seconds) -> str:
+    if seconds is None:
+        return ""
+    return f"{seconds:,.0f} s" if seconds < 120 else f"{seconds / 60:,.1f} min"
+
+
+def status_markdown(row: dict | None) -> str:
+    if row is None:
+        return "No study selected."
+    total = total_wall_s(row)
+    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["created_at"]))
+    text = (f"{ICONS.get(row['status'], '')} **{row['id']}** · {row['name']} · **{row['status']}** · stage "
+            f"`{row['stage']}` · started {started}" + (f" · {_wall(total)} so far" if total and row["status"] ==
+                                                       "running" else f" · total {_wall(total)}" if total else ""))
+    if row["error"]:
+        text += f"\n\n❌ {row['error']}" + (" — **Resume** continues from this stage; what finished is reused."
+                                            if row["status"] in ("failed", "cancelled") else "")
+    return text
+
+
+def stages_table(db, row: dict | None) -> list[list[str]]:
+    """[stage, status, wall time, jobs] per stage; a running job shows its progress and last message."""
+    if row is None:
+        return []
+    out = []
+    for s in stage_rows(db, row):
+        jobs = []
+        for j in s["jobs"]:
+            text = f"{j['label']}: {j['id']} {j['status']}"
+            if j["status"] in ("running", "queued"):
+                text += f" {j['progress'] or 0:.0%}" + (f" — {j['message']}" if j["message"] else "")
+            jobs.append(text)
+        out.append([s["title"], f"{ICONS.get(s['status'], '')} {s['status']}", _wall(s["wall_s"]), "; ".join(jobs)])
+    return out
+
+
+def training_job(row: dict | None) -> str | None:
+    """The study's DAPT job (its curves are shown live while it trains, and kept after)."""
+    return None if row is None else (row["jobs"].get("train") or {}).get("dapt")
+
+
+def artefact_rows(row: dict | None) -> list[list[str]]:
+    """Every artefact of the study with its id and the tab where it is shown."""
+    if row is None:
+        return []
+    a, jobs = row["artefacts"], row["jobs"]
+    out = []
+    if a.get("snapshot"):
+        out.append(["corpus snapshot", a["snapshot"], "Corpus → Snapshots"])
+    for stage, what in (("snapshot", "snapshot job"), ("train", "DAPT training job"), ("sweep", "SLERP sweep job")):
+        for job_id in (jobs.get(stage) or {}).values():
+            out.append([what, job_id, "Jobs (log, curves)"])
+    if a.get("dapt_model"):
+        out.append(["DAPT model", a["dapt_model"], "Models, Generate, Compare"])
+    if a.get("best_t") is not None:
+        out.append(["best sweep point", f"t = {a['best_t']:g}", "the trade-off figure above"])
+    for label, model_id in (a.get("merged") or {}).items():
+        out.append([f"merged model (SLERP {label})", model_id, "Models, Generate, Compare, Merge"])
+    for label, path in (a.get("merge_yaml") or {}).items():
+        out.append([f"mergekit YAML ({label})", path, "re-run with mergekit-yaml"])
+    for role, tasks in (a.get("evals") or {}).items():
+        for task, eval_id in tasks.items():
+            out.append([f"evaluation: {role_label(role, a.get('best_t'))} / {task.removeprefix('frbio_')}", eval_id,
+                        "Compare (cached)"])
+    if row.get("report_path"):
+        out.append(["report (HTML)", row["report_path"], "download below"])
+        out.append(["every number (JSON)", str(Path(row["report_path"]).with_suffix(".json")), "download below"])
+    return out
+
+
+def report_numbers(row: dict | None) -> dict | None:
+    """The written report's data (report.json), or None before the report stage."""
+    if row is None or not row.get("report_path"):
+        return None
+    path = Path(row["report_path"]).with_suffix(".json")
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def results_view(row: dict | None) -> tuple[list[str], list[list[str]], list[str]]:
+    """(headers, rows, findings) of the finished study, from its report.json; empty before."""
+    data = report_numbers(row)
+    if not data or not data.get("results"):
+        return [], [], []
+    headers, rows = results_table(data["results"])
+    return headers, rows, data.get("findings", [])
+
+
+def report_files(row: dict | None) -> list[Path]:
+    if row is None or not row.get("report_path"):
+        return []
+    html = Path(row["report_path"])
+    return [p for p in (html, html.with_suffix(".json")) if p.is_file()]

@@ -1,0 +1,179 @@
+"""Benchmark: the running app under 20 concurrent sessions polling job status and listing models, against ONE
+session doing the same, in the same run.
+
+The app (`python app.py`, its defaults: queue with 4 concurrent handlers) serves a fresh home holding 8 registered
+models and 50 jobs, one of which has a training-like metrics.jsonl (300 steps of loss, learning rate and tokens/s,
+perplexity every 20 steps) and a 400-line log. Each session is its own gradio_client.Client (its own session hash,
+the same queue protocol as the browser) and repeats: `job_status` (the Jobs panel's timer handler: job table, status
+line, curves figure, log tail) on that job, then `list_models` (the Models tab's refresh), then waits THINK_S — the
+browser's timer polls every 2 s, so 0.5 s is four times the real rate. Latency is measured per call, client side.
+
+BASELINE  1 session, ROUNDS rounds.
+LOAD      20 sessions at once, ROUNDS rounds each.
+
+    .venv/bin/python bench/ui_load.py [--sessions 20] [--rounds 30]
+
+Writes bench/results/ui_load.json and the table in bench/README.md (between the ui_load markers). Client and server
+share this machine's cores, as they would not in production.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+RESULTS = ROOT / "bench" / "results" / "ui_load.json"
+README = ROOT / "bench" / "README.md"
+START, END = "<!-- ui_load:start -->", "<!-- ui_load:end -->"
+THINK_S = 0.5
+ENDPOINTS = ("/job_status", "/list_models")
+
+
+def build_home(home: Path) -> str:
+    """8 tiny models, 50 jobs; returns the id of the job with a training-like history."""
+    from backend import registry
+    from backend.models.importing import make_tiny_model
+    from jobs import store
+
+    db = registry.connect(home / "frbio.db")
+    for i in range(8):
+        make_tiny_model(home, f"tiny-{i}", seed=i, tokenizer_from=None, db=db)
+    ids = [store.submit(db, home, "test_sleep", {"seconds": 0}, owner=f"user{i % 5}") for i in range(50)]
+    for job_id in ids:
+        store.set_status(db, job_id, "succeeded", progress=1.0)
+    job = ids[-1]
+    folder = store.job_dir(home, job)
+    with open(folder / store.METRICS_FILE, "w") as f:
+        for step in range(1, 301):
+            f.write(json.dumps({"step": step, "loss": 3.0 / step ** 0.3, "lr": 2e-5, "tokens_per_s": 575.0}) + "\n")
+            if step % 20 == 0:
+                f.write(json.dumps({"step": step, "domain_ppl": 20 - step / 30, "general_ppl": 15 + step / 100}) + "\n")
+    (folder / store.LOG_FILE).write_text("".join(f"[12:00:{i % 60:02d}] step {i}: loss 2.1\n" for i in range(400)))
+    return job
+
+
+def session(url: str, job: str, rounds: int, out: list, start: threading.Barrier) -> None:
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    start.wait()
+    for _ in range(rounds):
+        for name, args in (("/job_status", (job,)), ("/list_models", ())):
+            t = time.perf_counter()
+            client.predict(*args, api_name=name)
+            out.append((name, (time.perf_counter() - t) * 1000))
+        time.sleep(THINK_S)
+    client.close()
+
+
+def run_phase(url: str, job: str, sessions: int, rounds: int) -> dict:
+    samples: list = []
+    barrier = threading.Barrier(sessions)
+    threads = [threading.Thread(target=session, args=(url, job, rounds, samples, barrier)) for _ in range(sessions)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    out = {"sessions": sessions, "rounds": rounds, "calls": len(samples), "wall_s": round(wall, 1)}
+    for name in (*ENDPOINTS, "all"):
+        ms = sorted(v for n, v in samples if name in (n, "all"))
+        out[name] = {"p50_ms": round(statistics.median(ms), 1), "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 1),
+                     "max_ms": round(ms[-1], 1), "n": len(ms)}
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="frbio-ui-load-"))
+    os.environ["FRBIO_JOB_KIND_MODULES"] = "tests.jobkinds"   # the trivial kind the 50 jobs are of
+    job = build_home(tmp / "home")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRBIO_") or k == "FRBIO_JOB_KIND_MODULES"}
+    env["GRADIO_TEMP_DIR"] = str(tmp / "gradio")
+    log = open(tmp / "app.log", "wb")
+    app = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--home", str(tmp / "home"),
+                            "--no-import-default-model", "--data", str(tmp / "no-data")], cwd=ROOT, env=env,
+                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if app.poll() is not None:
+                    raise SystemExit((tmp / "app.log").read_text())
+                time.sleep(0.3)
+        single = run_phase(url, job, 1, args.rounds)
+        load = run_phase(url, job, args.sessions, args.rounds)
+    finally:
+        app.terminate()
+        app.wait(30)
+    report = {"date": dt.datetime.now().isoformat(timespec="seconds"), "machine": f"{platform.machine()}, "
+              f"{os.cpu_count()} cores", "think_s": THINK_S, "baseline_single_session": single,
+              f"load_{args.sessions}_sessions": load, "target_p95_ms": 500,
+              "p95_ratio": round(load["all"]["p95_ms"] / single["all"]["p95_ms"], 2)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    block = table(report, args.sessions)
+    print(block)
+    if args.out == RESULTS:
+        text = README.read_text("utf-8")
+        if START in text and END in text:
+            text = text[:text.index(START)] + block + text[text.index(END) + len(END):]
+        else:
+            text += "\n" + SECTION + block + "\n"
+        README.write_text(text, "utf-8")
+    return 0
+
+
+SECTION = """## UI under load (`ui_load.py`)
+
+Twenty browser sessions at once against the running app, each polling a job's status (the Jobs panel's timer
+handler: job table, status line, curves, log tail) and listing the models, every 0.5 s (four times the page's own
+rate), against one session doing the same, in the same run. Each session is a `gradio_client.Client` (its own
+session, the browser's queue protocol); latency is measured client side, client and server on the same 2 cores.
+
+```bash
+.venv/bin/python bench/ui_load.py            # about two minutes; --sessions, --rounds
+```
+
+"""
+
+
+def table(report: dict, sessions: int) -> str:
+    single, load = report["baseline_single_session"], report[f"load_{sessions}_sessions"]
+    rows = [f"| {label} | {name} | {ph[name]['p50_ms']:.0f} | {ph[name]['p95_ms']:.0f} | {ph[name]['max_ms']:.0f} | "
+            f"{ph[name]['n']} |" for label, ph in (("1 session (baseline)", single), (f"{sessions} sessions", load))
+            for name in (*ENDPOINTS, "all")]
+    return "\n".join([START, f"Run {report['date']} on {report['machine']}; target p95 < {report['target_p95_ms']} ms "
+                      f"under load; p95 under load / single session = **{report['p95_ratio']}×**.", "",
+                      "| sessions | call | p50 ms | p95 ms | max ms | calls |", "|---|---|---:|---:|---:|---:|",
+                      *rows, END])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Reproduce tab: the paper's question end to end as one guided study — corpus snapshot → DAPT → SLERP sweep → saved
+merges → benchmarks and perplexities → report. The form is StudyConfig's (a budget preset fills every field, stated
+on screen); each stage is a real job shown with its progress; the DAPT curves are live; the trade-off figure, the
+results table and the findings come from the study's report; every artefact is listed with its id. Handlers call
+backend.study and format."""
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+
+from backend.corpus.catalogue import list_sources
+from backend.models.registry import list_models
+from backend.study import view
+from backend.study.config import BENCHMARKS, SWEEP_GRID, StudyConfig, parse_study_config, with_budget
+from backend.study.figures import tradeoff_figure
+from backend.study.pipeline import StudyError, cancel, create_study, get_study, resume
+from backend.studio import Studio
+from jobs import views as job_views
+from jobs.store import JobError
+from frbio_ui import downloads
+from frbio_ui.forms import build_form
+from frbio_ui.i18n import add_strings, tr
+from frbio_ui.jobs_panel import curves_figure
+from frbio_ui.session import current_user
+
+POLL_S = 2.0
+MAIN_FIELDS = ("name", "budget", "base_model", "sources", "license_mode", "benchmarks", "best_by")
+
+add_strings({
+    "tab.reproduce": "Reproduce the paper",
+    "rep.intro": ("### Is biomedical specialisation worth it?\nThe PARTAGES paper (Mannion et al., LREC 2026) asks "
+                  "whether continued pre-training on French health text (**DAPT**) pays, and whether **merging** the "
+                  "DAPT model back with its base (SLERP) recovers what DAPT costs on general text. This page runs "
+                  "the whole study on your model: a corpus snapshot, DAPT, a SLERP sweep between base and DAPT, "
+                  "then benchmarks and perplexities of the base, the DAPT model, t = 0.5 and the best sweep point. "
+                  "Each step is a real background job: you can close the page and come back."),
+    "rep.advanced": "Sizes (filled by the budget; change any)", "rep.start": "Start the study",
+    "rep.studies": "Studies", "rep.refresh": "Refresh", "rep.cancel": "Cancel study", "rep.resume": "Resume study",
+    "rep.stages": "Stages", "rep.curves": "DAPT training curves (live)", "rep.results": "Results",
+    "rep.artefacts": "Artefacts (every number links to one)", "rep.report": "Report (HTML and JSON)",
+    "rep.download": "Download the report", "rep.waiting": "The results appear when the report is written.",
+    "StudyConfig.name": "Study name", "StudyConfig.budget": "Budget", "StudyConfig.base_model": "Base model",
+    "StudyConfig.sources": "Domain sources (none ticked: every commercial source)",
+    "StudyConfig.license_mode": "Licences admitted", "StudyConfig.benchmarks": "Benchmarks",
+    "StudyConfig.best_by": "Best sweep point chosen by", "StudyConfig.sweep_grid": "SLERP t values of the sweep",
+    "StudyConfig.eval_limits": "Items per benchmark (JSON, 0 = all)",
+}, {
+    "tab.reproduce": "Reproduire l'article",
+    "rep.intro": ("### La spécialisation biomédicale vaut-elle la peine ?\nL'article PARTAGES (Mannion et al., LREC "
+                  "2026) se demande si poursuivre le pré-entraînement sur des textes de santé en français (**DAPT**) "
+                  "est payant, et si **fusionner** le modèle DAPT avec son modèle de base (SLERP) rattrape ce que le "
+                  "DAPT fait perdre sur le texte général. Cette page mène toute l'étude sur votre modèle : un "
+                  "instantané du corpus, le DAPT, un balayage SLERP entre base et DAPT, puis les tests et les "
+                  "perplexités du modèle de base, du modèle DAPT, de t = 0,5 et du meilleur point. Chaque étape est "
+                  "une vraie tâche de fond : vous pouvez fermer la page et revenir."),
+    "rep.advanced": "Tailles (remplies par le budget ; modifiables)", "rep.start": "Lancer l'étude",
+    "rep.studies": "Études", "rep.refresh": "Actualiser", "rep.cancel": "Annuler l'étude",
+    "rep.resume": "Reprendre l'étude", "rep.stages": "Étapes", "rep.curves": "Courbes d'entraînement DAPT (en direct)",
+    "rep.results": "Résultats", "rep.artefacts": "Artefacts (chaque chiffre renvoie à l'un d'eux)",
+    "rep.report": "Rapport (HTML et JSON)", "rep.download": "Télécharger le rapport",
+    "rep.waiting": "Les résultats apparaissent quand le rapport est écrit.",
+    "StudyConfig.name": "Nom de l'étude", "StudyConfig.budget": "Budget", "StudyConfig.base_model": "Modèle de base",
+    "StudyConfig.sources": "Sources du domaine (aucune cochée : toutes les sources commerciales)",
+    "StudyConfig.license_mode": "Licences admises", "StudyConfig.benchmarks": "Tests",
+    "StudyConfig.best_by": "Meilleur point du balayage choisi selon",
+    "StudyConfig.sweep_grid": "Valeurs de t du balayage SLERP",
+    "StudyConfig.eval_limits": "Questions par test (JSON, 0 = toutes)",
+})
+
+
+def _choices(studio: Studio) -> dict[str, list]:
+    return {"base_model": [m["id"] for m in list_models(studio.db) if m["status"] == "ok"],
+            "sources": [s["name"] for s in list_sources(studio.db, "domain")],
+            "benchmarks": list(BENCHMARKS), "sweep_grid": list(SWEEP_GRID)}
+
+
+def _frame(rows: list[list], headers: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=headers)
+
+
+def build_reproduce_tab(studio: Studio):
+    gr.Markdown(tr("rep.intro"))
+    choices = _choices(studio)
+    start_cfg = StudyConfig().resolve()
+    with gr.Row():
+        with gr.Column(scale=3):
+            form = build_form(StudyConfig, values=start_cfg, choices=choices,
+                              skip=[f for f in StudyConfig.model_fields if f not in MAIN_FIELDS])
+            with gr.Accordion(tr("rep.advanced"), open=False):
+                build_form(StudyConfig, values=start_cfg, choices=choices, skip=MAIN_FIELDS, _form=form)
+        with gr.Column(scale=2):
+            budget_md = gr.Markdown(view.budget_markdown(start_cfg), elem_id="rep-budget")
+            start_btn = gr.Button(tr("rep.start"), variant="primary", elem_id="rep-start")
+            start_msg = gr.Markdown(elem_id="rep-start-msg")
+    gr.Markdown("### " + "Studies")
+    with gr.Row():
+        pick = gr.Dropdown(view.study_choices(studio.db), label=tr("rep.studies"), scale=4, elem_id="rep-pick")
+        cancel_btn = gr.Button(tr("rep.cancel"), variant="stop", scale=1, elem_id="rep-cancel")
+        resume_btn = gr.Button(tr("rep.resume"), scale=1, elem_id="rep-resume")
+    status_md = gr.Markdown(elem_id="rep-status")
+    stages = gr.Dataframe(headers=view.STAGE_HEADERS, interactive=False, wrap=True, label=tr("rep.stages"),
+                          elem_id="rep-stages")
+    with gr.Row():
+        curves = gr.Plot(label=tr("rep.curves"), elem_id="rep-curves")
+        figure = gr.Plot(show_label=False, elem_id="rep-tradeoff")
+    results = gr.Dataframe(interactive=False, wrap=True, label=tr("rep.results"), elem_id="rep-results")
+    findings = gr.Markdown(tr("rep.waiting"), elem_id="rep-findings")
+    artefacts = gr.Dataframe(headers=view.ARTEFACT_HEADERS, interactive=False, wrap=True, label=tr("rep.artefacts"),
+                             elem_id="rep-artefacts")
+    with gr.Row():
+        download_btn = gr.Button(tr("rep.download"), elem_id="rep-download", scale=1)
+        files = gr.File(label=tr("rep.report"), file_count="multiple", interactive=False, elem_id="rep-files",
+                        scale=3)
+    shown_rev = gr.State(None)      # (study id, rev) last drawn: the figure and tables are redrawn only on change
+    timer = gr.Timer(POLL_S)
+
+    def on_budget(budget, *values):
+        """A budget fills every size field with its preset values (what is shown is what runs)."""
+        try:
+            cfg = parse_study_config(with_budget(form.to_dict(values), budget)).resolve()
+        except JobError as exc:
+            return [f"❌ {exc}"] + [gr.update()] * len(form.inputs)
+        return [view.budget_markdown(cfg)] + form.updates(cfg)
+
+    def on_change(*values):
+        try:
+            return view.budget_markdown(parse_study_config(form.to_dict(values)))
+        except JobError as exc:
+            return f"❌ {exc}"
+
+    def on_start(request: gr.Request, *values):
+        try:
+            row = create_study(studio.db, studio.home, form.to_dict(values), owner=current_user(request))
+        except JobError as exc:
+            return f"❌ {exc}", gr.update()
+        studio.scheduler.wake()
+        return (f"✅ **{row['id']}** started: its stages run as background jobs and appear below.",
+                gr.update(choices=view.study_choices(studio.db), value=row["id"]))
+
+    def refresh(study_id, last):
+        try:
+            row = get_study(studio.db, study_id) if study_id else None
+        except StudyError as exc:
+            return [f"❌ {exc}"] + [gr.update()] * 8 + [last]
+        rev = None if row is None else [row["id"], row["rev"]]
+        stage_rows = _frame(view.stages_table(studio.db, row), view.STAGE_HEADERS)
+        job = view.training_job(row)
+        training = row is not None and row["stage"] == "train" and row["status"] == "running"
+        live = curves_figure(job_views.metric_series(studio.home, job)) if job else None
+        if rev == last and row is not None:     # nothing new: only the status, stages and live curves move
+            return [view.status_markdown(row), stage_rows, live if training else gr.update()] + [gr.update()] * 6 \
+                + [last]
+        headers, rows, found = view.results_view(row)
+        figure_value = tradeoff_figure((row or {}).get("artefacts", {}).get("sweep"),
+                                       (row or {}).get("artefacts", {}).get("best_t")) if row else None
+        return [view.status_markdown(row), stage_rows, live, figure_value,
+                _frame(rows, headers) if headers else pd.DataFrame(),
+                "\n".join(f"- {f}" for f in found) if found else tr("rep.waiting"),
+                _frame(view.artefact_rows(row), view.ARTEFACT_HEADERS),
+                gr.update(choices=view.study_choices(studio.db)), gr.update(), rev]
+
+    def act(action, study_id, request: gr.Request):
+        if not study_id:
+            return "Choose a study first."
+        try:
+            (cancel if action == "cancel" else resume)(studio.db, studio.home, study_id, by=current_user(request))
+        except JobError as exc:
+            return f"❌ {exc}"
+        studio.scheduler.wake()
+        return f"{study_id}: " + ("cancelled (resumable)." if action == "cancel" else "resumed.")
+
+    def on_download(study_id):
+        try:
+            paths = view.report_files(get_study(studio.db, study_id)) if study_id else []
+            if not paths:
+                gr.Warning("This study has no report yet.")
+                return None
+            return downloads.offer(studio.home, paths)
+        except (JobError, downloads.DownloadError) as exc:
+            gr.Warning(str(exc))
+            return None
+
+    def on_load():
+        c = _choices(studio)
+        return (gr.update(choices=c["base_model"]), gr.update(choices=c["sources"]),
+                gr.update(choices=view.study_choices(studio.db)))
+
+    outputs = [status_md, stages, curves, figure, results, findings, artefacts, pick, files, shown_rev]
+    form.component("budget").change(on_budget, [form.component("budget")] + form.inputs, [budget_md] + form.inputs)
+    for comp in form.inputs:
+        if comp is not form.component("budget"):
+            comp.input(on_change, form.inputs, [budget_md], show_progress="hidden")
+    start_btn.click(on_start, form.inputs, [start_msg, pick])
+    pick.change(refresh, [pick, gr.State(None)], outputs, show_progress="hidden")
+    timer.tick(refresh, [pick, shown_rev], outputs, show_progress="hidden")
+    def on_cancel(study_id, request: gr.Request):
+        return act("cancel", study_id, request)
+
+    def on_resume(study_id, request: gr.Request):
+        return act("resume", study_id, request)
+
+    cancel_btn.click(on_cancel, [pick], [start_msg]).then(refresh, [pick, gr.State(None)], outputs)
+    resume_btn.click(on_resume, [pick], [start_msg]).then(refresh, [pick, gr.State(None)], outputs)
+    download_btn.click(on_download, [pick], [files])
+    gr.on(None, on_load, None, [form.component("base_model"), form.component("sources"), pick],
+          show_progress="hidden")
