@@ -45,9 +45,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 RESULTS = ROOT / "bench" / "results" / "train_throughput.json"
 README = ROOT / "bench" / "README.md"
-VARIANTS = ("baseline-fp32", "ours-fp32", "baseline-bf16", "ours-bf16", "ours-bf16-compile", "ours-bf16-seed43",
+VARIANTS = ("baseline-fp32", "ours-fp32", "ours-fp32-compile", "baseline-bf16", "ours-bf16", "ours-bf16-compile",
+            "ours-bf16-seed43",
             "baseline-bf16-seed43")
-DEFAULT_VARIANTS = "baseline-fp32,ours-fp32,baseline-bf16,ours-bf16,ours-bf16-compile"
+DEFAULT_VARIANTS = "baseline-fp32,ours-fp32,ours-fp32-compile,baseline-bf16,ours-bf16,ours-bf16-compile"
 SOURCES = ["mantra_gsc", "pxcorpus", "ECDC", "ScopeSanteQualite", "WMT-18-Medline"]
 GENERAL = ["UD_French-Sequoia.dev", "UD_French-GSD.test", "UD_English-EWT.dev"]
 
@@ -342,7 +343,7 @@ def readme_table(report: dict) -> str:
         lines += ["", "Before training (the base model): " + ", ".join(f"{k} {v:.2f}" for k, v in initial.items()) + "."]
     runs = {r["variant"]: r for r in report["runs"]}
     notes = []
-    for name in ("ours-bf16-compile", "ours-bf16", "ours-fp32"):
+    for name in ("ours-bf16-compile", "ours-bf16", "ours-fp32-compile", "ours-fp32"):
         r = runs.get(name)
         if r and "speedup_vs_baseline" in r:
             diffs = r.get("ppl_relative_difference_vs_baseline", {})
