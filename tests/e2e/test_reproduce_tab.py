@@ -48,6 +48,9 @@ def test_the_paper_study_runs_end_to_end_from_the_reproduce_tab(app_server, shar
 
     row = list_studies(db)[0]
     assert row["status"] == "succeeded" and row["config"]["budget"] == "smallest"
+    # what the form showed is what ran: the preset's sizes, the JSON item limits parsed back into a mapping
+    assert row["config"]["max_steps"] == 4 and row["config"]["base_model"] == "tiny"
+    assert row["config"]["eval_limits"] == {name: 5 for name in row["config"]["benchmarks"]}
     report = json.loads(Path(row["report_path"]).with_suffix(".json").read_text("utf-8"))
     stages = page.locator("#rep-stages")
     for title in ("Corpus snapshot", "DAPT of the base model", "SLERP sweep", "Merged models saved",
