@@ -1,11 +1,12 @@
 """The command line does what the Corpus tab does and prints JSON; bad input → one clear line, exit status 2."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
+
+from tests.data_helpers import data_folder
 
 from pathlib import Path
 
@@ -20,11 +21,8 @@ def run_cli(*args, home, data):
 
 @pytest.fixture
 def data(shared_data, tmp_path):
-    for sub, names in (("corpus", ["mantra_gsc", "pxcorpus", "WMT-18-Medline"]), ("general", ["UD_French-GSD.dev"])):
-        (tmp_path / "data" / sub).mkdir(parents=True)
-        for n in names:
-            shutil.copy(shared_data / sub / f"{n}.jsonl.gz", tmp_path / "data" / sub)
-    return tmp_path / "data"
+    return data_folder(shared_data, tmp_path / "data", ["mantra_gsc", "pxcorpus", "WMT-18-Medline"],
+                       ["UD_French-GSD.dev"], sidecars=False)
 
 
 def test_sources_json(make_home, data):

@@ -3,7 +3,6 @@ domain and general perplexity per grid point, measured in memory; the grid's end
 Pareto points marked; run as the `merge_sweep` job kind; bad sweeps refused."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from backend import registry
 from backend.merge.methods import MergeError
 from backend.merge.sweep import SweepConfig, pareto, run_sweep
 from tests.merge_models import perturbed_copy, tiny_models
+from tests.data_helpers import data_folder, home_with_default_model
 
 SOURCES = ["mantra_gsc", "pxcorpus"]
 GENERAL = ["UD_French-Sequoia.dev", "UD_English-EWT.dev"]
@@ -21,17 +21,10 @@ GENERAL = ["UD_French-Sequoia.dev", "UD_English-EWT.dev"]
 def env(shared_data, tmp_path_factory, default_model_home):
     from backend.corpus import catalogue, snapshot
     from backend.corpus.recipe import Recipe
-    from backend.default_model import DEFAULT_MODEL_NAME, default_model_dir
 
     root = tmp_path_factory.mktemp("merge_sweep")
-    for sub, names in (("corpus", SOURCES), ("general", GENERAL)):
-        (root / "data" / sub).mkdir(parents=True)
-        for name in names:
-            shutil.copy(shared_data / sub / f"{name}.jsonl.gz", root / "data" / sub)
-        shutil.copy(shared_data / sub / "sources.json", root / "data" / sub)
-    home = root / "home"
-    (home / "models").mkdir(parents=True)
-    (home / "models" / DEFAULT_MODEL_NAME).symlink_to(default_model_dir(default_model_home), target_is_directory=True)
+    data_folder(shared_data, root / "data", SOURCES, GENERAL)
+    home = home_with_default_model(root / "home", default_model_home)
     db = registry.connect(home / "frbio.db")
     catalogue.scan(db, [root / "data"])
     snap = snapshot.build_snapshot(db, home, Recipe(name="sweep", sources=SOURCES))["snapshot_id"]

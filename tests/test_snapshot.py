@@ -1,6 +1,5 @@
 """Recipe → snapshot on real data: licence filter, stratified split, content-hash id, mixing, replay, card."""
 import json
-import shutil
 
 import pyarrow.parquet as pq
 import pytest
@@ -9,6 +8,7 @@ from backend import registry
 from backend.corpus import catalogue, snapshot
 from backend.corpus.readers import CorpusInputError
 from backend.corpus.recipe import Recipe, load_recipe, parse_recipe
+from tests.data_helpers import data_folder, home_with_default_model
 
 SOURCES = ["CNEDiMTS", "mantra_gsc", "pxcorpus", "ScopeSanteQualite", "WMT-18-Medline", "cas"]
 GENERAL = ["UD_French-Sequoia.train", "UD_French-Rhapsodie.train", "UD_French-GSD.dev", "UD_English-EWT.dev"]
@@ -18,14 +18,8 @@ GENERAL = ["UD_French-Sequoia.train", "UD_French-Rhapsodie.train", "UD_French-GS
 def studio_dirs(shared_data, tmp_path_factory, default_model_home):
     """A data folder with six real sources (two research-only) and four general files, and a home with the model."""
     root = tmp_path_factory.mktemp("snap")
-    for sub, names in (("corpus", SOURCES), ("general", GENERAL)):
-        (root / "data" / sub).mkdir(parents=True)
-        for name in names:
-            shutil.copy(shared_data / sub / f"{name}.jsonl.gz", root / "data" / sub)
-        shutil.copy(shared_data / sub / "sources.json", root / "data" / sub)
-    home = root / "home"
-    (home / "models").mkdir(parents=True)
-    (home / "models" / "smollm2-135m-instruct").symlink_to(default_model_home / "models" / "smollm2-135m-instruct")
+    data_folder(shared_data, root / "data", SOURCES, GENERAL)
+    home = home_with_default_model(root / "home", default_model_home)
     db = registry.connect(home / "frbio.db")
     catalogue.scan(db, [root / "data"])
     return db, home

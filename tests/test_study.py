@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 
 from backend import registry
 from backend.settings import Settings
+from tests.data_helpers import data_folder, home_with_default_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ["mantra_gsc", "pxcorpus"]
@@ -35,18 +35,12 @@ def cli(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProces
 
 @pytest.fixture(scope="module")
 def study(shared_data, tmp_path_factory, default_model_home):
-    from backend.default_model import DEFAULT_MODEL_NAME, default_model_dir
+    from backend.default_model import DEFAULT_MODEL_NAME
     from backend.models.importing import make_tiny_model
 
     root = tmp_path_factory.mktemp("study")
-    for sub, names in (("corpus", SOURCES + ["CLEAR"]), ("general", GENERAL)):   # CLEAR: research-only
-        (root / "data" / sub).mkdir(parents=True)
-        for name in names:
-            shutil.copy(shared_data / sub / f"{name}.jsonl.gz", root / "data" / sub)
-        shutil.copy(shared_data / sub / "sources.json", root / "data" / sub)
-    home = root / "home"
-    (home / "models").mkdir(parents=True)
-    (home / "models" / DEFAULT_MODEL_NAME).symlink_to(default_model_dir(default_model_home), target_is_directory=True)
+    data_folder(shared_data, root / "data", SOURCES + ["CLEAR"], GENERAL)   # CLEAR: research-only
+    home = home_with_default_model(root / "home", default_model_home)
     db = registry.connect(home / "frbio.db")
     make_tiny_model(home, "tiny", seed=0, tokenizer_from=home / "models" / DEFAULT_MODEL_NAME, db=db)
     os_env = {**{k: v for k, v in os.environ.items() if not k.startswith("FRBIO_")},

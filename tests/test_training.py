@@ -17,6 +17,7 @@ from backend.settings import Settings
 from jobs import store
 from jobs.context import JobContext
 from jobs.kinds import get_kind
+from tests.data_helpers import data_folder, home_with_default_model
 
 SOURCES = ["mantra_gsc", "pxcorpus"]
 GENERAL = ["UD_French-Sequoia.dev", "UD_English-EWT.dev"]
@@ -29,17 +30,11 @@ def build_env(root: Path, shared: Path, default_home: Path) -> dict:
     (symlinked) and a tiny random model, the catalogue scanned and a snapshot built."""
     from backend.corpus import catalogue, snapshot
     from backend.corpus.recipe import Recipe
-    from backend.default_model import DEFAULT_MODEL_NAME, default_model_dir
+    from backend.default_model import DEFAULT_MODEL_NAME
     from backend.models.importing import make_tiny_model
 
-    for sub, names in (("corpus", SOURCES), ("general", GENERAL)):
-        (root / "data" / sub).mkdir(parents=True)
-        for name in names:
-            shutil.copy(shared / sub / f"{name}.jsonl.gz", root / "data" / sub)
-        shutil.copy(shared / sub / "sources.json", root / "data" / sub)
-    home = root / "home"
-    (home / "models").mkdir(parents=True)
-    (home / "models" / DEFAULT_MODEL_NAME).symlink_to(default_model_dir(default_home), target_is_directory=True)
+    data_folder(shared, root / "data", SOURCES, GENERAL)
+    home = home_with_default_model(root / "home", default_home)
     db = registry.connect(home / "frbio.db")
     catalogue.scan(db, [root / "data"])
     snap = snapshot.build_snapshot(db, home, Recipe(name="tiny-train", sources=SOURCES))

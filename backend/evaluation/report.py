@@ -26,10 +26,25 @@ def csv_text(comp: Comparison) -> str:
     return out.getvalue()
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
+def html_table(headers: list[str], rows: list[list]) -> str:
+    """An escaped HTML table (None cells empty)."""
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape('' if c is None else str(c))}</td>" for c in row) + "</tr>"
+                   for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def page_head(title: str) -> str:
+    """The opening of a self-contained report page (the reports' shared style)."""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }}
+table {{ border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }}
+th {{ background: #f0f4f4; }}
+</style></head><body>
+"""
 
 
 def html_text(db, comp: Comparison, title: str = "FrBio Studio — model comparison", items_per_task: int = 50) -> str:
@@ -53,22 +68,14 @@ def html_text(db, comp: Comparison, title: str = "FrBio Studio — model compari
         if items:
             h, r = drill_table(comp, items)
             drills.append(f"<h3>{html.escape(t.title)} — items where the models disagree (first {len(items)})</h3>"
-                          + _table(h, r))
+                          + html_table(h, r))
     settings = (f"few-shot: {cfg.fewshot_medical} (medical), {cfg.fewshot_general} (general); "
                 f"items: {cfg.limit or 'all'}; few-shot seed {cfg.fewshot_seed}")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }}
-table {{ border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }}
-th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }}
-th {{ background: #f0f4f4; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
+    return page_head(title) + f"""<h1>{html.escape(title)}</h1>
 <p>Generated {time.strftime('%Y-%m-%d %H:%M')} by FrBio Studio. The first model is the reference: Δ is the change
 from it (▲ better, ▼ worse); ± is the standard error. Settings: {html.escape(settings)}.</p>
 <h2>Models</h2><ul>{models}</ul>
-<h2>Results</h2>{_table(headers, rows)}
+<h2>Results</h2>{html_table(headers, rows)}
 <h2>Charts</h2>{''.join(plots)}
 <h2>Tasks</h2><ul>{notes}</ul>
 {'<h2>Per-item answers</h2>' + ''.join(drills) if drills else ''}

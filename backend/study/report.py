@@ -11,7 +11,7 @@ from pathlib import Path
 
 from backend.evaluation import charts
 from backend.evaluation.compare import Comparison, fmt
-from backend.evaluation.report import write
+from backend.evaluation.report import html_table, page_head, write
 from backend.settings import Settings
 from backend.study.config import StudyConfig
 from backend.study.figures import tradeoff_figure
@@ -68,13 +68,6 @@ def sweep_vs_saved(a: dict, rows: list[dict]) -> list[dict]:
     return out
 
 
-def _table(headers: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape('' if c is None else str(c))}</td>" for c in r) + "</tr>"
-                   for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def html_text(db, home: Path, settings: Settings, row: dict, data: dict) -> str:
     import plotly.io as pio
 
@@ -85,7 +78,7 @@ def html_text(db, home: Path, settings: Settings, row: dict, data: dict) -> str:
         figures.append(charts.bars(benchmarks, "Benchmarks (higher is better; ± standard error)"))
     plots = "".join(pio.to_html(f, full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
                     for i, f in enumerate(figures))
-    results = _table(*results_table(data["results"])) if data["results"] else "<p>not evaluated yet</p>"
+    results = html_table(*results_table(data["results"])) if data["results"] else "<p>not evaluated yet</p>"
     sweep = data["sweep"] or {"points": []}
     best = data["artefacts"]["best_t"]
     sweep_rows = [[f"{p['value']:g}" + (" (best)" if best is not None and abs(p["value"] - best) < 1e-9 else ""),
@@ -108,15 +101,7 @@ def html_text(db, home: Path, settings: Settings, row: dict, data: dict) -> str:
              + f"; Python {m.get('python')}, torch {m.get('torch', '?')}")
     found = "".join(f"<li>{html.escape(f)}</li>" for f in data["findings"]) or "<li>no results yet</li>"
     total = data["total_wall_s"]
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>FrBio Studio — {html.escape(row['id'])}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }}
-table {{ border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }}
-th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }}
-th {{ background: #f0f4f4; }}
-</style></head><body>
-<h1>Reproducing the paper's question — {html.escape(row['name'] or row['id'])}</h1>
+    return page_head(f"FrBio Studio — {row['id']}") + f"""<h1>Reproducing the paper's question — {html.escape(row['name'] or row['id'])}</h1>
 <p><b>Question.</b> {html.escape(QUESTION)} (Mannion et al., LREC 2026.)</p>
 <p><b>Budget.</b> {html.escape(data['budget'])}.</p>
 <p><b>Run.</b> study {html.escape(row['id'])}, started {html.escape(data['created'])}, report {html.escape(data['date'])};
@@ -125,11 +110,11 @@ total wall time {fmt(total, 1) if total is not None else '—'} s; machine: {htm
 <h2>Figures</h2>{plots}
 <h2>Results</h2><p>Δ is the change from the base (▲ better, ▼ worse; lower is better for every perplexity);
 ± is the standard error; n is in the per-number JSON.</p>{results}
-<h2>SLERP sweep (perplexity, in memory)</h2>{_table(['t', 'domain', 'general French', 'general English', 'Pareto'], sweep_rows)}
+<h2>SLERP sweep (perplexity, in memory)</h2>{html_table(['t', 'domain', 'general French', 'general English', 'Pareto'], sweep_rows)}
 <h2>Sweep vs saved models</h2><p>The same validation blocks measured on the in-memory sweep point and on the saved,
-registered model at the same t (evaluation job).</p>{_table(['model', 'metric', 'sweep', 'saved model', 'difference'], check)}
-<h2>Stages</h2>{_table(['stage', 'wall time (s)', 'started', 'jobs (run time)'], stages)}
-<h2>Artefacts</h2>{_table(['what', 'id'], arts)}
+registered model at the same t (evaluation job).</p>{html_table(['model', 'metric', 'sweep', 'saved model', 'difference'], check)}
+<h2>Stages</h2>{html_table(['stage', 'wall time (s)', 'started', 'jobs (run time)'], stages)}
+<h2>Artefacts</h2>{html_table(['what', 'id'], arts)}
 <h2>Configuration</h2><pre>{html.escape(json.dumps(data['config'], indent=1))}</pre>
 </body></html>
 """

@@ -37,7 +37,7 @@ def budget_markdown(cfg: StudyConfig) -> str:
         f"= **{tokens:,} tokens**, lr {c.learning_rate:g} cosine, no warm-up, weight decay 0.05.",
         f"- **SLERP sweep**: t = {', '.join(f'{t:g}' for t in c.sweep_grid)}; perplexity on {c.ppl_blocks} blocks of "
         f"{c.block_size} tokens per set (domain, general French, general English). Best point: `{c.best_by}`.",
-        f"- **Compared**: base, DAPT, SLERP t = 0.5 and the best sweep point, each saved as a model.",
+        "- **Compared**: base, DAPT, SLERP t = 0.5 and the best sweep point, each saved as a model.",
         f"- **Benchmarks** (items): {limits}; few-shot {c.fewshot_medical} medical, {c.fewshot_general} general.",
     ])
 
