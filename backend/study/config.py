@@ -65,6 +65,10 @@ class StudyConfig(BaseModel):
         "Perplexity curves during training every N steps (empty: preset)."))
     compile: Optional[Literal["auto", "on", "off"]] = Field(None, description=(
         "torch.compile the model for training (empty: preset)."))
+    num_gpus: int = Field(1, ge=1, le=64, description=(
+        "GPUs for the DAPT job (a GPU server): more than one launches it through `accelerate launch`."))
+    strategy: Literal["ddp", "fsdp"] = Field("fsdp", description=(
+        "Multi-GPU strategy of the DAPT job: FSDP full shard (the paper) or DDP; ignored on one device."))
     sweep_grid: Optional[list[float]] = Field(None, description="SLERP t values of the sweep (empty: preset).")
     ppl_blocks: Optional[int] = Field(None, ge=1, le=1_000_000, description=(
         "Blocks per perplexity set (domain validation, general French, general English), the same blocks for the "

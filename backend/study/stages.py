@@ -81,7 +81,7 @@ def submit_train(ctx: StageContext) -> dict:
               "micro_batch_size": cfg.micro_batch_size, "block_size": cfg.block_size,
               "learning_rate": cfg.learning_rate, "eval_every": every,
               "eval_batches": max(1, cfg.ppl_blocks // cfg.micro_batch_size), "save_every": every, "keep_last": 1,
-              "compile": cfg.compile, "seed": cfg.seed}
+              "compile": cfg.compile, "seed": cfg.seed, "num_gpus": cfg.num_gpus, "strategy": cfg.strategy}
     return {"dapt": ctx.submit("train", config)}
 
 

@@ -1,7 +1,7 @@
 """Which precision a run uses: 'auto' is bf16 autocast where the device computes bf16 faster than fp32, else fp32.
 
 On a CPU, native bf16 instructions are necessary but not enough: on an AMD EPYC with AVX512-BF16 bf16 autocast
-trained 1.4x faster than fp32 (bench/README.md), while on an Intel Xeon with the same flag but no AMX, torch's bf16
+trained 2.5x faster than fp32 (bench/README.md), while on an Intel Xeon with the same flag but no AMX, torch's bf16
 matmul ran at 0.65-0.75x the fp32 rate. So 'auto' measures it once per process (a few matmuls, ~0.1 s)."""
 from __future__ import annotations
 
