@@ -70,15 +70,16 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
     log = gr.Textbox(label=tr("jobs.log", "Log (last lines)"), lines=10, max_lines=10, interactive=False,
                      elem_id=f"job-log-{kind or 'all'}", autoscroll=True)
     timer = gr.Timer(POLL_S)
+    drawn = gr.State(None)   # metrics signature of the curves on screen: unchanged curves are not sent again
 
-    def refresh(job_id, request: gr.Request):
+    def refresh(job_id, shown, request: gr.Request):
         rows = views.job_table(studio.db, kind)
         ids = [r[0] for r in rows]
         if not job_id:
-            return rows, gr.update(choices=ids), "", None, ""
+            return rows, gr.update(choices=ids), "", None, "", None
         job = store.find(studio.db, job_id)
         if job is None:
-            return rows, gr.update(choices=ids), f"❌ unknown job {job_id}", None, ""
+            return rows, gr.update(choices=ids), f"❌ unknown job {job_id}", None, "", None
         folder = store.job_dir(studio.home, job_id)
         eta = views.format_duration(views.eta_seconds(job))
         note = job["exit_reason"] if job["status"] in ("failed", "cancelled") else (job["message"] or "")
@@ -86,9 +87,14 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
                   f" · ETA {eta} · {job.get('device') or job['requested_device']} — {note}")
         owner_only = users.can_manage(studio.db, current_user(request), job["owner"])
         text = store.log_tail(folder, 40) if owner_only else "(the log of a job is shown to its owner and admins)"
-        return rows, gr.update(choices=ids), status, curves_figure(views.metric_series(studio.home, job_id)), text
+        signature = views.metrics_signature(studio.home, job_id)
+        if signature is not None and signature == shown:
+            curves = gr.update()
+        else:
+            curves = curves_figure(views.metric_series(studio.home, job_id))
+        return rows, gr.update(choices=ids), status, curves, text, signature
 
-    outputs = [table, pick, status_md, plot, log]
+    outputs = [table, pick, status_md, plot, log, drawn]
 
     def act(action, job_id, request: gr.Request):
         if not job_id:
@@ -111,10 +117,11 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
             return f"❌ {exc}", gr.update()
 
     # stable API names (bench/ui_load.py polls them as the page does): job_status[_KIND], devices
-    timer.tick(refresh, [pick], outputs, show_progress="hidden", api_name="job_status" + (f"_{kind}" if kind else ""))
+    timer.tick(refresh, [pick, drawn], outputs, show_progress="hidden",
+               api_name="job_status" + (f"_{kind}" if kind else ""))
     if devices is not None:
         timer.tick(lambda: device_rows(studio), None, [devices], show_progress="hidden", api_name="devices")
-    pick.change(refresh, [pick], outputs, show_progress="hidden")
+    pick.change(refresh, [pick, gr.State(None)], outputs, show_progress="hidden")
     def handler(action):
         def on_click(job_id, request: gr.Request):
             return act(action, job_id, request)
@@ -122,5 +129,5 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
 
     for btn, action in ((cancel_btn, "cancel"), (resume_btn, "resume"), (clone_btn, "clone"),
                         (delete_btn, "delete")):
-        btn.click(handler(action), [pick], [action_msg, pick]).then(refresh, [pick], outputs)
+        btn.click(handler(action), [pick], [action_msg, pick]).then(refresh, [pick, gr.State(None)], outputs)
     return pick

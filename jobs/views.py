@@ -50,6 +50,15 @@ def job_table(db, kind: str | None = None, owner: str | None = None, limit: int 
     return out
 
 
+def metrics_signature(home: Path, job_id: str) -> list | None:
+    """[job id, size, mtime] of the job's metrics file: the curves change only when it does (None: no file)."""
+    try:
+        st = (store.job_dir(home, job_id) / store.METRICS_FILE).stat()
+    except OSError:
+        return None
+    return [job_id, st.st_size, st.st_mtime_ns]
+
+
 def metric_series(home: Path, job_id: str) -> dict[str, tuple[list, list]]:
     """{metric: (steps, values)} for the curves this job has recorded (x = 'step' when present)."""
     series: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))

@@ -30,3 +30,20 @@ def test_table_and_curves_from_a_real_job_folder(tmp_path, shared_data):
     series = views.metric_series(tmp_path, job_id)
     assert series["loss"] == ([1, 2, 3], [3.0, 2.5, 2.1])
     assert series["domain_ppl"] == ([3], [14.2]) and "tokens_per_s" not in series
+
+
+def test_curves_signature_changes_only_when_metrics_are_written(tmp_path, shared_data):
+    """The jobs panel re-sends a job's curves only when this signature changes (a finished job's never does)."""
+    from backend.corpus import catalogue
+
+    db = registry.connect(tmp_path / "frbio.db")
+    catalogue.scan(db, [shared_data])
+    job_id = store.submit(db, tmp_path, "corpus_build", {"sources": ["mantra_gsc"]}, owner="alice")
+    assert views.metrics_signature(tmp_path, "job-999999") is None
+    empty = views.metrics_signature(tmp_path, job_id)
+    folder = store.job_dir(tmp_path, job_id)
+    store.append_metric(folder, {"step": 1, "loss": 3.0})
+    first = views.metrics_signature(tmp_path, job_id)
+    assert first != empty and views.metrics_signature(tmp_path, job_id) == first
+    store.append_metric(folder, {"step": 2, "loss": 2.5})
+    assert views.metrics_signature(tmp_path, job_id) != first

@@ -32,7 +32,7 @@ def test_the_paper_study_runs_end_to_end_from_the_reproduce_tab(app_server, shar
     page.get_by_text("Sizes (filled by the budget; change any)").click()
     steps = page.get_by_label("Max steps")
     expect(steps).to_have_value("4")
-    base = page.get_by_label("Base model")
+    base = page.get_by_label("Model to specialise")
     base.fill("tiny")
     base.press("Enter")
     expect(page.locator("#rep-budget")).to_contain_text("DAPT of tiny", timeout=30_000)

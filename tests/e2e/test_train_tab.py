@@ -38,9 +38,9 @@ def test_launch_tiny_run_and_watch_its_curve(app_server, page: Page):
     page.goto(app_server.url)
     page.get_by_role("tab", name="Train").click()
     choose(page, "Base model", "tiny-e2e")
-    choose(page, "Snapshot", snap_id)
-    for label, value in (("Max steps", 40), ("Micro batch size", 4), ("Block size", 64), ("Eval every", 10),
-                         ("Save every", 20)):
+    choose(page, "Corpus snapshot", snap_id)
+    for label, value in (("Training steps", 40), ("Micro-batch size", 4), ("Block size", 64),
+                         ("Evaluate perplexity every", 10), ("Checkpoint every", 20)):
         set_number(page, label, value)
 
     page.get_by_role("button", name="Estimate memory and time").click()
@@ -67,7 +67,7 @@ def test_impossible_config_is_refused_before_launch(app_server, page: Page):
     page.goto(app_server.url)
     page.get_by_role("tab", name="Train").click()
     choose(page, "Base model", "tiny-e2e")
-    choose(page, "Snapshot", snap_id)
+    choose(page, "Corpus snapshot", snap_id)
     set_number(page, "Block size", 4096)  # the tiny model's context is 512
     page.locator("#train-launch").click()
     expect(page.locator("#train-msg")).to_contain_text("block_size", timeout=30_000)
