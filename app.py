@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
+import signal
 import sys
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"   # no analytics or telemetry, whatever the environment says
@@ -48,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
                                      "also be set by an FRBIO_<OPTION> environment variable.")
     add_arguments(parser, Settings, env_prefix="FRBIO_")
     args = parser.parse_args(argv)
+    if hasattr(signal, "SIGUSR1"):   # `kill -USR1 PID` writes every thread's stack to the log: for a stuck handler
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     settings = load_settings(**values_from_args(args, Settings))
 
     from backend.studio import Studio

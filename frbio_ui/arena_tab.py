@@ -80,14 +80,16 @@ def build_arena_tab(studio: Studio):
             yield None, f"❌ {exc}", gr.update(), gr.update(), "", *off
             return
         wait = "⏳ Les deux modèles rédigent leur réponse…"
+        a = b = ""
         try:
-            yield None, wait, "", "", "", *off
+            yield None, wait, a, b, "", *off
             for a, b in arena.stream_answers(studio.db, shared_cache(cfg.memory_budget_mb), round_id):
                 yield None, wait, a, b, "", *off
         except (ArenaError, GenerationError) as exc:
-            yield None, f"❌ {exc}", gr.update(), gr.update(), "", *off
+            yield None, f"❌ {exc}", a, b, "", *off
             return
-        yield (round_id, "Lisez les deux réponses, puis votez.", gr.update(), gr.update(), "",
+        # the final answers again, not a no-op update: see generate_tab.on_generate
+        yield (round_id, "Lisez les deux réponses, puis votez.", a, b, "",
                *[gr.update(interactive=True)] * len(buttons))
 
     def on_vote(choice):

@@ -120,16 +120,19 @@ def build_generate_tab(studio: Studio):
             yield None, f"❌ {exc}", *keep, gr.update()
             return
         run_id, stop = new_run()
+        last, message = keep, ""
         try:
             for states in side_by_side(studio.db, shared_cache(cfg.memory_budget_mb), chosen, text, cfg, stop):
-                updates = [gr.update(value=pane_text(p), label=pane_label(p), visible=True) for p in states]
-                updates += [gr.update(visible=False)] * (MAX_PANES - len(states))
-                yield run_id, "", *updates, gr.update()
+                last = [gr.update(value=pane_text(p), label=pane_label(p), visible=True) for p in states]
+                last += [gr.update(visible=False)] * (MAX_PANES - len(states))
+                yield run_id, "", *last, gr.update()
         except GenerationError as exc:
-            yield None, f"❌ {exc}", *keep, gr.update()
+            message = f"❌ {exc}"
         finally:
             end_run(run_id)
-        yield None, "", *keep, loaded_markdown()
+        # The last message repeats the panes' final values: the browser applies the updates that reach it within
+        # one frame as one, so a closing no-op update sent right after the last tokens would hide them.
+        yield None, message, *last, loaded_markdown()
 
     def on_stop(run_id):
         return "⏹ stopping…" if stop_run(run_id) else ""

@@ -142,7 +142,12 @@ def build_reproduce_tab(studio: Studio):
             row = get_study(studio.db, study_id) if study_id else None
         except StudyError as exc:
             return [f"❌ {exc}"] + [gr.update()] * 8 + [last]
-        rev = None if row is None else [row["id"], row["rev"]]
+        if row is None:   # nothing to draw: send nothing unless the list of studies changed (one started elsewhere)
+            rev = ["none", *view.study_choices(studio.db)]
+            if rev == last:
+                return [gr.update()] * 9 + [last]
+        else:
+            rev = [row["id"], row["rev"]]
         stage_rows = _frame(view.stages_table(studio.db, row), view.STAGE_HEADERS)
         job = view.training_job(row)
         training = row is not None and row["stage"] == "train" and row["status"] == "running"
