@@ -8,8 +8,12 @@ the same queue protocol as the browser) and repeats: `job_status` (the Jobs pane
 line, curves figure, log tail) on that job, then `list_models` (the Models tab's refresh), then waits — 2 s, the
 browser's own timer, and 0.5 s, four times that rate. Latency is measured per call, client side.
 
+Each call goes the way the page sends it: the polls are declared queue=False, so the browser POSTs them to
+/run/<api_name> (one request); anything queued goes through gradio_client (queue join + event stream).
+
 BASELINE  1 session, ROUNDS rounds, 2 s apart.
 LOAD      20 sessions at once, ROUNDS rounds each, 2 s apart (the page's rate), then 0.5 s apart (4x).
+BEFORE    20 sessions, 2 s apart, every call through the queue protocol, as the polls were sent before.
 
     .venv/bin/python bench/ui_load.py [--sessions 20] [--rounds 30]
 
@@ -66,24 +70,43 @@ def build_home(home: Path) -> str:
     return job
 
 
-def session(url: str, job: str, rounds: int, think_s: float, out: list, start: threading.Barrier) -> None:
+def queued_endpoints(url: str) -> dict[str, bool]:
+    """{'/api_name': whether the page sends it through the queue}: the browser POSTs a dependency declared with
+    queue=False straight to /run/<api_name> and joins the queue (SSE) for the others; the bench does the same."""
+    with urllib.request.urlopen(url + "config", timeout=10) as r:
+        config = json.load(r)
+    return {"/" + d["api_name"]: d.get("queue", True) is not False for d in config["dependencies"] if d.get("api_name")}
+
+
+def session(url: str, job: str, rounds: int, think_s: float, out: list, start: threading.Barrier,
+            queued: dict[str, bool]) -> None:
+    import httpx
     from gradio_client import Client
 
     client = Client(url, verbose=False)
+    http = httpx.Client(timeout=60)
+    calls = {"/job_status": [job], "/list_models": []}
     start.wait()
     for _ in range(rounds):
-        for name, args in (("/job_status", (job,)), ("/list_models", ())):
+        for name, args in calls.items():
             t = time.perf_counter()
-            client.predict(*args, api_name=name)
+            if queued.get(name, True):
+                client.predict(*args, api_name=name)
+            else:   # as the browser: one POST, state (None here) kept by the server under the session hash
+                r = http.post(f"{url}gradio_api/run{name}", json={"data": args + [None] * (name == "/job_status"),
+                                                                   "session_hash": client.session_hash})
+                r.raise_for_status()
             out.append((name, (time.perf_counter() - t) * 1000))
         time.sleep(think_s)
+    http.close()
     client.close()
 
 
-def run_phase(url: str, job: str, sessions: int, rounds: int, think_s: float) -> dict:
+def run_phase(url: str, job: str, sessions: int, rounds: int, think_s: float, queued: dict[str, bool]) -> dict:
     samples: list = []
     barrier = threading.Barrier(sessions)
-    threads = [threading.Thread(target=session, args=(url, job, rounds, think_s, samples, barrier)) for _ in range(sessions)]
+    threads = [threading.Thread(target=session, args=(url, job, rounds, think_s, samples, barrier, queued))
+               for _ in range(sessions)]
     t0 = time.perf_counter()
     for t in threads:
         t.start()
@@ -127,14 +150,18 @@ def main() -> int:
                 if app.poll() is not None:
                     raise SystemExit((tmp / "app.log").read_text())
                 time.sleep(0.3)
-        single = run_phase(url, job, 1, args.rounds, THINK_S[0])
-        loads = [run_phase(url, job, args.sessions, args.rounds, think) for think in THINK_S]
+        queued = queued_endpoints(url)
+        single = run_phase(url, job, 1, args.rounds, THINK_S[0], queued)
+        loads = [run_phase(url, job, args.sessions, args.rounds, think, queued) for think in THINK_S]
+        # the same load through the queue protocol (queue join + event stream), as every poll went before
+        via_queue = run_phase(url, job, args.sessions, args.rounds, THINK_S[0], {})
     finally:
         app.terminate()
         app.wait(30)
     report = {"date": dt.datetime.now().isoformat(timespec="seconds"), "machine": f"{platform.machine()}, "
               f"{os.cpu_count()} cores", "think_s": THINK_S, "baseline_single_session": single,
-              "load": loads, "target_p95_ms": 500,
+              "load": loads, "target_p95_ms": 500, "queued": {n: queued.get(n, True) for n in ENDPOINTS},
+              "load_via_queue": via_queue,
               "p95_ratio": [round(load["all"]["p95_ms"] / single["all"]["p95_ms"], 2) for load in loads]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
@@ -154,9 +181,10 @@ SECTION = """## UI under load (`ui_load.py`)
 
 Twenty browser sessions at once against the running app, each polling a job's status (the Jobs panel's timer
 handler: job table, status line, curves, log tail) and listing the models, every 2 s (the page's own timer) and
-every 0.5 s (four times that rate), against one session doing the same, in the same run. The panel sends the curves
-only when the job's metrics changed. Each session is a `gradio_client.Client` (its own
-session, the browser's queue protocol); latency is measured client side, client and server on the same 2 cores.
+every 0.5 s (four times that rate), against one session doing the same, in the same run, and against the same
+20 sessions through gradio's queue protocol (how every poll was sent before they were declared `queue=False`; the
+browser now POSTs them in one request). The panel re-sends nothing that did not change (the job table, status, log
+and curves). Latency is measured client side, client and server on the same 2 cores.
 
 ```bash
 .venv/bin/python bench/ui_load.py            # about two minutes; --sessions, --rounds
@@ -169,6 +197,9 @@ def table(report: dict, sessions: int) -> str:
     single = report["baseline_single_session"]
     phases = [("1 session (baseline), every 2 s", single)] + [
         (f"{sessions} sessions, every {load['think_s']:g} s", load) for load in report["load"]]
+    if report.get("load_via_queue"):
+        phases.append((f"{sessions} sessions, every {report['load_via_queue']['think_s']:g} s, through the queue "
+                       "(before)", report["load_via_queue"]))
     rows = [f"| {label} | {name} | {ph[name]['p50_ms']:.0f} | {ph[name]['p95_ms']:.0f} | {ph[name]['max_ms']:.0f} | "
             f"{ph[name]['n']} |" for label, ph in phases for name in (*ENDPOINTS, "all")]
     verdicts = "; ".join(f"every {load['think_s']:g} s: p95 {load['all']['p95_ms']:.0f} ms, {ratio}× the single "

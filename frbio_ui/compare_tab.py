@@ -212,7 +212,8 @@ def build_compare_tab(studio: Studio):
     common = [models, tasks] + form.inputs
     view_outputs = [table, bars, tradeoff, item_task]
     run_btn.click(on_run, common, [status] + view_outputs + [launched, timer])
-    timer.tick(on_tick, [launched] + common, [status] + view_outputs + [timer], show_progress="hidden")
+    timer.tick(on_tick, [launched] + common, [status] + view_outputs + [timer], show_progress="hidden",
+               queue=False)
     items_btn.click(on_items, [models, tasks, item_task, disagree] + form.inputs, [items])
     export_btn.click(on_export, common, [files])
     add_btn.click(on_add, [upload, custom_name, domain, language], [add_msg, tasks])

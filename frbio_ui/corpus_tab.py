@@ -286,7 +286,7 @@ def build_corpus_tab(studio: Studio):
     prev_btn.click(on_preview, [prev_source] + form.inputs, [prev_html])
     build_btn.click(on_build, form.inputs, [build_msg, build_job, build_timer])
     build_timer.tick(on_poll, [build_job], [build_msg, snaps_df, snap_dd, build_timer, build_job],
-                     show_progress="hidden")
+                     show_progress="hidden", queue=False)
     snap_dd.change(on_select, [snap_dd], [card_md, length_plot, snap_tokens_plot, snap_files])
     refresh_btn.click(on_refresh, None, [snaps_df, snap_dd])
     # on every page load too: the table and dropdown above hold the snapshots of app start-up, not later builds

@@ -70,16 +70,29 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
     log = gr.Textbox(label=tr("jobs.log", "Log (last lines)"), lines=10, max_lines=10, interactive=False,
                      elem_id=f"job-log-{kind or 'all'}", autoscroll=True)
     timer = gr.Timer(POLL_S)
-    drawn = gr.State(None)   # metrics signature of the curves on screen: unchanged curves are not sent again
+    drawn = gr.State(None)   # ((rows, status, log), metrics signature) on screen: unchanged values are not re-sent
 
     def refresh(job_id, shown, request: gr.Request):
+        """The panel's values; what the page already shows (`shown`, from the last call) is not sent again."""
         rows = views.job_table(studio.db, kind)
-        ids = [r[0] for r in rows]
+        status, text, signature = panel_text(job_id, request)
+        last_panel, last_signature = shown or (None, None)
+        panel = (rows, status, text)
+        if panel == last_panel and signature == last_signature:
+            return [gr.update()] * 5 + [shown]
+        if signature is not None and signature == last_signature:
+            curves = gr.update()
+        else:
+            curves = curves_figure(views.metric_series(studio.home, job_id)) if signature is not None else None
+        return rows, gr.update(choices=[r[0] for r in rows]), status, curves, text, (panel, signature)
+
+    def panel_text(job_id, request) -> tuple[str, str, tuple | None]:
+        """The selected job's status line, log tail and metrics signature."""
         if not job_id:
-            return rows, gr.update(choices=ids), "", None, "", None
+            return "", "", None
         job = store.find(studio.db, job_id)
         if job is None:
-            return rows, gr.update(choices=ids), f"❌ unknown job {job_id}", None, "", None
+            return f"❌ unknown job {job_id}", "", None
         folder = store.job_dir(studio.home, job_id)
         eta = views.format_duration(views.eta_seconds(job))
         note = job["exit_reason"] if job["status"] in ("failed", "cancelled") else (job["message"] or "")
@@ -87,12 +100,7 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
                   f" · ETA {eta} · {job.get('device') or job['requested_device']} — {note}")
         owner_only = users.can_manage(studio.db, current_user(request), job["owner"])
         text = store.log_tail(folder, 40) if owner_only else "(the log of a job is shown to its owner and admins)"
-        signature = views.metrics_signature(studio.home, job_id)
-        if signature is not None and signature == shown:
-            curves = gr.update()
-        else:
-            curves = curves_figure(views.metric_series(studio.home, job_id))
-        return rows, gr.update(choices=ids), status, curves, text, signature
+        return status, text, views.metrics_signature(studio.home, job_id)
 
     outputs = [table, pick, status_md, plot, log, drawn]
 
@@ -116,11 +124,13 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
         except JobError as exc:
             return f"❌ {exc}", gr.update()
 
-    # stable API names (bench/ui_load.py polls them as the page does): job_status[_KIND], devices
-    timer.tick(refresh, [pick, drawn], outputs, show_progress="hidden",
+    # stable API names (bench/ui_load.py polls them as the page does): job_status[_KIND], devices. Polls are
+    # quick reads: queue=False sends each as one POST instead of a queue join and an event stream.
+    timer.tick(refresh, [pick, drawn], outputs, show_progress="hidden", queue=False,
                api_name="job_status" + (f"_{kind}" if kind else ""))
     if devices is not None:
-        timer.tick(lambda: device_rows(studio), None, [devices], show_progress="hidden", api_name="devices")
+        timer.tick(lambda: device_rows(studio), None, [devices], show_progress="hidden", queue=False,
+                   api_name="devices")
     pick.change(refresh, [pick, gr.State(None)], outputs, show_progress="hidden")
     def handler(action):
         def on_click(job_id, request: gr.Request):

@@ -284,8 +284,10 @@ def build_merge_tab(studio: Studio):
     gr.on(triggers, on_preview, preview_inputs, preview_outputs, trigger_mode="always_last")
     save_btn.click(on_save, head + [output_name] + all_inputs, [save_msg, save_pick])
     sweep_btn.click(on_sweep, head + [snapshot, grid] + all_inputs, [sweep_msg, sweep_pick])
-    sweep_pick.change(on_sweep_job, [sweep_pick, sweep_state], [chart, points, sweep_state], show_progress="hidden")
-    gr.Timer(3.0).tick(on_sweep_job, [sweep_pick, sweep_state], [chart, points, sweep_state], show_progress="hidden")
+    sweep_pick.change(on_sweep_job, [sweep_pick, sweep_state], [chart, points, sweep_state], show_progress="hidden",
+                              queue=False)
+    gr.Timer(3.0).tick(on_sweep_job, [sweep_pick, sweep_state], [chart, points, sweep_state], show_progress="hidden",
+                              queue=False)
     points.input(on_point, [sweep_pick, points], head + list(main_sliders.values())).then(
         on_method, [method], groups).then(on_preview, preview_inputs, preview_outputs)
 

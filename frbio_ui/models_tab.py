@@ -104,7 +104,7 @@ def build_models_tab(studio: Studio):
         return f"✅ Published to {result['url']}"
 
     outputs = [table, pick, msg]
-    refresh.click(refreshed, None, outputs, api_name="list_models")
+    refresh.click(refreshed, None, outputs, api_name="list_models", queue=False)
     pick.change(on_pick, [pick], [lineage_md])
     import_btn.click(on_import, [path, name, licence, copy], outputs)
     dl_btn.click(on_download, dl_form.inputs, [msg])

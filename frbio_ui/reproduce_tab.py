@@ -197,7 +197,7 @@ def build_reproduce_tab(studio: Studio):
             comp.input(on_change, form.inputs, [budget_md], show_progress="hidden")
     start_btn.click(on_start, form.inputs, [start_msg, pick])
     pick.change(refresh, [pick, gr.State(None)], outputs, show_progress="hidden")
-    timer.tick(refresh, [pick, shown_rev], outputs, show_progress="hidden")
+    timer.tick(refresh, [pick, shown_rev], outputs, show_progress="hidden", queue=False)
     def on_cancel(study_id, request: gr.Request):
         return act("cancel", study_id, request)
 
