@@ -7,13 +7,14 @@ OURS      `python -m backend eval --model smollm2-135m-instruct --tasks frenchme
           results (SQLite rows, per-item rows, lm-eval's results JSON and samples JSONL).
 BASELINE  `lm_eval run --model hf --model_args pretrained=<model folder> --include_path <the rendered task folder
           OURS used> --tasks frbio_frenchmedmcqa_all --num_fewshot 3 --batch_size B --device cpu --log_samples`.
+AGAIN     (--sandwich) OURS once more after the BASELINE, in a second fresh home: how much the machine drifted.
 CACHED    the same OURS command again (a new process: nothing is evaluated, no job is queued), and the in-process
           lookup the Compare tab does when it re-opens a comparison.
 
 Scores must be identical (every metric and standard error, and every generated answer). Wall time and CPU time
 (user + system of the command and all its descendants) per variant.
 
-    .venv/bin/python bench/eval.py                           # full test set: about an hour on 2 busy cores
+    .venv/bin/python bench/eval.py --sandwich                # full test set: about 35 min on 2 quiet cores
     .venv/bin/python bench/eval.py --limit 20 --out /tmp/eval.json
 """
 from __future__ import annotations
@@ -115,6 +116,15 @@ def run(args) -> dict:
     base_samples_file = sorted(glob.glob(str(work / "lm_eval_out" / "*" / f"samples_{task}_*.jsonl")))[-1]
     base_samples = [json.loads(x) for x in Path(base_samples_file).read_text().splitlines()]
 
+    again = None
+    if args.sandwich:   # OURS once more after the baseline, in a second fresh home: drift of the machine shows
+        home2 = work / "home2"
+        setup_home(home2)
+        print("OURS AGAIN: a second fresh home", file=sys.stderr)
+        wall2, cpu2, out2 = timed(ours_cmd, {**env, "FRBIO_HOME": str(home2)}, log)
+        again = {"wall_s": round(wall2, 2), "cpu_s": round(cpu2, 2),
+                 "same_numbers": json.loads(out2)["results"][0]["metrics"] == result["metrics"]}
+
     jobs_before = len(list((home / "jobs").glob("job-*")))
     print("CACHED: the OURS command again", file=sys.stderr)
     cached_wall, cached_cpu, out = timed(ours_cmd, env, log)
@@ -140,6 +150,7 @@ def run(args) -> dict:
         "model": MODEL, "commands": {"ours": " ".join(ours_cmd[1:]), "baseline": " ".join(base_cmd)},
         "ours": {"wall_s": round(ours_wall, 2), "cpu_s": round(ours_cpu, 2), "metrics": ours_m},
         "baseline": {"wall_s": round(base_wall, 2), "cpu_s": round(base_cpu, 2), "metrics": base_m},
+        "ours_again": again,
         "cached": {"wall_s": round(cached_wall, 2), "cpu_s": round(cached_cpu, 2),
                    "all_cached": all(r["cached"] for r in cached["results"]), "new_jobs": jobs_after - jobs_before,
                    "in_process_lookup_ms": round(lookup_ms, 1),
@@ -154,6 +165,9 @@ def write_readme(r: dict) -> None:
     text = README.read_text("utf-8")
     o, b, c = r["ours"], r["baseline"], r["cached"]
     fmt = lambda m: ", ".join(f"{k} {v:.4f}" for k, v in m.items() if not k.endswith("_stderr"))  # noqa: E731
+    a = r.get("ours_again")
+    again_row = (f"| OURS again, after the baseline (fresh home) | {a['wall_s']:,.1f} | {a['cpu_s']:,.1f} | same "
+                 f"numbers: {a['same_numbers']} |\n") if a else ""
     block = f"""<!-- eval:start -->
 Machine: {r['machine']['cpus']} CPUs, Python {r['machine']['python']}; run {r['date']}; load average at start {r['machine']['load_average_at_start']}.
 Task `{r['task']}`: {r['items']} items, {r['num_fewshot']}-shot, batch size {r['batch_size']}, model {r['model']}.
@@ -162,7 +176,7 @@ Task `{r['task']}`: {r['items']} items, {r['num_fewshot']}-shot, batch size {r['
 |---|---:|---:|---|
 | OURS: `python -m backend eval` (job, stored) | {o['wall_s']:,.1f} | {o['cpu_s']:,.1f} | {fmt(o['metrics'])} |
 | BASELINE: `lm_eval run` (same YAML) | {b['wall_s']:,.1f} | {b['cpu_s']:,.1f} | {fmt(b['metrics'])} |
-| CACHED: the OURS command again | {c['wall_s']:,.2f} | {c['cpu_s']:,.2f} | same numbers: {c['same_numbers']}, new jobs: {c['new_jobs']} |
+{again_row}| CACHED: the OURS command again | {c['wall_s']:,.2f} | {c['cpu_s']:,.2f} | same numbers: {c['same_numbers']}, new jobs: {c['new_jobs']} |
 
 Identical scores (every metric and standard error): **{r['identical_scores']}**; identical generated answers on every
 item: **{r['identical_generations']}**. OURS takes {o['wall_s'] / b['wall_s']:.2f}× the command line's wall time
@@ -184,13 +198,15 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=None, help="first N items only (default: all 622)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--sandwich", action="store_true",
+                        help="run OURS again after the baseline in a second fresh home (machine drift shows)")
     args = parser.parse_args()
     result = run(args)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1), "utf-8")
     if Path(args.out) == RESULTS:
         write_readme(result)
-    print(json.dumps({k: result[k] for k in ("ours", "baseline", "cached", "identical_scores",
+    print(json.dumps({k: result[k] for k in ("ours", "baseline", "ours_again", "cached", "identical_scores",
                                              "identical_generations")}, indent=1))
     return 0 if result["identical_scores"] else 1
 
