@@ -8,7 +8,6 @@ import json
 import gradio as gr
 
 from backend.corpus import catalogue, estimate as est, preview, snapshot, tokens
-from backend.corpus.cleaning import CleaningConfig
 from backend.corpus.readers import CorpusInputError
 from backend.corpus.recipe import Recipe, parse_recipe
 from backend.default_model import DEFAULT_MODEL_NAME
@@ -145,7 +144,7 @@ def build_corpus_tab(studio: Studio):
             prev_btn = gr.Button(tr("corpus.preview_button"))
         prev_html = gr.HTML(elem_id="preview")
 
-    gr.Markdown(f"#### Snapshots")
+    gr.Markdown("#### Snapshots")
     snaps_df = gr.Dataframe(snapshot_rows(studio), headers=SNAPSHOT_HEADERS, interactive=False,
                             elem_id="snapshots-table", wrap=True)
     with gr.Row():

@@ -6,7 +6,7 @@ import gradio as gr
 from backend.corpus.readers import CorpusInputError
 from backend.corpus.snapshot import list_snapshots
 from backend.models import importing, publish
-from backend.models.registry import ModelError, get_model, lineage, list_models
+from backend.models.registry import ModelError, lineage, list_models
 from backend.studio import Studio
 from jobs.model_kinds import HubDownload
 from jobs.store import JobError
