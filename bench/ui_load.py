@@ -70,16 +70,17 @@ def build_home(home: Path) -> str:
     return job
 
 
-def queued_endpoints(url: str) -> dict[str, bool]:
-    """{'/api_name': whether the page sends it through the queue}: the browser POSTs a dependency declared with
-    queue=False straight to /run/<api_name> and joins the queue (SSE) for the others; the bench does the same."""
+def direct_endpoints(url: str) -> dict[str, int]:
+    """{'/api_name': its number of inputs} of the dependencies declared queue=False: the browser POSTs those straight
+    to /run/<api_name> and joins the queue (SSE) for the others; the bench does the same."""
     with urllib.request.urlopen(url + "config", timeout=10) as r:
         config = json.load(r)
-    return {"/" + d["api_name"]: d.get("queue", True) is not False for d in config["dependencies"] if d.get("api_name")}
+    return {"/" + d["api_name"]: len(d["inputs"]) for d in config["dependencies"]
+            if d.get("api_name") and d.get("queue", True) is False}
 
 
 def session(url: str, job: str, rounds: int, think_s: float, out: list, start: threading.Barrier,
-            queued: dict[str, bool]) -> None:
+            direct: dict[str, int]) -> None:
     import httpx
     from gradio_client import Client
 
@@ -90,22 +91,22 @@ def session(url: str, job: str, rounds: int, think_s: float, out: list, start: t
     for _ in range(rounds):
         for name, args in calls.items():
             t = time.perf_counter()
-            if queued.get(name, True):
+            if name not in direct:
                 client.predict(*args, api_name=name)
-            else:   # as the browser: one POST, state (None here) kept by the server under the session hash
-                r = http.post(f"{url}gradio_api/run{name}", json={"data": args + [None] * (name == "/job_status"),
-                                                                   "session_hash": client.session_hash})
-                r.raise_for_status()
+            else:   # as the browser: one POST; a State input goes as None (the server keeps it under the session)
+                data = args + [None] * (direct[name] - len(args))
+                http.post(f"{url}gradio_api/run{name}", json={"data": data, "session_hash": client.session_hash}
+                          ).raise_for_status()
             out.append((name, (time.perf_counter() - t) * 1000))
         time.sleep(think_s)
     http.close()
     client.close()
 
 
-def run_phase(url: str, job: str, sessions: int, rounds: int, think_s: float, queued: dict[str, bool]) -> dict:
+def run_phase(url: str, job: str, sessions: int, rounds: int, think_s: float, direct: dict[str, int]) -> dict:
     samples: list = []
     barrier = threading.Barrier(sessions)
-    threads = [threading.Thread(target=session, args=(url, job, rounds, think_s, samples, barrier, queued))
+    threads = [threading.Thread(target=session, args=(url, job, rounds, think_s, samples, barrier, direct))
                for _ in range(sessions)]
     t0 = time.perf_counter()
     for t in threads:
@@ -150,9 +151,9 @@ def main() -> int:
                 if app.poll() is not None:
                     raise SystemExit((tmp / "app.log").read_text())
                 time.sleep(0.3)
-        queued = queued_endpoints(url)
-        single = run_phase(url, job, 1, args.rounds, THINK_S[0], queued)
-        loads = [run_phase(url, job, args.sessions, args.rounds, think, queued) for think in THINK_S]
+        direct = direct_endpoints(url)
+        single = run_phase(url, job, 1, args.rounds, THINK_S[0], direct)
+        loads = [run_phase(url, job, args.sessions, args.rounds, think, direct) for think in THINK_S]
         # the same load through the queue protocol (queue join + event stream), as every poll went before
         via_queue = run_phase(url, job, args.sessions, args.rounds, THINK_S[0], {})
     finally:
@@ -160,7 +161,7 @@ def main() -> int:
         app.wait(30)
     report = {"date": dt.datetime.now().isoformat(timespec="seconds"), "machine": f"{platform.machine()}, "
               f"{os.cpu_count()} cores", "think_s": THINK_S, "baseline_single_session": single,
-              "load": loads, "target_p95_ms": 500, "queued": {n: queued.get(n, True) for n in ENDPOINTS},
+              "load": loads, "target_p95_ms": 500, "queued": {n: n not in direct for n in ENDPOINTS},
               "load_via_queue": via_queue,
               "p95_ratio": [round(load["all"]["p95_ms"] / single["all"]["p95_ms"], 2) for load in loads]}
     args.out.parent.mkdir(parents=True, exist_ok=True)

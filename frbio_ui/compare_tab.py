@@ -20,6 +20,7 @@ from jobs.store import JobError
 from frbio_ui import downloads
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import add_strings, tr
+from frbio_ui.polling import poll
 from frbio_ui.session import current_user
 
 POLL_S = 2.0
@@ -212,8 +213,7 @@ def build_compare_tab(studio: Studio):
     common = [models, tasks] + form.inputs
     view_outputs = [table, bars, tradeoff, item_task]
     run_btn.click(on_run, common, [status] + view_outputs + [launched, timer])
-    timer.tick(on_tick, [launched] + common, [status] + view_outputs + [timer], show_progress="hidden",
-               queue=False)
+    poll(timer.tick, on_tick, [launched] + common, [status] + view_outputs + [timer])
     items_btn.click(on_items, [models, tasks, item_task, disagree] + form.inputs, [items])
     export_btn.click(on_export, common, [files])
     add_btn.click(on_add, [upload, custom_name, domain, language], [add_msg, tasks])

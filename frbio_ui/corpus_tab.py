@@ -17,6 +17,7 @@ from jobs.store import JobError
 from frbio_ui import charts, downloads
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import tr
+from frbio_ui.polling import poll
 from frbio_ui.session import current_user
 
 SOURCE_HEADERS = ["source", "kind", "licence", "commercial use", "document type", "documents", "words", "tokens",
@@ -284,8 +285,7 @@ def build_corpus_tab(studio: Studio):
     hub_btn.click(on_hub, [hub_id, tokenizer_dd], catalogue_outputs)
     prev_btn.click(on_preview, [prev_source] + form.inputs, [prev_html])
     build_btn.click(on_build, form.inputs, [build_msg, build_job, build_timer])
-    build_timer.tick(on_poll, [build_job], [build_msg, snaps_df, snap_dd, build_timer, build_job],
-                     show_progress="hidden", queue=False)
+    poll(build_timer.tick, on_poll, [build_job], [build_msg, snaps_df, snap_dd, build_timer, build_job])
     snap_dd.change(on_select, [snap_dd], [card_md, length_plot, snap_tokens_plot, snap_files])
     refresh_btn.click(on_refresh, None, [snaps_df, snap_dd])
     # on every page load too: the table and dropdown above hold the snapshots of app start-up, not later builds

@@ -15,6 +15,7 @@ from backend.studio import Studio
 from jobs import store, views
 from jobs.store import JobError
 from frbio_ui.i18n import tr
+from frbio_ui.polling import poll
 from frbio_ui.session import current_user
 
 POLL_S = 2.0
@@ -124,13 +125,10 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
         except JobError as exc:
             return f"❌ {exc}", gr.update()
 
-    # stable API names (bench/ui_load.py polls them as the page does): job_status[_KIND], devices. Polls are
-    # quick reads: queue=False sends each as one POST instead of a queue join and an event stream.
-    timer.tick(refresh, [pick, drawn], outputs, show_progress="hidden", queue=False,
-               api_name="job_status" + (f"_{kind}" if kind else ""))
+    # stable API names (bench/ui_load.py polls them as the page does): job_status[_KIND], devices
+    poll(timer.tick, refresh, [pick, drawn], outputs, api_name="job_status" + (f"_{kind}" if kind else ""))
     if devices is not None:
-        timer.tick(lambda: device_rows(studio), None, [devices], show_progress="hidden", queue=False,
-                   api_name="devices")
+        poll(timer.tick, lambda: device_rows(studio), None, [devices], api_name="devices")
     pick.change(refresh, [pick, gr.State(None)], outputs, show_progress="hidden")
     def handler(action):
         def on_click(job_id, request: gr.Request):

@@ -22,6 +22,7 @@ from backend.studio import Studio
 from frbio_ui.forms import Form, build_form
 from frbio_ui.i18n import add_strings, tr
 from frbio_ui.jobs_panel import build_jobs_panel
+from frbio_ui.polling import poll
 from frbio_ui.session import current_user
 from jobs.store import JobError
 
@@ -258,10 +259,9 @@ def build_merge_tab(studio: Studio):
     gr.on(triggers, on_preview, preview_inputs, preview_outputs, trigger_mode="always_last")
     save_btn.click(on_save, head + [output_name] + all_inputs, [save_msg, save_pick])
     sweep_btn.click(on_sweep, head + [snapshot, grid] + all_inputs, [sweep_msg, sweep_pick])
-    sweep_pick.change(on_sweep_job, [sweep_pick, sweep_state], [chart, points, sweep_state], show_progress="hidden",
-                              queue=False)
-    gr.Timer(3.0).tick(on_sweep_job, [sweep_pick, sweep_state], [chart, points, sweep_state], show_progress="hidden",
-                              queue=False)
+    sweep_outputs = [chart, points, sweep_state]
+    poll(sweep_pick.change, on_sweep_job, [sweep_pick, sweep_state], sweep_outputs)
+    poll(gr.Timer(3.0).tick, on_sweep_job, [sweep_pick, sweep_state], sweep_outputs)
     points.input(on_point, [sweep_pick, points], head + list(main_sliders.values())).then(
         on_method, [method], groups).then(on_preview, preview_inputs, preview_outputs)
 

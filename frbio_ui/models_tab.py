@@ -12,6 +12,7 @@ from jobs.model_kinds import HubDownload
 from jobs.store import JobError
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import tr
+from frbio_ui.polling import poll
 from frbio_ui.session import current_user
 
 HEADERS = ["model", "kind", "architecture", "parameters", "dtype", "size on disk", "context", "tokenizer", "licence",
@@ -104,7 +105,7 @@ def build_models_tab(studio: Studio):
         return f"✅ Published to {result['url']}"
 
     outputs = [table, pick, msg]
-    refresh.click(refreshed, None, outputs, api_name="list_models", queue=False)
+    poll(refresh.click, refreshed, None, outputs, api_name="list_models")
     pick.change(on_pick, [pick], [lineage_md])
     import_btn.click(on_import, [path, name, licence, copy], outputs)
     dl_btn.click(on_download, dl_form.inputs, [msg])

@@ -21,6 +21,7 @@ from frbio_ui import downloads
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import add_strings, tr
 from frbio_ui.jobs_panel import curves_figure
+from frbio_ui.polling import poll
 from frbio_ui.session import current_user
 
 POLL_S = 2.0
@@ -197,7 +198,7 @@ def build_reproduce_tab(studio: Studio):
             comp.input(on_change, form.inputs, [budget_md], show_progress="hidden")
     start_btn.click(on_start, form.inputs, [start_msg, pick])
     pick.change(refresh, [pick, gr.State(None)], outputs, show_progress="hidden")
-    timer.tick(refresh, [pick, shown_rev], outputs, show_progress="hidden", queue=False)
+    poll(timer.tick, refresh, [pick, shown_rev], outputs)
     def on_cancel(study_id, request: gr.Request):
         return act("cancel", study_id, request)
 
