@@ -19,37 +19,25 @@ Writes bench/results/corpus_build.json. The data folder is $FRBIO_SHARED_DATA or
 """
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import hashlib
 import json
-import os
-import platform
-import resource
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+import harness
+from harness import Stages, shared_data
 
-RESULTS = ROOT / "bench" / "results" / "corpus_build.json"
+harness.env_defaults(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+
+RESULTS = harness.BENCH / "results" / "corpus_build.json"
 VARIANTS = ("ours", "baseline")
 SHINGLE = 5
 NUM_PERM = 128
 THRESHOLD = 0.8
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("FRBIO_SHARED_DATA") or ROOT.parent / "shared" / "data").expanduser().resolve()
-
+PACKAGES = ("datasets", "datasketch", "tokenizers", "transformers", "pyarrow")
 
 # ------------------------------------------------------------------------------------------------ child side
 
@@ -57,34 +45,16 @@ def _prepare(work: Path, model_home: Path) -> tuple[object, Path]:
     """A fresh home (default model hard-linked in), a data folder holding only corpus/, and the catalogue scan."""
     from backend.default_model import DEFAULT_MODEL_NAME, default_model_dir
     from backend.studio import Studio
-    from backend.settings import Settings
+    from frbio_core.settings import Settings
 
     home, data = work / "home", work / "data"
     (home / "models").mkdir(parents=True)
-    try:
-        shutil.copytree(default_model_dir(model_home), home / "models" / DEFAULT_MODEL_NAME, copy_function=os.link)
-    except OSError:
-        shutil.rmtree(home / "models" / DEFAULT_MODEL_NAME, ignore_errors=True)
-        (home / "models" / DEFAULT_MODEL_NAME).symlink_to(default_model_dir(model_home))
+    harness.link_tree(default_model_dir(model_home), home / "models" / DEFAULT_MODEL_NAME, fallback="symlink")
     data.mkdir()
     (data / "corpus").symlink_to(shared_data() / "corpus", target_is_directory=True)
     studio = Studio(Settings(home=str(home), data=[str(data)], import_default_model=False))
     studio.scan_sources()
     return studio, home
-
-
-class Stages:
-    """Seconds spent per stage: `mark(name)` closes the previous stage and opens the next."""
-
-    def __init__(self):
-        self.t0 = self.last = time.perf_counter()
-        self.current, self.seconds = None, {}
-
-    def mark(self, name: str | None) -> None:
-        now = time.perf_counter()
-        if self.current:
-            self.seconds[self.current] = round(self.seconds.get(self.current, 0) + now - self.last, 2)
-        self.current, self.last = name, now
 
 
 # build_snapshot's top-level progress messages (sub-steps report under them) → stage names
@@ -198,7 +168,7 @@ def child(variant: str, model_home: Path, workers: int, result_path: Path) -> No
         t0 = time.perf_counter()
         studio, home = _prepare(work, model_home)
         scan_s = time.perf_counter() - t0
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rss_before = harness.maxrss_mb()
         t0 = time.perf_counter()
         if variant == "ours":
             out = run_ours(studio, home, workers)
@@ -207,7 +177,7 @@ def child(variant: str, model_home: Path, workers: int, result_path: Path) -> No
         wall = time.perf_counter() - t0
         out.update({
             "wall_s": round(wall, 2), "scan_s_untimed": round(scan_s, 2),
-            "self_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "self_maxrss_mb": round(harness.maxrss_mb(), 1),
             "self_maxrss_after_scan_mb": round(rss_before, 1),
         })
     result_path.write_text(json.dumps(out))
@@ -215,87 +185,17 @@ def child(variant: str, model_home: Path, workers: int, result_path: Path) -> No
 
 # ----------------------------------------------------------------------------------------------- parent side
 
-def _tree_sample(proc, cpu: dict[int, float]) -> tuple[int, int]:
-    """(RSS, PSS) summed over a process and its descendants; records each one's CPU seconds in `cpu` (by pid).
-    RSS counts pages shared between processes (libraries, forked memory) once per process; PSS divides each
-    shared page among its sharers, so its sum is not inflated."""
-    import psutil
-
-    rss = pss = 0
-    for p in [proc] + proc.children(recursive=True):
-        try:
-            info = p.memory_full_info()
-            times = p.cpu_times()
-        except psutil.Error:
-            continue
-        rss += info.rss
-        pss += getattr(info, "pss", info.rss)
-        cpu[p.pid] = max(cpu.get(p.pid, 0.0), times.user + times.system)
-    return rss, pss
-
-
 def run_variant(variant: str, model_home: Path, workers: int) -> dict:
-    import psutil
-
-    with tempfile.TemporaryDirectory(prefix="frbio-bench-") as tmp:
-        result_path = Path(tmp) / "result.json"
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--model-home", str(model_home),
-               "--workers", str(workers), "--result", str(result_path)]
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT)
-        ps = psutil.Process(proc.pid)
-        peak, cpu, stop = [0, 0], {}, threading.Event()
-
-        def sample():
-            while not stop.is_set():
-                try:
-                    rss, pss = _tree_sample(ps, cpu)
-                    peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
-                except psutil.Error:
-                    pass
-                stop.wait(0.05)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        rc = proc.wait()
-        stop.set()
-        sampler.join()
-        if rc != 0:
-            raise SystemExit(f"{variant}: child process failed with exit code {rc}")
-        out = json.loads(result_path.read_text())
-    out["process_wall_s"] = round(time.perf_counter() - t0, 2)
-    out["peak_rss_mb"] = round(peak[0] / 2**20, 1)
-    out["peak_pss_mb"] = round(peak[1] / 2**20, 1)
-    out["cpu_s"] = round(sum(cpu.values()), 1)
-    out["processes"] = len(cpu)
-    return out
-
-
-def machine_info() -> dict:
-    import importlib.metadata as md
-
-    cpu = platform.processor()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    versions = {}
-    for pkg in ("datasets", "datasketch", "tokenizers", "transformers", "pyarrow"):
-        try:
-            versions[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            versions[pkg] = None
-    return {"cpu_count": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)), "cpu_model": cpu,
-            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-            "python": platform.python_version(), "platform": platform.platform(),
-            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "packages": versions}
+    """One variant in a fresh process; memory (RSS, PSS) and CPU time of its process tree sampled every 50 ms."""
+    run = harness.run_child(__file__, ["--child", variant, "--model-home", model_home, "--workers", workers],
+                            name=variant, interval=0.05, pss=True, cpu=True)
+    return {**run.result, "process_wall_s": round(run.wall_s, 2), "peak_rss_mb": round(run.peak_rss_mb, 1),
+            "peak_pss_mb": round(run.peak_pss_mb, 1), "cpu_s": round(run.cpu_s, 1), "processes": run.processes}
 
 
 def summarise(runs: list[dict]) -> dict:
     """The median run by wall time, with every run's wall time and peak RSS kept."""
-    best = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
-    out = dict(best)
+    out = dict(harness.median_run(runs))
     if len(runs) > 1:
         out["wall_s_runs"] = [r["wall_s"] for r in runs]
         out["peak_rss_mb_runs"] = [r["peak_rss_mb"] for r in runs]
@@ -303,64 +203,44 @@ def summarise(runs: list[dict]) -> dict:
     return out
 
 
-README = ROOT / "bench" / "README.md"
-TABLE_START, TABLE_END = "<!-- corpus_build:start -->", "<!-- corpus_build:end -->"
-
-
 def readme_table(report: dict) -> str:
     """The README block for this benchmark, generated from its JSON report."""
     m, v = report["machine"], report["variants"]
     names = {"ours": "OURS: `build_snapshot`", "baseline": "BASELINE: `datasets.map` + datasketch"}
-    lines = [TABLE_START,
-             f"Machine: {m['cpu_count']} CPUs ({m['cpu_model']}), {m['memory_gb']} GB RAM, Python {m['python']}; "
-             f"run {m['date'][:10]}, median of {report['repeat']} run(s) (wall times "
-             + "; ".join(f"{k} {', '.join(map(str, v[k].get('wall_s_runs', [v[k]['wall_s']])))}" for k in v)
-             + f"); load average at start {m['loadavg_at_start'][0]:g}.", "",
-             "| variant | wall time (s) | CPU time (s) | peak memory, PSS (MB) | peak RSS (MB) | docs in → out | "
-             "words out | tokens out | exact + near duplicates removed | time by stage (s) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    rows = []
     for key in ("ours", "baseline"):
         if key not in v:
             continue
         r = v[key]
-        stages = ", ".join(f"{k} {s:g}" for k, s in r.get("stages_s", {}).items())
-        lines.append(f"| {names[key]} | {r['wall_s']:.1f} | {r['cpu_s']:.0f} | {r['peak_pss_mb']:,.0f} | "
-                     f"{r['peak_rss_mb']:,.0f} | "
-                     f"{r['docs_in']:,} → "
-                     f"{r['docs_out']:,} | {r['words_out']:,} | {r['tokens_out']:,} | {r['exact_duplicates_removed']:,}"
-                     f" + {r['near_duplicates_removed']:,} | {stages} |")
+        rows.append([names[key], f"{r['wall_s']:.1f}", f"{r['cpu_s']:.0f}", f"{r['peak_pss_mb']:,.0f}",
+                     f"{r['peak_rss_mb']:,.0f}", f"{r['docs_in']:,} → {r['docs_out']:,}", f"{r['words_out']:,}",
+                     f"{r['tokens_out']:,}", f"{r['exact_duplicates_removed']:,} + {r['near_duplicates_removed']:,}",
+                     ", ".join(f"{k} {s:g}" for k, s in r.get("stages_s", {}).items())])
+    lines = [f"Machine: {m['cpu_count']} CPUs ({m['cpu_model']}), {m['memory_gb']} GB RAM, Python {m['python']}; "
+             f"run {m['date'][:10]}, median of {report['repeat']} run(s) (wall times "
+             + "; ".join(f"{k} {', '.join(map(str, v[k].get('wall_s_runs', [v[k]['wall_s']])))}" for k in v)
+             + f"); load average at start {m['loadavg_at_start'][0]:g}.", "",
+             harness.markdown_table(["variant", "wall time (s)", "CPU time (s)", "peak memory, PSS (MB)",
+                                     "peak RSS (MB)", "docs in → out", "words out", "tokens out",
+                                     "exact + near duplicates removed", "time by stage (s)"], rows, "lrrrrrrrrl")]
     if m["loadavg_at_start"][0] > 0.5 * m["cpu_count"]:
         lines += ["", f"Other work was running when this run started (load average {m['loadavg_at_start'][0]:g} "
                       f"on {m['cpu_count']} CPUs): wall times may be inflated; CPU time is the steadier comparison."]
     if "speedup" in report:
         lines += ["", f"OURS is **{report['speedup']:g}× faster** than the baseline; its peak memory (PSS, "
                       f"workers included) is {report['memory_ratio_pss']:g}× the baseline's."]
-    lines.append(TABLE_END)
     return "\n".join(lines)
 
 
-def update_readme(report: dict) -> None:
-    if not README.is_file():
-        return
-    text = README.read_text("utf-8")
-    if TABLE_START in text and TABLE_END in text:
-        head, rest = text.split(TABLE_START, 1)
-        text = head + readme_table(report) + rest.split(TABLE_END, 1)[1]
-        README.write_text(text, "utf-8")
-
-
 def main(argv=None) -> int:
-    from backend.settings import PROJECT_ROOT
+    from frbio_core.settings import PROJECT_ROOT
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.bench_parser(__doc__, RESULTS)
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument("--repeat", type=int, default=1, help="runs per variant (the median is reported)")
     parser.add_argument("--workers", type=int, default=1, help="cleaning and MinHash worker processes for OURS (build_snapshot default 1)")
     parser.add_argument("--model-home", type=Path, default=PROJECT_ROOT / "frbio_home",
                         help="home holding (or receiving) the converted default model")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
-    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
@@ -373,16 +253,16 @@ def main(argv=None) -> int:
 
     import_default_model(args.model_home)  # once; a no-op when already converted
 
-    machine = machine_info()  # before the runs: the load average says whether the machine was quiet
-    variants = {}
-    for variant in args.variants:
-        runs = []
-        for i in range(args.repeat):
-            print(f"[{variant}] run {i + 1}/{args.repeat} ...", flush=True)
-            runs.append(run_variant(variant, args.model_home, args.workers))
-            print(f"[{variant}] {runs[-1]['wall_s']} s, peak RSS {runs[-1]['peak_rss_mb']} MB, "
-                  f"{runs[-1]['docs_out']:,} docs / {runs[-1]['tokens_out']:,} tokens out", flush=True)
-        variants[variant] = summarise(runs)
+    # before the runs: the load average says whether the machine was quiet
+    machine = harness.machine_info("cpu_count=cpus", "cpus_usable", "cpu_model=cpu", "memory_gb",
+                                   "loadavg_at_start=load_averages", "python", "platform", "date=utc_time",
+                                   "packages", packages=PACKAGES)
+    order = harness.run_order(args.variants, args.repeat, interleave=False)
+    results = harness.run_all(order, lambda v: run_variant(v, args.model_home, args.workers),
+                              "[{variant}] run {round}/{rounds} ...",
+                              lambda v, r: f"[{v}] {r['wall_s']} s, peak RSS {r['peak_rss_mb']} MB, "
+                                           f"{r['docs_out']:,} docs / {r['tokens_out']:,} tokens out")
+    variants = {v: summarise([r for (_, w), r in zip(order, results) if w == v]) for v in dict.fromkeys(args.variants)}
 
     report = {
         "benchmark": "corpus_build: every commercial source of the shared corpus → cleaned, deduplicated, "
@@ -406,10 +286,9 @@ def main(argv=None) -> int:
     if "ours" in variants and "baseline" in variants:
         report["speedup"] = round(variants["baseline"]["wall_s"] / variants["ours"]["wall_s"], 2)
         report["memory_ratio_pss"] = round(variants["ours"]["peak_pss_mb"] / variants["baseline"]["peak_pss_mb"], 2)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    if args.out.resolve() == RESULTS.resolve() and set(variants) == set(VARIANTS):
-        update_readme(report)  # the table in bench/README.md always shows the committed JSON
+    # the README table shows the committed JSON, of a full run
+    harness.publish(report, args.out, RESULTS, "corpus_build", readme_table(report),
+                    readme=set(variants) == set(VARIANTS), show=False)
     print(json.dumps({k: {m: v[m] for m in ("wall_s", "peak_rss_mb", "docs_out", "tokens_out", "duplicates_removed")}
                       for k, v in variants.items()}, indent=1))
     print(f"wrote {args.out}")

@@ -21,32 +21,19 @@ load_commercial_docs, run_baseline, run_ours, measure.
 """
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import json
-import os
-import platform
-import resource
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+import harness
+from harness import shared_data
 
-RESULTS = ROOT / "bench" / "results" / "corpus_clean.json"
+harness.env_defaults(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+
+RESULTS = harness.BENCH / "results" / "corpus_clean.json"
 VARIANTS = ("baseline", "ours", "ours_w1")  # ours_w1: OURS in-process (workers=1), for the single-core figure
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("FRBIO_SHARED_DATA") or ROOT.parent / "shared" / "data").expanduser().resolve()
-
 
 def load_commercial_docs(data: Path | None = None) -> list[dict]:
     """Every record of every source whose commercial_use is true, in file-name order."""
@@ -58,22 +45,6 @@ def load_commercial_docs(data: Path | None = None) -> list[dict]:
     return docs
 
 
-class Stages:
-    """Seconds per stage: mark(name) closes the running stage and opens the next."""
-
-    def __init__(self):
-        self.last, self.current, self.seconds = time.perf_counter(), None, {}
-        self.cpu0, self.cpu_s = time.process_time(), None
-
-    def mark(self, name: str | None) -> None:
-        now = time.perf_counter()
-        if self.current:
-            self.seconds[self.current] = round(now - self.last, 3)
-        self.current, self.last = name, now
-        if name is None:
-            self.cpu_s = round(time.process_time() - self.cpu0, 3)  # main process only, not its workers
-
-
 def _shingles(text: str, n: int) -> set[str]:
     words = text.split()
     if len(words) < n:
@@ -83,7 +54,7 @@ def _shingles(text: str, n: int) -> set[str]:
 
 def run_baseline(docs: list[dict]) -> dict:
     """The straightforward single-process way with library defaults."""
-    stages = Stages()
+    stages = harness.Stages(digits=3)  # stages.cpu_s: the main process only, not its workers
     stages.mark("imports")
     import datasets
     from datasketch import MinHash, MinHashLSH
@@ -126,7 +97,7 @@ def run_baseline(docs: list[dict]) -> dict:
 
 
 def run_ours(docs: list[dict], workers: int = 2) -> dict:
-    stages = Stages()
+    stages = harness.Stages(digits=3)  # stages.cpu_s: the main process only, not its workers
     stages.mark("imports")
     from backend.corpus.cleaning import CleaningConfig, clean_documents
     from backend.corpus.dedup import dedup_documents, exact_duplicates, near_duplicates
@@ -163,63 +134,25 @@ def run_ours(docs: list[dict], workers: int = 2) -> dict:
 
 def child(variant: str, workers: int, result: Path) -> None:
     docs = load_commercial_docs()
-    rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_loaded = harness.maxrss_mb()
     out = run_baseline(docs) if variant == "baseline" else run_ours(docs, 1 if variant == "ours_w1" else workers)
     out["wall_s"] = round(sum(out["stages_s"].values()), 3)  # the timed stages are contiguous
-    out["self_maxrss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    out["self_maxrss_mb"] = round(harness.maxrss_mb(), 1)
     out["self_maxrss_after_loading_mb"] = round(rss_loaded, 1)
     result.write_text(json.dumps(out))
 
 
-def _tree_memory(proc) -> tuple[int, int]:
-    import psutil
-
-    rss = pss = 0
-    for p in [proc] + proc.children(recursive=True):
-        try:
-            info = p.memory_full_info()
-            rss, pss = rss + info.rss, pss + getattr(info, "pss", info.rss)
-        except psutil.Error:
-            pass
-    return rss, pss
-
-
 def measure(variant: str, workers: int = 2) -> dict:
-    """Run one variant in a fresh process; its result plus the peak memory of its process tree."""
-    import psutil
-
-    with tempfile.TemporaryDirectory(prefix="frbio-clean-bench-") as tmp:
-        result = Path(tmp) / "result.json"
-        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", variant,
-                                 "--workers", str(workers), "--result", str(result)], cwd=ROOT)
-        ps, peak, stop = psutil.Process(proc.pid), [0, 0], threading.Event()
-
-        def sample():
-            while not stop.is_set():
-                try:
-                    rss, pss = _tree_memory(ps)
-                    peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
-                except psutil.Error:
-                    pass
-                stop.wait(0.02)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        code = proc.wait()
-        stop.set()
-        sampler.join()
-        if code:
-            raise SystemExit(f"{variant} child failed with exit code {code}")
-        out = json.loads(result.read_text())
-    out["peak_tree_rss_mb"], out["peak_tree_pss_mb"] = round(peak[0] / 2**20, 1), round(peak[1] / 2**20, 1)
-    return out
+    """Run one variant in a fresh process; its result plus the peak memory of its process tree (every 20 ms)."""
+    run = harness.run_child(__file__, ["--child", variant, "--workers", workers], name=variant, interval=0.02,
+                            pss=True)
+    return {**run.result, "peak_tree_rss_mb": round(run.peak_rss_mb, 1), "peak_tree_pss_mb": round(run.peak_pss_mb, 1)}
 
 
 # ---------------------------------------------------------------- parent: both variants, comparison, table
 
 def _median_run(runs: list[dict]) -> dict:
-    best = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
-    return {**best, "wall_s_runs": [r["wall_s"] for r in runs]}
+    return {**harness.median_run(runs), "wall_s_runs": [r["wall_s"] for r in runs]}
 
 
 def compare(baseline: dict, ours: dict) -> dict:
@@ -246,25 +179,19 @@ def table(results: dict[str, dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
-    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    parser = harness.bench_parser(__doc__, RESULTS)
     parser.add_argument("--workers", type=int, default=2, help="worker processes for OURS (default 2)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per variant; the median run is reported")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.workers, args.result)
         return
     if not (shared_data() / "corpus").is_dir():
         raise SystemExit(f"no corpus at {shared_data()} (set FRBIO_SHARED_DATA)")
-    runs = {v: [] for v in VARIANTS}
-    for _ in range(args.repeat):
-        for variant in VARIANTS:
-            runs[variant].append(measure(variant, args.workers))
-    results = {v: _median_run(r) for v, r in runs.items()}
+    order = harness.run_order(VARIANTS, args.repeat)
+    runs = harness.run_all(order, lambda v: measure(v, args.workers), "round {round}/{rounds}: {variant}")
+    results = {v: _median_run([r for (_, w), r in zip(order, runs) if w == v]) for v in VARIANTS}
     baseline, ours = results["baseline"], results["ours"]
-    load = os.getloadavg()
     out = {
         "benchmark": "corpus_clean: clean + exact + near dedup of every commercial source of the shared corpus",
         "baseline": "datasets.Dataset.from_list(...).map(clean_text) single process; sha1 exact dedup; datasketch "
@@ -274,16 +201,14 @@ def main() -> None:
         "timing": "wall time in a fresh process per variant, documents already loaded; imports included",
         "memory": "psutil, sampled every 20 ms, summed over the variant's process and all descendants (RSS and PSS);"
                   " getrusage ru_maxrss of the main process also given",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "load_average_after": [round(x, 2) for x in load]},
+        "machine": harness.machine_info("cpus", "python", "platform", "load_average_after=load_averages"),
         "repeat": args.repeat, "date": time.strftime("%Y-%m-%d %H:%M"),
         "speedup_wall": round(baseline["wall_s"] / ours["wall_s"], 1),
         "speedup_wall_in_process": round(baseline["wall_s"] / results["ours_w1"]["wall_s"], 1),
         "comparison": compare(baseline, ours),
         "results": results,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=1, ensure_ascii=False))
+    harness.write_results(args.out, out)
     print(table(results))
     print(json.dumps(out["comparison"]))
     print(f"speed-up (wall): {out['speedup_wall']}x ({out['speedup_wall_in_process']}x in-process); "

@@ -19,49 +19,25 @@ Scores must be identical (every metric and standard error, and every generated a
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import glob
 import json
 import os
-import platform
-import resource
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+import harness
+from harness import ROOT, shared_data, timed_command as timed
 
-RESULTS = ROOT / "bench" / "results" / "eval.json"
-README = ROOT / "bench" / "README.md"
+harness.env_defaults(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+
+RESULTS = harness.BENCH / "results" / "eval.json"
 MODEL = "smollm2-135m-instruct"
 PY = str(ROOT / ".venv" / "bin" / "python")
 LM_EVAL = str(ROOT / ".venv" / "bin" / "lm_eval")
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("FRBIO_SHARED_DATA") or ROOT.parent / "shared" / "data").expanduser().resolve()
-
-
-def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> tuple[float, float, str]:
-    """(wall seconds, CPU seconds of the command and its descendants, stdout)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    with open(log or os.devnull, "a") as err:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-2000:]}\nsee {log}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, proc.stdout
 
 
 def setup_home(home: Path) -> None:
@@ -72,7 +48,7 @@ def setup_home(home: Path) -> None:
     if not is_complete(source):
         subprocess.run([PY, "-m", "backend", "models", "import-default"], cwd=ROOT, check=True)
     (home / "models").mkdir(parents=True)
-    shutil.copytree(source, home / "models" / source.name, copy_function=os.link)
+    harness.link_tree(source, home / "models" / source.name)
     subprocess.run([PY, "-m", "backend", "--home", str(home), "models", "import-default"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -95,7 +71,8 @@ def run(args) -> dict:
     ours_cmd = [PY, "-m", "backend", "eval", "--model", MODEL, "--tasks", args.task, "--batch-size",
                 str(args.batch_size), "--json"] + (["--limit", str(args.limit)] if args.limit else [])
     print(f"OURS: {' '.join(ours_cmd[1:])}", file=sys.stderr)
-    load = os.getloadavg()[0]
+    machine = harness.machine_info("cpus", "python", "load_average_at_start=load_average")  # load: before OURS
+    machine["load_average_at_start"] = round(machine["load_average_at_start"], 2)
     ours_wall, ours_cpu, out = timed(ours_cmd, env, log)
     ours = json.loads(out)
     result = ours["results"][0]
@@ -133,7 +110,7 @@ def run(args) -> dict:
 
     from backend.evaluation.config import EvalConfig
     from backend.evaluation.runner import plan
-    from backend.settings import load_settings
+    from frbio_core.settings import load_settings
     from backend.studio import Studio
 
     studio = Studio(load_settings(home=str(home), data=[str(data)]))
@@ -144,8 +121,7 @@ def run(args) -> dict:
 
     ours_m, base_m = metrics_of(ours_results, task), metrics_of(base_results, task)
     return {
-        "date": dt.date.today().isoformat(), "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                                         "load_average_at_start": round(load, 2)},
+        "date": dt.date.today().isoformat(), "machine": machine,
         "task": task, "items": result["n_samples"], "num_fewshot": num_fewshot, "batch_size": args.batch_size,
         "model": MODEL, "commands": {"ours": " ".join(ours_cmd[1:]), "baseline": " ".join(base_cmd)},
         "ours": {"wall_s": round(ours_wall, 2), "cpu_s": round(ours_cpu, 2), "metrics": ours_m},
@@ -161,51 +137,39 @@ def run(args) -> dict:
     }
 
 
-def write_readme(r: dict) -> None:
-    text = README.read_text("utf-8")
-    o, b, c = r["ours"], r["baseline"], r["cached"]
-    fmt = lambda m: ", ".join(f"{k} {v:.4f}" for k, v in m.items() if not k.endswith("_stderr"))  # noqa: E731
-    a = r.get("ours_again")
-    again_row = (f"| OURS again, after the baseline (fresh home) | {a['wall_s']:,.1f} | {a['cpu_s']:,.1f} | same "
-                 f"numbers: {a['same_numbers']} |\n") if a else ""
-    block = f"""<!-- eval:start -->
-Machine: {r['machine']['cpus']} CPUs, Python {r['machine']['python']}; run {r['date']}; load average at start {r['machine']['load_average_at_start']}.
+def readme_table(r: dict) -> str:
+    o, b, c, a = r["ours"], r["baseline"], r["cached"], r.get("ours_again")
+    fmt = harness.format_scores
+    rows = [["OURS: `python -m backend eval` (job, stored)", f"{o['wall_s']:,.1f}", f"{o['cpu_s']:,.1f}",
+             fmt(o["metrics"])],
+            ["BASELINE: `lm_eval run` (same YAML)", f"{b['wall_s']:,.1f}", f"{b['cpu_s']:,.1f}", fmt(b["metrics"])]]
+    if a:
+        rows.append(["OURS again, after the baseline (fresh home)", f"{a['wall_s']:,.1f}", f"{a['cpu_s']:,.1f}",
+                     f"same numbers: {a['same_numbers']}"])
+    rows.append(["CACHED: the OURS command again", f"{c['wall_s']:,.2f}", f"{c['cpu_s']:,.2f}",
+                 f"same numbers: {c['same_numbers']}, new jobs: {c['new_jobs']}"])
+    return f"""Machine: {r['machine']['cpus']} CPUs, Python {r['machine']['python']}; run {r['date']}; load average at start {r['machine']['load_average_at_start']}.
 Task `{r['task']}`: {r['items']} items, {r['num_fewshot']}-shot, batch size {r['batch_size']}, model {r['model']}.
 
-| variant | wall time (s) | CPU time (s) | scores |
-|---|---:|---:|---|
-| OURS: `python -m backend eval` (job, stored) | {o['wall_s']:,.1f} | {o['cpu_s']:,.1f} | {fmt(o['metrics'])} |
-| BASELINE: `lm_eval run` (same YAML) | {b['wall_s']:,.1f} | {b['cpu_s']:,.1f} | {fmt(b['metrics'])} |
-{again_row}| CACHED: the OURS command again | {c['wall_s']:,.2f} | {c['cpu_s']:,.2f} | same numbers: {c['same_numbers']}, new jobs: {c['new_jobs']} |
+{harness.markdown_table(["variant", "wall time (s)", "CPU time (s)", "scores"], rows, "lrrl")}
 
 Identical scores (every metric and standard error): **{r['identical_scores']}**; identical generated answers on every
 item: **{r['identical_generations']}**. OURS takes {o['wall_s'] / b['wall_s']:.2f}× the command line's wall time
 (it also stores per-item rows and the files); re-opening the cached result takes {c['wall_s']:.2f} s as a new
-command ({c['in_process_lookup_ms']:.0f} ms in-process, as the Compare tab does).
-<!-- eval:end -->"""
-    if "<!-- eval:start -->" in text:
-        head, rest = text.split("<!-- eval:start -->", 1)
-        text = head + block + rest.split("<!-- eval:end -->", 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## Evaluation (`eval.py`)\n\n" + (__doc__.split("\n\n")[1]).strip() + \
-            "\n\n" + block + "\n"
-    README.write_text(text, "utf-8")
+command ({c['in_process_lookup_ms']:.0f} ms in-process, as the Compare tab does)."""
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.bench_parser(__doc__, RESULTS, child=False)
     parser.add_argument("--task", default="frenchmedmcqa_all")
     parser.add_argument("--limit", type=int, default=None, help="first N items only (default: all 622)")
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--sandwich", action="store_true",
                         help="run OURS again after the baseline in a second fresh home (machine drift shows)")
     args = parser.parse_args()
     result = run(args)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=1), "utf-8")
-    if Path(args.out) == RESULTS:
-        write_readme(result)
+    harness.publish(result, args.out, RESULTS, "eval", readme_table(result), show=False,
+                    section="## Evaluation (`eval.py`)\n\n" + __doc__.split("\n\n")[1])
     print(json.dumps({k: result[k] for k in ("ours", "baseline", "ours_again", "cached", "identical_scores",
                                              "identical_generations")}, indent=1))
     return 0 if result["identical_scores"] else 1

@@ -25,26 +25,18 @@ Writes bench/results/generate.json and the table in bench/README.md (default --o
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
-import platform
-import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+import harness
+from harness import ROOT
 
-RESULTS = ROOT / "bench" / "results" / "generate.json"
-README = ROOT / "bench" / "README.md"
+harness.env_defaults(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+
+RESULTS = harness.BENCH / "results" / "generate.json"
 VARIANTS = ("sequential", "sequential-1t", "ours-round_robin", "ours-threads", "ours-round_robin-all",
             "ours-threads-all", "hf-streamer-threads")
 MODELS = ["smol-1", "smol-2", "smol-3"]
@@ -58,7 +50,7 @@ def prepare(work: Path) -> Path:
     from backend.default_model import default_model_dir
     from backend.models.importing import register_default
     from backend.models.registry import register_model
-    from backend.registry import connect
+    from frbio_core.registry import connect
 
     register_default(connect(ROOT / "frbio_home" / "frbio.db"), ROOT / "frbio_home",
                      log=lambda m: print(m, file=sys.stderr))
@@ -67,10 +59,7 @@ def prepare(work: Path) -> Path:
     db = connect(home / "frbio.db")
     for name in MODELS:
         folder = home / "models" / name
-        try:
-            shutil.copytree(source, folder, copy_function=os.link)
-        except OSError:
-            shutil.copytree(source, folder)
+        harness.link_tree(source, folder)
         register_model(db, folder, model_id=name, name=name, kind="base", origin="local")
     return home
 
@@ -160,7 +149,7 @@ def run_ours(args, home: Path, variant: str) -> dict:
     from backend.generation.models_cache import ModelCache
     from backend.generation.presets import prompt_text
     from backend.generation.stream import generate_all, side_by_side
-    from backend.registry import connect
+    from frbio_core.registry import connect
 
     strategy = "threads" if "threads" in variant else "round_robin"
     threads = 0 if variant.endswith("-all") else 1
@@ -180,37 +169,17 @@ def run_ours(args, home: Path, variant: str) -> dict:
 
 def child(variant: str, home: Path, args, result_path: Path) -> None:
     result = run_ours(args, home, variant) if variant.startswith("ours") else run_hf(args, home, variant)
-    result_path.write_text(json.dumps(result, indent=1, ensure_ascii=False), "utf-8")
+    harness.write_results(result_path, result)
 
 
 # ------------------------------------------------------------------------------------------------ parent
 
 def run_variant(variant: str, home: Path, args) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        result_path = Path(tmp) / "result.json"
-        load = os.getloadavg()[0]
-        proc = subprocess.run([sys.executable, __file__, "--child", variant, "--home", str(home), "--result",
-                               str(result_path), "--tokens", str(args.tokens)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"{variant} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
-        result = json.loads(result_path.read_text("utf-8"))
-    result.update(variant=variant, load_average_at_start=load)
-    return result
-
-
-def machine_info() -> dict:
-    import torch
-
-    cpu = platform.processor()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-            "default_torch_threads": torch.get_num_threads(), "date": dt.date.today().isoformat(),
-            "load_average_at_start": os.getloadavg()[0]}
+    """One variant in a fresh process (quiet, nothing sampled: the child times itself)."""
+    load = os.getloadavg()[0]
+    run = harness.run_child(__file__, ["--child", variant, "--home", home, "--tokens", args.tokens], name=variant,
+                            interval=None, quiet=True)
+    return {**run.result, "variant": variant, "load_average_at_start": load}
 
 
 def summarise(report: dict) -> None:
@@ -222,8 +191,7 @@ def summarise(report: dict) -> None:
         baseline_texts = [p["text"] for p in by_variant["sequential"][0]["panes"]]
     summary = {}
     for variant, runs in by_variant.items():
-        runs = sorted(runs, key=lambda r: r["wall_s"])
-        median = runs[len(runs) // 2]
+        median = harness.median_run(runs)
         panes = median["panes"]
         tokens = sum(p["new_tokens"] for p in panes)
         summary[variant] = {
@@ -246,21 +214,20 @@ NAMES = {"sequential": "BASELINE: sequential `generate`", "sequential-1t": "BASE
 
 def readme_table(report: dict) -> str:
     m, s = report["machine"], report["summary"]
+    rows = []
+    for variant in (v for v in VARIANTS if v in s):
+        r = s[variant]
+        rows.append([NAMES[variant], r["torch_threads"], " / ".join(f"{t:.2f}" for t in r["ttft_s"]),
+                     " / ".join("—" if t is None else f"{t:.1f}" for t in r["tokens_per_s"]), f"{r['wall_s']:.1f}",
+                     f"{r['aggregate_tokens_per_s']:.1f}",
+                     {None: "—", True: "yes", False: "**no**"}[r["same_text_as_sequential"]],
+                     f"{r['load_average_at_start']:.1f}"])
     lines = [f"Machine: {m['cpus']} CPUs ({m['cpu']}), Python {m['python']}, torch {m['torch']} (default "
              f"{m['default_torch_threads']} threads); run {m['date']}, {report['config']['tokens']} new tokens per "
              f"pane, median of {report['config']['repeat']} round(s) by total time.", "",
-             "| variant | torch threads | first token, panes 1 / 2 / 3 (s) | decoding, panes 1 / 2 / 3 (tok/s) | "
-             "all 3 done (s) | tokens/s, all panes | same text as sequential | load avg |",
-             "|---|---:|---|---|---:|---:|---|---:|"]
-    for variant in VARIANTS:
-        if variant not in s:
-            continue
-        r = s[variant]
-        ttft = " / ".join(f"{t:.2f}" for t in r["ttft_s"])
-        rate = " / ".join("—" if t is None else f"{t:.1f}" for t in r["tokens_per_s"])
-        same = {None: "—", True: "yes", False: "**no**"}[r["same_text_as_sequential"]]
-        lines.append(f"| {NAMES[variant]} | {r['torch_threads']} | {ttft} | {rate} | {r['wall_s']:.1f} | "
-                     f"{r['aggregate_tokens_per_s']:.1f} | {same} | {r['load_average_at_start']:.1f} |")
+             harness.markdown_table(["variant", "torch threads", "first token, panes 1 / 2 / 3 (s)",
+                                     "decoding, panes 1 / 2 / 3 (tok/s)", "all 3 done (s)", "tokens/s, all panes",
+                                     "same text as sequential", "load avg"], rows, "lrllrrlr")]
     if "sequential" in s:
         base = s["sequential"]
         for variant in ("ours-round_robin", "ours-threads"):
@@ -274,56 +241,28 @@ def readme_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def update_readme(report: dict) -> None:
-    start, end = "<!-- generate:start -->", "<!-- generate:end -->"
-    text = README.read_text("utf-8") if README.is_file() else "# Benchmarks\n"
-    block = f"{start}\n{readme_table(report)}\n{end}"
-    if start in text and end in text:
-        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    README.write_text(text, "utf-8")
-
-
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.bench_parser(__doc__, RESULTS)
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(VARIANTS)}")
     parser.add_argument("--tokens", type=int, default=64, help="new tokens per pane")
     parser.add_argument("--repeat", type=int, default=3, help="rounds (all variants each round)")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(args.child, args.home, args, args.result)
         return 0
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = [v for v in variants if v not in VARIANTS]
-    if unknown:
-        parser.error(f"unknown variant(s) {unknown}; known: {VARIANTS}")
-    work = Path(tempfile.mkdtemp(prefix="bench-generate-"))
-    try:
-        report = {"machine": machine_info(), "config": {"tokens": args.tokens, "repeat": args.repeat,
-                                                        "models": MODELS, "prompt": PROMPT_ID}, "runs": []}
+    variants = harness.variant_list(parser, args.variants, VARIANTS)
+    with harness.work_dir("bench-generate-") as work:
+        report = {"machine": harness.machine_info("cpu", "cpus", "python", "torch", "default_torch_threads", "date",
+                                                  "load_average_at_start=load_average"),
+                  "config": {"tokens": args.tokens, "repeat": args.repeat, "models": MODELS, "prompt": PROMPT_ID}}
         home = prepare(work)
-        for round_ in range(args.repeat):
-            for variant in variants:
-                print(f"round {round_ + 1}: {variant}", file=sys.stderr, flush=True)
-                r = run_variant(variant, home, args)
-                print(f"  all done in {r['wall_s']:.1f} s, first tokens "
-                      f"{[round(p['ttft_s'], 2) for p in r['panes']]}", file=sys.stderr, flush=True)
-                report["runs"].append(r)
+        report["runs"] = harness.run_all(
+            harness.run_order(variants, args.repeat), lambda v: run_variant(v, home, args), "round {round}: {variant}",
+            lambda v, r: f"  all done in {r['wall_s']:.1f} s, first tokens {[round(p['ttft_s'], 2) for p in r['panes']]}")
         report["load_average_at_end"] = os.getloadavg()[0]
         summarise(report)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False), "utf-8")
-    if args.out.resolve() == RESULTS.resolve():
-        update_readme(report)
-    print(readme_table(report))
-    return 0
+    return harness.publish(report, args.out, RESULTS, "generate", readme_table(report))
 
 
 if __name__ == "__main__":

@@ -20,24 +20,19 @@ the results. Peak memory: psutil RSS of the variant's process sampled every 50 m
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "bench" / "results" / "merge.json"
-README = ROOT / "bench" / "README.md"
+import harness
+from harness import ROOT
+
+RESULTS = harness.BENCH / "results" / "merge.json"
 METHODS = {  # the slider moved, its values in release order, and the other parameters
     "slerp": ("t", [0.5, 0.3, 0.7, 0.4, 0.6, 0.2, 0.8], {}),
     "linear": ("weight", [0.5, 0.3, 0.7, 0.4, 0.6, 0.2, 0.8], {}),
@@ -54,7 +49,7 @@ def prepare(work: Path) -> dict:
     """The base (the default model in ./frbio_home) and the DAPT side (registered, else a perturbed copy)."""
     from backend.models.importing import register_default
     from backend.models.registry import list_models
-    from backend.registry import connect
+    from frbio_core.registry import connect
 
     home = ROOT / "frbio_home"
     db = connect(home / "frbio.db")
@@ -150,55 +145,18 @@ def child(variant: str, setup: dict, releases: int, result_path: Path) -> None:
 
     kind, method = variant.split("-", 1)
     result = run_ours(method, setup, releases) if kind == "ours" else run_baseline(method, setup, releases)
-    result["ru_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["ru_maxrss_mb"] = harness.maxrss_mb()
     result["torch_threads"] = torch.get_num_threads()
-    result_path.write_text(json.dumps(result, indent=1), "utf-8")
+    harness.write_results(result_path, result)
 
 
 # ------------------------------------------------------------------------------------------------ parent
 
 def run_variant(variant: str, setup: dict, releases: int) -> dict:
-    import psutil
-
-    with tempfile.TemporaryDirectory() as tmp:
-        result_path = Path(tmp) / "result.json"
-        cmd = [sys.executable, __file__, "--child", variant, "--setup", json.dumps(setup), "--result",
-               str(result_path), "--releases", str(releases)]
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        peak = {"rss": 0}
-        done = threading.Event()
-
-        def sample():
-            p = psutil.Process(proc.pid)
-            while not done.wait(0.05):
-                try:
-                    peak["rss"] = max(peak["rss"], p.memory_info().rss)
-                except psutil.Error:
-                    continue
-
-        thread = threading.Thread(target=sample, daemon=True)
-        thread.start()
-        _, err = proc.communicate()
-        done.set()
-        thread.join()
-        if proc.returncode != 0:
-            raise SystemExit(f"{variant} failed (exit {proc.returncode}):\n{err[-4000:]}")
-        result = json.loads(result_path.read_text("utf-8"))
-    result.update(variant=variant, peak_rss_mb=peak["rss"] / 2**20)
-    return result
-
-
-def machine_info() -> dict:
-    import torch
-
-    cpu = platform.processor()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-            "date": dt.date.today().isoformat(), "load_average_at_start": os.getloadavg()[0]}
+    """One variant in a fresh process (quiet); the RSS of that process (not its children) sampled every 50 ms."""
+    run = harness.run_child(__file__, ["--child", variant, "--setup", json.dumps(setup), "--releases", releases],
+                            name=variant, interval=0.05, tree=False, quiet=True)
+    return {**run.result, "variant": variant, "peak_rss_mb": run.peak_rss_mb}
 
 
 def median(values) -> float:
@@ -207,28 +165,26 @@ def median(values) -> float:
 
 def readme_table(report: dict) -> str:
     m = report["machine"]
+    runs, rows = {r["variant"]: r for r in report["runs"]}, []
+    for method in report["methods"]:
+        ours, base = runs.get(f"ours-{method}"), runs.get(f"baseline-{method}")
+        if ours:
+            rows.append([method, "OURS: in-memory preview", f"**{median(ours['warm']['weights_s']):.3f}**",
+                         f"{median(ours['warm']['first_token_s']):.3f}",
+                         f"{ours['cold']['weights_s']:.2f} (load {ours['open_s']:.1f})", f"{ours['peak_rss_mb']:,.0f}"])
+            if "density" in ours:
+                rows.append([method, "OURS: density slider", f"**{median(ours['density']['weights_s']):.3f}**",
+                             f"{median(ours['density']['first_token_s']):.3f}", "—", "—"])
+        if base:
+            rows.append([method, "BASELINE: mergekit `run_merge` to disk + reload", f"{median(base['weights_s']):.3f}",
+                         f"{median(base['first_token_s']):.3f}", "—", f"{base['peak_rss_mb']:,.0f}"])
     lines = [f"Machine: {m['cpus']} CPUs ({m['cpu']}), torch {m['torch']} on the CPU; run {m['date']}; load average "
              f"{m['load_average_at_start']:.2f} at start, {report.get('load_average_at_end', 0):.2f} at the end.",
              f"Models: base `{Path(report['setup']['base']).name}` (134.5 M parameters, float32); DAPT side: "
              f"{report['setup']['dapt_label']}. Medians of {report['releases']} slider releases (OURS, warm) or "
              f"{report['releases']} merges (BASELINE).", "",
-             "| method | variant | slider → weights ready (s) | slider → first token (s) | first release after "
-             "loading (s) | peak RSS (MB) |", "|---|---|---:|---:|---:|---:|"]
-    runs = {r["variant"]: r for r in report["runs"]}
-    for method in report["methods"]:
-        ours, base = runs.get(f"ours-{method}"), runs.get(f"baseline-{method}")
-        if ours:
-            lines.append(f"| {method} | OURS: in-memory preview | **{median(ours['warm']['weights_s']):.3f}** | "
-                         f"{median(ours['warm']['first_token_s']):.3f} | {ours['cold']['weights_s']:.2f} (load "
-                         f"{ours['open_s']:.1f}) | {ours['peak_rss_mb']:,.0f} |")
-            if "density" in ours:
-                lines.append(f"| {method} | OURS: density slider | **{median(ours['density']['weights_s']):.3f}** | "
-                             f"{median(ours['density']['first_token_s']):.3f} | — | — |")
-        if base:
-            lines.append(f"| {method} | BASELINE: mergekit `run_merge` to disk + reload | "
-                         f"{median(base['weights_s']):.3f} | {median(base['first_token_s']):.3f} | — | "
-                         f"{base['peak_rss_mb']:,.0f} |")
-    lines.append("")
+             harness.markdown_table(["method", "variant", "slider → weights ready (s)", "slider → first token (s)",
+                                     "first release after loading (s)", "peak RSS (MB)"], rows, "llrrrr"), ""]
     for method in report["methods"]:
         ours, base = runs.get(f"ours-{method}"), runs.get(f"baseline-{method}")
         if ours and base:
@@ -239,50 +195,28 @@ def readme_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def update_readme(report: dict) -> None:
-    start, end = "<!-- merge:start -->", "<!-- merge:end -->"
-    text = README.read_text("utf-8") if README.is_file() else "# Benchmarks\n"
-    block = f"{start}\n{readme_table(report)}\n{end}"
-    if start in text and end in text:
-        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    README.write_text(text, "utf-8")
-
-
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.bench_parser(__doc__, RESULTS)
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated: slerp, linear, ties")
     parser.add_argument("--releases", type=int, default=5, help="slider releases (OURS) / merges (BASELINE) timed")
     parser.add_argument("--variants", default="ours,baseline")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--setup", help=argparse.SUPPRESS)
-    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(args.child, json.loads(args.setup), args.releases, args.result)
         return 0
     methods = [m for m in args.methods.split(",") if m]
     kinds = [k for k in args.variants.split(",") if k]
-    work = Path(tempfile.mkdtemp(prefix="bench-merge-"))
-    try:
-        report = {"machine": machine_info(), "releases": args.releases, "methods": methods, "runs": []}
+    with harness.work_dir("bench-merge-") as work:
+        report = {"machine": harness.machine_info("cpu", "cpus", "python", "torch", "date",
+                                                  "load_average_at_start=load_average"),
+                  "releases": args.releases, "methods": methods}
         setup = prepare(work)
         report["setup"] = setup
-        for method in methods:
-            for kind in kinds:
-                print(f"running {kind}-{method}", file=sys.stderr, flush=True)
-                report["runs"].append(run_variant(f"{kind}-{method}", setup, args.releases))
+        report["runs"] = harness.run_all(harness.run_order([f"{kind}-{method}" for method in methods for kind in kinds]),
+                                         lambda v: run_variant(v, setup, args.releases))
         report["load_average_at_end"] = os.getloadavg()[0]
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1), "utf-8")
-    if args.out.resolve() == RESULTS.resolve():
-        update_readme(report)
-    print(readme_table(report))
-    return 0
+    return harness.publish(report, args.out, RESULTS, "merge", readme_table(report))
 
 
 if __name__ == "__main__":

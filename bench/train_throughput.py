@@ -24,37 +24,27 @@ Writes bench/results/train_throughput.json and the table in bench/README.md (def
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+import harness
+from harness import ROOT, shared_data
 
-RESULTS = ROOT / "bench" / "results" / "train_throughput.json"
-README = ROOT / "bench" / "README.md"
+harness.env_defaults(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+
+RESULTS = harness.BENCH / "results" / "train_throughput.json"
 VARIANTS = ("baseline-fp32", "ours-fp32", "ours-fp32-compile", "baseline-bf16", "ours-bf16", "ours-bf16-compile",
             "ours-bf16-seed43",
             "baseline-bf16-seed43")
 DEFAULT_VARIANTS = "baseline-fp32,ours-fp32,ours-fp32-compile,baseline-bf16,ours-bf16,ours-bf16-compile"
 SOURCES = ["mantra_gsc", "pxcorpus", "ECDC", "ScopeSanteQualite", "WMT-18-Medline"]
 GENERAL = ["UD_French-Sequoia.dev", "UD_French-GSD.test", "UD_English-EWT.dev"]
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("FRBIO_SHARED_DATA") or ROOT.parent / "shared" / "data").expanduser().resolve()
+SIZES = ("steps", "warmup", "micro_batch", "grad_accum", "block", "eval_batches")  # flags passed on to children
 
 
 # ------------------------------------------------------------------------------------------------ setup
@@ -62,7 +52,7 @@ def shared_data() -> Path:
 def prepare(work: Path) -> dict:
     """A home holding the default model (hard-linked from ./frbio_home, converted there first if needed), a data
     folder with a few real sources and general-domain validation files, and a snapshot built from them."""
-    from backend import registry
+    from frbio_core import registry
     from backend.corpus import catalogue, snapshot
     from backend.corpus.recipe import Recipe
     from backend.default_model import DEFAULT_MODEL_NAME, default_model_dir, import_default_model
@@ -72,11 +62,7 @@ def prepare(work: Path) -> dict:
     import_default_model(source_home, log=lambda m: print(m, file=sys.stderr))
     home, data = work / "home", work / "data"
     (home / "models").mkdir(parents=True)
-    try:
-        shutil.copytree(default_model_dir(source_home), home / "models" / DEFAULT_MODEL_NAME, copy_function=os.link)
-    except OSError:
-        shutil.rmtree(home / "models" / DEFAULT_MODEL_NAME, ignore_errors=True)
-        shutil.copytree(default_model_dir(source_home), home / "models" / DEFAULT_MODEL_NAME)
+    harness.link_tree(default_model_dir(source_home), home / "models" / DEFAULT_MODEL_NAME)
     for sub, names in (("corpus", SOURCES), ("general", GENERAL)):
         (data / sub).mkdir(parents=True)
         for name in names:
@@ -107,26 +93,27 @@ def eval_sets(home: Path, snapshot: str, tokenizer, block: int, blocks: int) -> 
 # ------------------------------------------------------------------------------------------------ children
 
 def run_ours(args, setup: dict, precision: str, compile_: bool, seed: int = 42) -> dict:
-    from backend import registry
-    from backend.settings import Settings
+    from backend.studio import Studio
+    from frbio_core import registry
+    from frbio_core.settings import Settings
     from jobs import store
-    from jobs.context import JobContext
     from jobs.kinds import get_kind
+    from jobs.reporter import Reporter
 
     home = Path(setup["home"])
     db = registry.connect(home / "frbio.db")
     job_id = store.submit(db, home, "train", train_config(args, setup["snapshot"], precision, compile_, seed))
     row = store.get(db, job_id)
     kind = get_kind("train")
-    ctx = JobContext(db, Settings(home=str(home), data=[setup["data"]], import_default_model=False), row,
-                     config=kind.validate(row["config"]))
+    studio = Studio(Settings(home=str(home), data=[setup["data"]], import_default_model=False))
+    job = Reporter(db, home, row)
     start = time.perf_counter()
-    result = kind.run(ctx)
+    result = kind.run(studio, kind.validate(row["config"]), job)
     wall = time.perf_counter() - start
-    steps = [m for m in store.read_metrics(ctx.job_dir) if "loss" in m]
+    steps = [m for m in store.read_metrics(job.job_dir) if "loss" in m]
     timed = steps[args.warmup:]
     tokens = sum(args.micro_batch * args.grad_accum * args.block for _ in timed)
-    data = next(m for m in store.read_metrics(ctx.job_dir) if m.get("stage") == "data")
+    data = next(m for m in store.read_metrics(job.job_dir) if m.get("stage") == "data")
     ppl = {k: v for k, v in result.items() if k.endswith("_ppl") or "_ppl_" in k}
     shutil.rmtree(result["model_path"], ignore_errors=True)   # 0.5 GB per run
     return {"tokens_per_s": tokens / sum(m["step_s"] for m in timed), "step_s": [m["step_s"] for m in steps],
@@ -228,67 +215,26 @@ def child(variant: str, setup: dict, args, result_path: Path) -> None:
     else:
         result = run_ours(args, setup, "bf16" if "bf16" in variant else "fp32", variant.endswith("compile"),
                           seed=43 if variant.endswith("seed43") else 42)
-    result["ru_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["ru_maxrss_mb"] = harness.maxrss_mb()
     result["torch_threads"] = torch.get_num_threads()
-    result_path.write_text(json.dumps(result, indent=1), "utf-8")
+    harness.write_results(result_path, result)
 
 
 # ------------------------------------------------------------------------------------------------ parent
 
 def run_variant(variant: str, setup: dict, args) -> dict:
-    import psutil
-
-    with tempfile.TemporaryDirectory() as tmp:
-        result_path = Path(tmp) / "result.json"
-        cmd = [sys.executable, __file__, "--child", variant, "--setup", json.dumps(setup), "--result", str(result_path),
-               "--steps", str(args.steps), "--micro-batch", str(args.micro_batch), "--grad-accum",
-               str(args.grad_accum), "--block", str(args.block), "--warmup", str(args.warmup),
-               "--eval-batches", str(args.eval_batches)]
-        start = time.perf_counter()
+    """One variant in a fresh process (quiet); the RSS of its process tree sampled every 0.1 s."""
+    flags = [x for k in SIZES for x in (f"--{k.replace('_', '-')}", getattr(args, k))]
+    with tempfile.TemporaryDirectory() as cache:
         # a fresh inductor cache: the compile variant pays its full (cold) compile time, as a first run would
-        env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(Path(tmp) / "inductor-cache")}
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        peak = {"rss": 0}
-        done = threading.Event()
-
-        def sample():
-            p = psutil.Process(proc.pid)
-            while not done.wait(0.1):
-                try:
-                    rss = sum(q.memory_info().rss for q in [p] + p.children(recursive=True))
-                except psutil.Error:
-                    continue
-                peak["rss"] = max(peak["rss"], rss)
-
-        thread = threading.Thread(target=sample, daemon=True)
-        thread.start()
-        _, err = proc.communicate()
-        done.set()
-        thread.join()
-        if proc.returncode != 0:
-            raise SystemExit(f"{variant} failed (exit {proc.returncode}):\n{err[-4000:]}")
-        result = json.loads(result_path.read_text("utf-8"))
-    result.update(variant=variant, process_wall_s=time.perf_counter() - start, peak_rss_mb=peak["rss"] / 1024 ** 2)
-    return result
-
-
-def machine_info() -> dict:
-    import torch
-
-    cpu = platform.processor()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-            "date": dt.date.today().isoformat(), "load_average_at_start": os.getloadavg()[0]}
+        run = harness.run_child(__file__, ["--child", variant, "--setup", json.dumps(setup), *flags], name=variant,
+                                interval=0.1, quiet=True, env={**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache})
+    return {**run.result, "variant": variant, "process_wall_s": run.wall_s, "peak_rss_mb": run.peak_rss_mb}
 
 
 def summarise(report: dict) -> None:
     runs = {r["variant"]: r for r in report["runs"]}
-    n_params, block = report["parameters"], report["config"]["block"]
-    per_token = 6 * n_params
+    per_token = 6 * report["parameters"]
     ceiling = report.get("ceiling") or {}
     if ceiling:
         report["ceiling_tokens_per_s"] = {"fp32": ceiling["fp32_flops"] / per_token,
@@ -328,16 +274,15 @@ def readme_table(report: dict) -> str:
                   f"{report['ceiling']['bf16_flops'] / 1e9:.0f} GFLOP/s bf16 measured now, 6 × parameters = "
                   f"{6 * report['parameters'] / 1e9:.2f} GFLOP per token → **{ceiling['fp32']:.0f} tokens/s fp32, "
                   f"{ceiling['bf16']:.0f} tokens/s bf16**.", ""]
-    lines += ["| variant | tokens/s | × baseline (same precision) | % of ceiling | first step (s) | padding | "
-              "peak RSS (MB) | domain ppl | general fr ppl | general en ppl | wall (s) |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in report["runs"]:
-        p = r["ppl"]
-        lines.append(f"| {r['variant']} | **{r['tokens_per_s']:.0f}** | "
-                     f"{r.get('speedup_vs_baseline', 1.0):.2f}× | {100 * r.get('fraction_of_ceiling', 0):.0f} % | "
-                     f"{r['step_s'][0]:.1f} | {r['padding_fraction']:.1%} | {r['peak_rss_mb']:.0f} | {p.get('domain_ppl', float('nan')):.2f} | "
-                     f"{p.get('general_ppl', float('nan')):.2f} | {p.get('general_ppl_en', float('nan')):.2f} | "
-                     f"{r['process_wall_s']:.0f} |")
+    nan = float("nan")
+    rows = [[r["variant"], f"**{r['tokens_per_s']:.0f}**", f"{r.get('speedup_vs_baseline', 1.0):.2f}×",
+             f"{100 * r.get('fraction_of_ceiling', 0):.0f} %", f"{r['step_s'][0]:.1f}", f"{r['padding_fraction']:.1%}",
+             f"{r['peak_rss_mb']:.0f}", *(f"{r['ppl'].get(k, nan):.2f}" for k in ("domain_ppl", "general_ppl",
+                                                                                 "general_ppl_en")),
+             f"{r['process_wall_s']:.0f}"] for r in report["runs"]]
+    lines.append(harness.markdown_table(
+        ["variant", "tokens/s", "× baseline (same precision)", "% of ceiling", "first step (s)", "padding",
+         "peak RSS (MB)", "domain ppl", "general fr ppl", "general en ppl", "wall (s)"], rows))
     initial = next((r.get("initial_ppl") for r in report["runs"] if r.get("initial_ppl")), None)
     if initial:
         lines += ["", "Before training (the base model): " + ", ".join(f"{k} {v:.2f}" for k, v in initial.items()) + "."]
@@ -359,19 +304,8 @@ def readme_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-def update_readme(report: dict) -> None:
-    start, end = "<!-- train_throughput:start -->", "<!-- train_throughput:end -->"
-    text = README.read_text("utf-8") if README.is_file() else "# Benchmarks\n"
-    block = f"{start}\n{readme_table(report)}\n{end}"
-    if start in text and end in text:
-        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    README.write_text(text, "utf-8")
-
-
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.bench_parser(__doc__, RESULTS)
     parser.add_argument("--variants", default=DEFAULT_VARIANTS, help=f"comma-separated, from {', '.join(VARIANTS)}")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2, help="first steps left out of tokens/s")
@@ -379,24 +313,17 @@ def main(argv=None) -> int:
     parser.add_argument("--grad-accum", type=int, default=1)
     parser.add_argument("--block", type=int, default=256)
     parser.add_argument("--eval-batches", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one, removed)")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--setup", help=argparse.SUPPRESS)
-    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(args.child, json.loads(args.setup), args, args.result)
         return 0
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = [v for v in variants if v not in VARIANTS]
-    if unknown:
-        parser.error(f"unknown variant(s) {unknown}; known: {VARIANTS}")
-    work = args.work or Path(tempfile.mkdtemp(prefix="bench-train-"))
-    try:
-        report = {"machine": machine_info(), "config": {k: getattr(args, k) for k in
-                                                        ("steps", "warmup", "micro_batch", "grad_accum", "block",
-                                                         "eval_batches")}}
+    variants = harness.variant_list(parser, args.variants, VARIANTS)
+    with harness.work_dir("bench-train-", keep=args.work) as work:
+        report = {"machine": harness.machine_info("cpu", "cpus", "python", "torch", "date",
+                                                  "load_average_at_start=load_average"),
+                  "config": {k: getattr(args, k) for k in SIZES}}
         setup = prepare(work)
         report["data"] = {k: setup[k] for k in ("snapshot", "train_docs", "train_tokens")}
         from backend.models.inspect import inspect_folder
@@ -404,24 +331,13 @@ def main(argv=None) -> int:
         report["parameters"] = inspect_folder(Path(setup["home"]) / "models" / "smollm2-135m-instruct")["n_params"]
         print("measuring the matmul ceiling", file=sys.stderr)
         report["ceiling"] = run_variant("ceiling", setup, args)
-        report["runs"] = []
-        for variant in variants:
-            print(f"running {variant}", file=sys.stderr, flush=True)
-            r = run_variant(variant, setup, args)
-            print(f"  {r['tokens_per_s']:.0f} tokens/s, ppl {r['ppl']}, peak RSS {r['peak_rss_mb']:.0f} MB, "
-                  f"{r['process_wall_s']:.0f} s", file=sys.stderr, flush=True)
-            report["runs"].append(r)
+        report["runs"] = harness.run_all(
+            harness.run_order(variants), lambda v: run_variant(v, setup, args),
+            describe=lambda v, r: f"  {r['tokens_per_s']:.0f} tokens/s, ppl {r['ppl']}, peak RSS "
+                                  f"{r['peak_rss_mb']:.0f} MB, {r['process_wall_s']:.0f} s")
         report["load_average_at_end"] = os.getloadavg()[0]
         summarise(report)
-    finally:
-        if not args.work:
-            shutil.rmtree(work, ignore_errors=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1), "utf-8")
-    if args.out.resolve() == RESULTS.resolve():
-        update_readme(report)
-    print(readme_table(report))
-    return 0
+    return harness.publish(report, args.out, RESULTS, "train_throughput", readme_table(report))
 
 
 if __name__ == "__main__":

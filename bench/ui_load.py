@@ -22,11 +22,9 @@ share this machine's cores, as they would not in production.
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -37,19 +35,18 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-RESULTS = ROOT / "bench" / "results" / "ui_load.json"
-README = ROOT / "bench" / "README.md"
-START, END = "<!-- ui_load:start -->", "<!-- ui_load:end -->"
+import harness
+from harness import ROOT
+
+harness.env_defaults(GRADIO_ANALYTICS_ENABLED="False")
+RESULTS = harness.BENCH / "results" / "ui_load.json"
 THINK_S = (2.0, 0.5)   # the page polls every 2 s; 0.5 s is four times its rate
 ENDPOINTS = ("/job_status", "/list_models")
 
 
 def build_home(home: Path) -> str:
     """8 tiny models, 50 jobs; returns the id of the job with a training-like history."""
-    from backend import registry
+    from frbio_core import registry
     from backend.models.importing import make_tiny_model
     from jobs import store
 
@@ -123,10 +120,9 @@ def run_phase(url: str, job: str, sessions: int, rounds: int, think_s: float, di
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.bench_parser(__doc__, RESULTS, child=False)
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="frbio-ui-load-"))
@@ -159,23 +155,13 @@ def main() -> int:
     finally:
         app.terminate()
         app.wait(30)
-    report = {"date": dt.datetime.now().isoformat(timespec="seconds"), "machine": f"{platform.machine()}, "
-              f"{os.cpu_count()} cores", "think_s": THINK_S, "baseline_single_session": single,
+    m = harness.machine_info("machine", "cpus")
+    report = {"date": dt.datetime.now().isoformat(timespec="seconds"), "machine": f"{m['machine']}, {m['cpus']} cores",
+              "think_s": THINK_S, "baseline_single_session": single,
               "load": loads, "target_p95_ms": 500, "queued": {n: n not in direct for n in ENDPOINTS},
               "load_via_queue": via_queue,
               "p95_ratio": [round(load["all"]["p95_ms"] / single["all"]["p95_ms"], 2) for load in loads]}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    block = table(report, args.sessions)
-    print(block)
-    if args.out == RESULTS:
-        text = README.read_text("utf-8")
-        if START in text and END in text:
-            text = text[:text.index(START)] + block + text[text.index(END) + len(END):]
-        else:
-            text += "\n" + SECTION + block + "\n"
-        README.write_text(text, "utf-8")
-    return 0
+    return harness.publish(report, args.out, RESULTS, "ui_load", readme_table(report, args.sessions), section=SECTION)
 
 
 SECTION = """## UI under load (`ui_load.py`)
@@ -194,22 +180,22 @@ and curves). Latency is measured client side, client and server on the same 2 co
 """
 
 
-def table(report: dict, sessions: int) -> str:
+def readme_table(report: dict, sessions: int) -> str:
     single = report["baseline_single_session"]
     phases = [("1 session (baseline), every 2 s", single)] + [
         (f"{sessions} sessions, every {load['think_s']:g} s", load) for load in report["load"]]
     if report.get("load_via_queue"):
         phases.append((f"{sessions} sessions, every {report['load_via_queue']['think_s']:g} s, through the queue "
                        "(before)", report["load_via_queue"]))
-    rows = [f"| {label} | {name} | {ph[name]['p50_ms']:.0f} | {ph[name]['p95_ms']:.0f} | {ph[name]['max_ms']:.0f} | "
-            f"{ph[name]['n']} |" for label, ph in phases for name in (*ENDPOINTS, "all")]
+    rows = [[label, name, f"{ph[name]['p50_ms']:.0f}", f"{ph[name]['p95_ms']:.0f}", f"{ph[name]['max_ms']:.0f}",
+             ph[name]["n"]] for label, ph in phases for name in (*ENDPOINTS, "all")]
     verdicts = "; ".join(f"every {load['think_s']:g} s: p95 {load['all']['p95_ms']:.0f} ms, {ratio}× the single "
                          f"session's, target {'met' if load['all']['p95_ms'] < report['target_p95_ms'] else 'NOT met'}"
                          for load, ratio in zip(report["load"], report["p95_ratio"]))
-    return "\n".join([START, f"Run {report['date']} on {report['machine']}; target p95 < {report['target_p95_ms']} ms "
+    return "\n".join([f"Run {report['date']} on {report['machine']}; target p95 < {report['target_p95_ms']} ms "
                       f"under load. {verdicts}.", "",
-                      "| sessions | call | p50 ms | p95 ms | max ms | calls |", "|---|---|---:|---:|---:|---:|",
-                      *rows, END])
+                      harness.markdown_table(["sessions", "call", "p50 ms", "p95 ms", "max ms", "calls"], rows,
+                                             "llrrrr")])
 
 
 if __name__ == "__main__":
