@@ -13,8 +13,8 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
 
 def login_check(db_path):
-    """Gradio's `auth=` callable: an enabled account with that password (backend.users; scrypt, constant time)."""
-    from backend import registry, users
+    """Gradio's `auth=` callable: an enabled account with that password (frbio_core.users; scrypt, constant time)."""
+    from frbio_core import registry, users
 
     def check(username: str, password: str) -> bool:
         return users.authenticate(registry.connect(db_path), username, password)
@@ -24,8 +24,8 @@ def login_check(db_path):
 def auth_kwargs(settings, db) -> dict:
     """`auth=` for launch when logins are needed (beyond 127.0.0.1, or --auth); SystemExit with a clear message when
     they are needed but no account can log in; a loud warning when the insecure flag turns them off."""
-    from backend import users
-    from backend.settings import is_loopback, needs_auth
+    from frbio_core import users
+    from frbio_core.settings import is_loopback, needs_auth
 
     if not needs_auth(settings):
         if not is_loopback(settings.host):
@@ -43,8 +43,8 @@ def auth_kwargs(settings, db) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from backend.config import add_arguments, values_from_args
-    from backend.settings import Settings, load_settings
+    from frbio_core.config import add_arguments, values_from_args
+    from frbio_core.settings import Settings, load_settings
 
     parser = argparse.ArgumentParser(prog="python app.py", description="FrBio Studio web app. Every option can "
                                      "also be set by an FRBIO_<OPTION> environment variable.")

@@ -1,15 +1,17 @@
-"""Command line: `python -m backend corpus sources --json`, `python -m backend corpus build --recipe FILE --json`,
-`python -m backend models list|import|download|info|tiny|publish|import-default`. Errors print one clear line and exit with status 2."""
+"""Command line: `python -m backend corpus sources|snapshots|hub|add`, `models list|import|info|tiny|publish|
+import-default`, and one command per declared action (backend.actions: `corpus build`, `models download`, `train`,
+`merge`, `merge sweep`, `eval`, `compare`, `reproduce`), generated from its declaration (backend.action_cli); the job
+runtime's `jobs …`; `benchmarks`, `generate`, `users`. Errors print one clear line and exit with status 2."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 
-from backend.config import add_arguments, values_from_args
-from backend.corpus.readers import CorpusInputError
-from backend.models.registry import ModelError
-from backend.settings import Settings
+from backend import lineage
+from frbio_core.config import add_arguments, values_from_args
+from frbio_core.errors import UserError
+from frbio_core.settings import Settings
 
 
 def _emit(args, payload, text: str) -> None:
@@ -27,32 +29,17 @@ def cmd_sources(studio, args):
     keep = ("name", "kind", "split", "language", "license", "commercial_use", "document_type", "n_docs", "n_words",
             "n_tokens", "status", "error", "path")
     rows = [{k: (bool(r[k]) if k == "commercial_use" else r.get(k)) for k in keep} for r in rows]
-    lines = [f"{r['name']:<28} {r['kind']:<8} {'commercial' if r['commercial_use'] else 'research':<10} "
+    lines = [f"{r['name']:<28} {r['kind']:<8} {lineage.SHORT[0 if r['commercial_use'] else 1]:<13} "
              f"{r['n_docs'] or 0:>7,} docs {r['n_words'] or 0:>10,} words  {r['license'] or ''}"
              + (f"  ERROR: {r['error']}" if r["status"] != "ok" else "") for r in rows]
     _emit(args, rows, "\n".join(lines))
-
-
-def cmd_build(studio, args):
-    from backend.corpus.recipe import Recipe, load_recipe, parse_recipe
-    from backend.corpus.snapshot import build_snapshot
-
-    base = load_recipe(args.recipe).model_dump() if args.recipe else {}
-    flags = values_from_args(args, Recipe)
-    if "cleaning" in flags:  # a --cleaning JSON overrides single steps, not the whole block
-        flags["cleaning"] = {**base.get("cleaning", {}), **flags["cleaning"]}
-    recipe = parse_recipe({**base, **flags})
-    studio.scan_sources()
-    progress = None if args.json else (lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr))
-    result = build_snapshot(studio.db, studio.home, recipe, progress=progress)
-    _emit(args, result, json.dumps(result, indent=1, ensure_ascii=False))
 
 
 def cmd_snapshots(studio, args):
     from backend.corpus.snapshot import list_snapshots
 
     rows = list_snapshots(studio.db)
-    _emit(args, rows, "\n".join(f"{r['id']}  {r['name']:<30} {'commercial' if r['commercial_use'] else 'NON-COMMERCIAL'}"
+    _emit(args, rows, "\n".join(f"{r['id']}  {r['name']:<30} {lineage.status(bool(r['commercial_use']))}"
                                 f"  {r['n_train_docs']:,} train docs  {r['n_tokens']:,} tokens" for r in rows))
 
 
@@ -86,7 +73,7 @@ def _model_line(r: dict) -> str:
     params = f"{r['n_params'] / 1e6:,.1f}M" if r.get("n_params") else "?"
     return (f"{r['id']:<28} {r['kind']:<7} {r['architecture'] or '?':<22} {params:>9} {r['dtype'] or '?':<9} "
             f"{(r['size_bytes'] or 0) / 1e6:>9,.1f} MB  {r['license'] or 'unknown licence'}"
-            + ("" if r.get("commercial_use", 1) else "  NON-COMMERCIAL")
+            + ("" if r.get("commercial_use", 1) else f"  {lineage.NON_COMMERCIAL}")
             + (f"  ERROR: {r['error']}" if r.get("status") == "error" else ""))
 
 
@@ -102,15 +89,6 @@ def cmd_models_import(studio, args):
     from backend.models.importing import import_local
 
     row = import_local(studio.db, studio.home, args.path, name=args.name, license=args.license, copy=args.copy)
-    _emit(args, row, _model_line(row))
-
-
-def cmd_models_download(studio, args):
-    from backend.models.importing import download_from_hub
-
-    progress = None if args.json else (lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr))
-    row = download_from_hub(studio.db, studio.home, args.repo_id, revision=args.revision, progress=progress,
-                            name=args.name)
     _emit(args, row, _model_line(row))
 
 
@@ -150,7 +128,8 @@ def cmd_models_publish(studio, args):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from backend.corpus.recipe import Recipe
+    from backend.action_cli import add_action_commands
+    from backend.studio import Studio  # noqa: F401  (registers every feature's job kinds and actions)
 
     parser = argparse.ArgumentParser(prog="python -m backend", description="FrBio Studio command line")
     add_arguments(parser.add_argument_group("settings"), Settings, env_prefix="FRBIO_")
@@ -160,10 +139,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = corpus.add_parser("sources", help="scan data folders and list the source catalogue")
     p.add_argument("--tokens", metavar="TOKENIZER", help="also count tokens with this tokenizer (e.g. default)")
     p.set_defaults(func=cmd_sources)
-    p = corpus.add_parser("build", help="build a snapshot from a recipe (YAML/JSON file and/or flags)")
-    p.add_argument("--recipe", help="recipe file (YAML or JSON); flags below override its fields")
-    add_arguments(p.add_argument_group("recipe fields"), Recipe)
-    p.set_defaults(func=cmd_build)
     p = corpus.add_parser("snapshots", help="list built snapshots")
     p.set_defaults(func=cmd_snapshots)
     p = corpus.add_parser("hub", help="import a Hub dataset (e.g. HealthDataHub/PARCOMED) as sources")
@@ -195,11 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
                    "registering it in place")
     p.add_argument("--license", help="licence identifier (default: from README.md front matter)")
     p.set_defaults(func=cmd_models_import)
-    p = models.add_parser("download", help="download a model from the Hugging Face Hub (token: $HF_TOKEN)")
-    p.add_argument("repo_id")
-    p.add_argument("--revision")
-    p.add_argument("--name", help="model id/name (default: owner--name)")
-    p.set_defaults(func=cmd_models_download)
     p = models.add_parser("info", help="one model with its facts and lineage")
     p.add_argument("id")
     p.set_defaults(func=cmd_models_info)
@@ -217,16 +187,19 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (corpus, models):
         for choice in sub.choices.values():
             choice.add_argument("--json", action="store_true", help="print JSON")
+
+    # every declared action (backend.actions): its command generated from its declaration
+    groups = {"corpus": corpus, "models": models}
+    parsers = add_action_commands(top, groups)
+    from backend.merge.cli import add_merge_tools
+    add_merge_tools(groups["merge"])
+    from backend.study.cli import add_reproduce_subcommands
+    add_reproduce_subcommands(parsers["reproduce"])
+
     from jobs.cli import add_jobs_commands
     add_jobs_commands(top)
-    from backend.training.cli import add_train_command
-    add_train_command(top)
-    from backend.merge.cli import add_merge_command
-    add_merge_command(top)
-    from backend.evaluation.cli import add_eval_commands
-    add_eval_commands(top)
-    from backend.study.cli import add_reproduce_command
-    add_reproduce_command(top)
+    from backend.evaluation.cli import add_benchmark_commands
+    add_benchmark_commands(top)
     from backend.generation.cli import add_generate_command
     add_generate_command(top)
     from backend.admin_cli import add_users_command
@@ -235,14 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from backend.settings import load_settings
     from backend.studio import Studio
+    from frbio_core.settings import load_settings
 
     args = build_parser().parse_args(argv)
     studio = Studio(load_settings(**values_from_args(args, Settings)))
     try:
         args.func(studio, args)
-    except (CorpusInputError, ModelError, RuntimeError, OSError) as exc:
+    except (UserError, RuntimeError, OSError, ValueError) as exc:
         if getattr(args, "json", False):
             print(json.dumps({"error": str(exc)}, ensure_ascii=False))
         print(f"error: {exc}", file=sys.stderr)

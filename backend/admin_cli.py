@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from backend import users
+from frbio_core import users
 
 
 def _emit(args, payload, text: str) -> None:

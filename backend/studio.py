@@ -1,10 +1,13 @@
-"""The studio context shared by the CLI, the UI and jobs: settings plus an open registry."""
+"""The studio context shared by the CLI, the UI and the workers: settings, an open registry, the scheduler. It is
+also the `context` the job runtime hands every feature's job kind (checks, resources, runners): the runtime itself
+knows nothing of it."""
 from __future__ import annotations
 
 from functools import cached_property
 
-from backend import registry
-from backend.settings import Settings, load_settings
+from frbio_core import registry
+from frbio_core.settings import Settings, load_settings
+from jobs.kinds import set_context_factory
 
 
 class Studio:
@@ -20,7 +23,7 @@ class Studio:
         """The job scheduler (jobs/), created on first use; the app calls `.start()` (no thread before that)."""
         from jobs.scheduler import Scheduler
 
-        return Scheduler(self.settings)
+        return Scheduler(self.settings, context=self)
 
     @property
     def home(self):
@@ -30,3 +33,7 @@ class Studio:
         from backend.corpus.catalogue import scan
 
         return scan(self.db, self.settings.data_paths, self.settings.folder("uploads"))
+
+
+set_context_factory(Studio)
+import backend.kinds  # noqa: E402,F401  (every feature's job kinds, registered with the runtime)

@@ -3,7 +3,8 @@
 Field metadata used here and by frbio_ui.forms:
   description       help text (CLI --help, UI info line)
   ge / le           numeric bounds (CLI validation, UI slider range)
-  json_schema_extra {"ui": "slider"|"hidden"|..., "step": 0.01, "label_fr": "..."}
+  json_schema_extra {"ui": "slider"|"hidden"|..., "step": 0.01, "label_fr": "...",
+                     "cli": False (no flag) | "positional" (an argument, not a --flag)}
 """
 from __future__ import annotations
 
@@ -14,6 +15,33 @@ import typing
 from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+
+from frbio_core.errors import ConfigError
+
+
+def labels(en: str, fr: str | None = None, **extra: Any) -> dict:
+    """A field's label in English and French (with any other widget hints), for `json_schema_extra`: the forms,
+    the CLI and every other place that names the field read it from there."""
+    return {"label": en, **({"label_fr": fr} if fr else {}), **extra}
+
+
+def field_labels(model: type[BaseModel], name: str) -> tuple[str, str | None]:
+    """(English, French) label of a field: its declared labels, else its name in words."""
+    extra = model.model_fields[name].json_schema_extra
+    extra = extra if isinstance(extra, dict) else {}
+    return extra.get("label") or name.replace("_", " ").capitalize(), extra.get("label_fr")
+
+
+def required_text(*names: str, hint: str):
+    """A validator for text fields that must not be empty (surrounding spaces dropped): "required: <hint>"."""
+    from pydantic import field_validator
+
+    def check(cls, value):
+        if not str(value or "").strip():
+            raise ValueError(f"required: {hint}")
+        return str(value).strip()
+
+    return field_validator(*names)(classmethod(check))
 
 
 def field_kind(annotation: Any) -> str:
@@ -82,15 +110,18 @@ def add_arguments(parser: argparse.ArgumentParser, model: type[BaseModel], env_p
             continue
         kind = field_kind(field.annotation)
         flag = "--" + name.replace("_", "-")
-        default = field.get_default(call_default_factory=True)
+        default = None if field.is_required() else field.get_default(call_default_factory=True)
         if isinstance(default, BaseModel):
             default = default.model_dump()
         help_text = (field.description or "").replace("%", "%%")
-        help_text += f" (default: {json.dumps(default) if not isinstance(default, str) else default}"
+        help_text += " (required" if field.is_required() else \
+            f" (default: {json.dumps(default) if not isinstance(default, str) else default}"
         if env_prefix:
             help_text += f"; env {env_prefix}{name.upper()}"
         help_text += ")"
-        if kind == "bool":
+        if isinstance(extra, dict) and extra.get("cli") == "positional":
+            parser.add_argument(name, nargs="?", default=None, metavar=name.upper(), help=help_text)
+        elif kind == "bool":
             parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         elif kind == "choice":
             parser.add_argument(flag, dest=name, choices=choices_of(field.annotation), default=None, help=help_text)
@@ -112,6 +143,23 @@ def describe_validation_error(exc: ValidationError, what: str = "config") -> str
         loc = ".".join(str(p) for p in err.get("loc", ())) or what
         parts.append(f"{loc}: {err.get('msg')}")
     return f"Invalid {what}: " + "; ".join(parts)
+
+
+def parse_config(cls: type[BaseModel], data: Any, what: str = "config", error: type[Exception] = ConfigError):
+    """`data` (a mapping, an instance, None) as a `cls`; otherwise `error` with a one-line message naming each
+    invalid field. The one wrapper every config class goes through (recipe, train, merge, eval, study...)."""
+    if isinstance(data, cls):
+        return data
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise error(f"Invalid {what}: expected a mapping of fields, got {type(data).__name__}")
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise error(describe_validation_error(exc, what)) from None
 
 
 def to_cli_args(config: BaseModel) -> list[str]:
@@ -139,7 +187,7 @@ def to_cli_args(config: BaseModel) -> list[str]:
     return args
 
 
-class ConfigFileError(ValueError):
+class ConfigFileError(ConfigError):
     """A config file (recipe, train or merge config) that is missing or not a mapping of fields."""
 
 
@@ -164,3 +212,11 @@ def read_config_file(path, what: str = "config") -> dict:
     if not isinstance(data, dict):
         raise ConfigFileError(f"{path.name}: a {what} is a mapping of fields, got {type(data).__name__}")
     return data
+
+
+def load_config_file(path, what: str = "config", error: type[Exception] = ConfigError) -> dict:
+    """read_config_file, with its failure raised as `error` (the feature's own UserError)."""
+    try:
+        return read_config_file(path, what)
+    except ConfigFileError as exc:
+        raise error(str(exc)) from None

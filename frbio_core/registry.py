@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
+import random
 import sqlite3
 import time
 from pathlib import Path
+from typing import Callable, Iterable
 
 import sqlite_utils
 
@@ -133,7 +136,7 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX IF NOT EXISTS evals_key ON evals (content_hash, task, settings_hash);
     CREATE INDEX IF NOT EXISTS evals_model ON evals (model_id);
     """,
-    # 6: blind A/B rounds and votes from the clinician demo (backend/arena.py). A row is written when the two
+    # 6: blind A/B rounds and votes from the clinician demo (backend/generation/arena.py). A row is written when the two
     # answers are asked for (vote NULL: names are not revealed), its vote once the clinician has voted.
     """
     CREATE TABLE IF NOT EXISTS votes (
@@ -208,6 +211,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS studies_status ON studies (status);
     """,
+    # 11: jobs with dependencies (a study is a job whose parts are jobs): what a job waits for, what it is part of
+    """
+    ALTER TABLE jobs ADD COLUMN depends_on TEXT;   -- JSON list of job ids that must succeed before it starts
+    ALTER TABLE jobs ADD COLUMN parent TEXT;       -- the job it is part of (a study), NULL for a job on its own
+    ALTER TABLE jobs ADD COLUMN label TEXT;        -- its part in the parent, e.g. 'train', 'eval base #1'
+    CREATE INDEX IF NOT EXISTS jobs_parent ON jobs (parent);
+    """,
 ]
 
 
@@ -248,3 +258,34 @@ def loads(row: dict, *fields: str) -> dict:
         if isinstance(row.get(f), str):
             row[f] = json.loads(row[f])
     return row
+
+
+def retry_locked(fn: Callable) -> Callable:
+    """Retry a registry write a few times when SQLite reports the database locked or busy (on top of its own
+    30 s busy timeout), with a short randomised backoff, so "database is locked" never reaches a user."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        delay = 0.05
+        for attempt in range(8):
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                text = str(exc).lower()
+                if attempt == 7 or ("locked" not in text and "busy" not in text):
+                    raise
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 2.0)
+    return wrapper
+
+
+@retry_locked
+def execute(db: sqlite_utils.Database, sql: str, params: Iterable | dict = ()) -> sqlite3.Cursor:
+    """One autocommit statement, retried while another process holds the write lock."""
+    return db.execute(sql, params)
+
+
+def rows(db: sqlite_utils.Database, sql: str, params: Iterable | dict = ()) -> list[dict]:
+    """The rows of a query as dicts."""
+    cursor = execute(db, sql, params)
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, r)) for r in cursor.fetchall()]

@@ -68,7 +68,7 @@ class Settings(BaseModel):
 
 def load_settings(**overrides) -> Settings:
     """Settings from FRBIO_<FIELD> environment variables, then explicit overrides (e.g. parsed flags)."""
-    from backend.config import from_env
+    from frbio_core.config import from_env
 
     values = from_env(Settings, prefix="FRBIO_")
     values.update({k: v for k, v in overrides.items() if v is not None})

@@ -14,23 +14,17 @@ import hmac
 import json
 import re
 import secrets
-import sqlite3
 import time
-from typing import Any, Iterable
+from typing import Any
+
+from frbio_core import registry
+from frbio_core.errors import PermissionDenied, UserError  # noqa: F401  (users.UserError, users.PermissionDenied)
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1     # ~16 MiB and ~50 ms per check
 MIN_PASSWORD = 8
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 LANGUAGES = ("fr", "en")
 PUBLIC_FIELDS = ("name", "is_admin", "disabled", "language", "created_at")
-
-
-class UserError(RuntimeError):
-    """A request about accounts that cannot be honoured; the message is for the user as is."""
-
-
-class PermissionDenied(UserError):
-    """The actor may not act on someone else's job, model or snapshot."""
 
 
 # ---------------------------------------------------------------------------------------------------- passwords
@@ -64,24 +58,8 @@ _DUMMY = hash_password("not a password", salt=b"\0" * 16)   # checked for unknow
 
 # ------------------------------------------------------------------------------------------------------- writes
 
-def _write(db, sql: str, params: Iterable | dict = ()) -> sqlite3.Cursor:
-    """One autocommit statement, retried when another process holds the write lock past SQLite's busy timeout."""
-    delay = 0.05
-    for attempt in range(8):
-        try:
-            return db.execute(sql, params)
-        except sqlite3.OperationalError as exc:
-            if attempt == 7 or not any(w in str(exc).lower() for w in ("locked", "busy")):
-                raise
-            time.sleep(delay * (1 + secrets.randbelow(100) / 100))
-            delay = min(delay * 2, 2.0)
-    raise AssertionError("unreachable")
-
-
-def _rows(db, sql: str, params: Iterable = ()) -> list[dict]:
-    cursor = db.execute(sql, list(params))
-    names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+_write = registry.execute
+_rows = registry.rows
 
 
 # ------------------------------------------------------------------------------------------------------ accounts

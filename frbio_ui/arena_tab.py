@@ -1,12 +1,12 @@
 """Blind A/B tab for clinicians, in French whatever the browser's language: two anonymous answers to one question,
 a vote, the names revealed after it, and the win rates per model pair. The interface only holds the round id; the
-names stay on the server (backend.arena) until the vote."""
+names stay on the server (backend.generation.arena) until the vote."""
 from __future__ import annotations
 
 import gradio as gr
 
-from backend import arena
-from backend.arena import ArenaError
+from backend.generation import arena
+from backend.generation.arena import ArenaError
 from backend.generation.config import PRESETS, GenerationError, parse_generate_config
 from backend.generation.models_cache import shared_cache
 from backend.generation.presets import load_prompts

@@ -1,5 +1,5 @@
 """Compare tab: 2–N registered models (the first is the reference) on chosen benchmarks; cached results shown at
-once, missing ones launched as eval jobs whose progress is polled; the table with changes and standard errors, the
+once, missing ones launched as eval jobs (the `compare` action) and followed; the table with changes and standard errors, the
 bars and the domain-vs-general perplexity scatter, the per-item drill-down, HTML/CSV export, and adding a custom
 multiple-choice benchmark. Handlers call backend.evaluation and format; the settings form is EvalConfig's."""
 from __future__ import annotations
@@ -9,21 +9,18 @@ import pandas as pd
 
 from backend.corpus.snapshot import list_snapshots
 from backend.evaluation import charts, report
-from backend.evaluation.compare import collect, drill_down, drill_table, submit_missing, wide_table
-from backend.evaluation.config import DEFAULT_TASKS, EvalConfig, EvalError, parse_eval_config
+from backend.evaluation.compare import collect, drill_down, drill_table, wide_table
+from backend.evaluation.config import EvalConfig, EvalError, default_tasks
 from backend.evaluation.custom import add_benchmark
+from backend.evaluation.job import COMPARE
 from backend.evaluation.tasks import PERPLEXITY, all_tasks
 from backend.models.registry import list_models
 from backend.studio import Studio
-from jobs import store as jobs_store
-from jobs.store import JobError
 from frbio_ui import downloads
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import add_strings, tr
-from frbio_ui.polling import poll
+from frbio_ui.launch import Follower, wire_launch
 from frbio_ui.session import current_user
-
-POLL_S = 2.0
 
 add_strings({
     "tab.compare": "Compare", "cmp.models": "Models to compare (the first one is the reference, e.g. the base)",
@@ -43,11 +40,6 @@ add_strings({
     "cmp.schema": ("One JSON object per line: `{\"question\": \"…\", \"choices\": {\"A\": \"…\", \"B\": \"…\"}, "
                    "\"answer\": \"B\"}` — `choices` may also be a list (labelled A, B, …); optional `id`; items "
                    "with `\"split\": \"train\"` are the worked examples shown before each question."),
-    "EvalConfig.fewshot_medical": "Worked examples (medical benchmarks)",
-    "EvalConfig.fewshot_general": "Worked examples (general benchmarks)", "EvalConfig.limit": "Items per benchmark",
-    "EvalConfig.fewshot_seed": "Seed for the examples", "EvalConfig.batch_size": "Batch size",
-    "EvalConfig.snapshot": "Corpus snapshot (perplexity)", "EvalConfig.ppl_block_size": "Perplexity block size",
-    "EvalConfig.ppl_max_blocks": "Perplexity blocks per set",
 }, {
     "tab.compare": "Comparer", "cmp.models": "Modèles à comparer (le premier sert de référence, p. ex. le modèle de base)",
     "cmp.tasks": "Tests", "cmp.settings": "Réglages de l'évaluation", "cmp.run": "Comparer",
@@ -66,12 +58,6 @@ add_strings({
     "cmp.schema": ("Un objet JSON par ligne : `{\"question\": \"…\", \"choices\": {\"A\": \"…\", \"B\": \"…\"}, "
                    "\"answer\": \"B\"}` — `choices` peut aussi être une liste (étiquetée A, B, …) ; `id` facultatif ; "
                    "les questions marquées `\"split\": \"train\"` servent d'exemples résolus avant chaque question."),
-    "EvalConfig.fewshot_medical": "Exemples résolus (tests médicaux)",
-    "EvalConfig.fewshot_general": "Exemples résolus (tests généraux)",
-    "EvalConfig.limit": "Questions par test (vide : toutes)", "EvalConfig.fewshot_seed": "Graine des exemples",
-    "EvalConfig.batch_size": "Taille de lot", "EvalConfig.snapshot": "Instantané du corpus (perplexité)",
-    "EvalConfig.ppl_block_size": "Taille des blocs (perplexité)",
-    "EvalConfig.ppl_max_blocks": "Blocs par ensemble (perplexité)",
 })
 
 
@@ -87,32 +73,19 @@ def snapshot_choices(studio: Studio) -> list[str]:
     return [""] + [s["id"] for s in list_snapshots(studio.db)]
 
 
-def jobs_markdown(studio: Studio, jobs: dict[str, str]) -> tuple[str, bool]:
-    """A line per launched job with its status and progress; and whether any is still queued or running."""
-    lines, active = [], False
-    for model_id, job_id in jobs.items():
-        job = jobs_store.find(studio.db, job_id)
-        if job is None:
-            continue
-        active |= job["status"] not in jobs_store.FINAL
-        note = job["exit_reason"] if job["status"] in ("failed", "cancelled") else (job["message"] or "")
-        icon = {"succeeded": "✅", "failed": "❌", "cancelled": "⏹"}.get(job["status"], "⏳")
-        lines.append(f"{icon} **{model_id}** — {job_id} · {job['status']} · {job['progress'] or 0:.0%} · {note}")
-    return "\n\n".join(lines), active
-
-
 def build_compare_tab(studio: Studio):
     with gr.Row():
         with gr.Column(scale=3):
             models = gr.Dropdown(model_choices(studio), multiselect=True, label=tr("cmp.models"),
                                  elem_id="cmp-models")
-            tasks = gr.CheckboxGroup(task_choices(studio), value=list(DEFAULT_TASKS), label=tr("cmp.tasks"),
+            tasks = gr.CheckboxGroup(task_choices(studio), value=default_tasks(studio.settings), label=tr("cmp.tasks"),
                                      elem_id="cmp-tasks")
             with gr.Accordion(tr("cmp.settings"), open=False):
                 form = build_form(EvalConfig, skip=("model", "tasks"), choices={"snapshot": snapshot_choices(studio)})
         with gr.Column(scale=2):
             run_btn = gr.Button(tr("cmp.run"), variant="primary", elem_id="cmp-run")
             status = gr.Markdown(elem_id="cmp-status")
+            follow = Follower(studio, "cmp")
             gr.Markdown(tr("cmp.scoring"))
     table = gr.Dataframe(interactive=False, wrap=True, elem_id="cmp-table", label=tr("cmp.results"))
     with gr.Row():
@@ -138,13 +111,12 @@ def build_compare_tab(studio: Studio):
                 language = gr.Radio(["fr", "en"], value="fr", label=tr("cmp.custom_language"))
         add_btn = gr.Button(tr("cmp.custom_add"), elem_id="cmp-custom-add")
         add_msg = gr.Markdown(elem_id="cmp-custom-msg")
-    launched = gr.State({})
-    timer = gr.Timer(POLL_S, active=False)
+    def config(model_ids, task_names, *values) -> dict:
+        return {**form.to_dict(values), "models": model_ids or [], "tasks": task_names or []}
 
     def comparison(model_ids, task_names, values):
-        cfg = parse_eval_config({**form.to_dict(values), "model": (model_ids or [""])[0],
-                                 "tasks": task_names or []})
-        return collect(studio.db, studio.settings, model_ids or [], cfg)
+        cfg = COMPARE.parse(config(model_ids, task_names, *values))
+        return collect(studio.db, studio.settings, cfg.models, cfg.eval_config())
 
     def view(comp) -> list:
         headers, rows = wide_table(comp)
@@ -154,28 +126,13 @@ def build_compare_tab(studio: Studio):
                 gr.update(value=charts.tradeoff(comp), visible=has_ppl),
                 gr.update(choices=drill, value=drill[0][1] if drill else None)]
 
-    def on_run(model_ids, task_names, request: gr.Request, *values):
+    def on_view(*values):
+        """The table as far as the cache goes (cells still computing say 'pending')."""
         try:
-            comp = comparison(model_ids, task_names, values)
-            jobs = {}
-            if comp.missing:
-                jobs = submit_missing(studio.db, studio.home,
-                                      lambda kind, cfg, owner=None: studio.scheduler.submit(kind, cfg, owner=owner),
-                                      comp, owner=current_user(request))
-        except (EvalError, JobError) as exc:
-            return [f"❌ {exc}", gr.update(), gr.update(), gr.update(), gr.update(), {}, gr.Timer(active=False)]
-        text, active = jobs_markdown(studio, jobs)
-        return [text or "✅ " + tr("cmp.cached"), *view(comp), jobs, gr.Timer(active=active)]
-
-    def on_tick(jobs, model_ids, task_names, *values):
-        text, active = jobs_markdown(studio, jobs)
-        if active:
-            return [text, gr.update(), gr.update(), gr.update(), gr.update(), gr.Timer(active=True)]
-        try:
-            comp = comparison(model_ids, task_names, values)
+            return view(comparison(values[0], values[1], values[2:]))
         except EvalError as exc:
-            return [f"❌ {exc}", gr.update(), gr.update(), gr.update(), gr.update(), gr.Timer(active=False)]
-        return [text, *view(comp), gr.Timer(active=False)]
+            gr.Warning(str(exc))
+            return [gr.update()] * 4
 
     def on_items(model_ids, task_names, task, only_disagree, *values):
         try:
@@ -212,8 +169,10 @@ def build_compare_tab(studio: Studio):
 
     common = [models, tasks] + form.inputs
     view_outputs = [table, bars, tradeoff, item_task]
-    run_btn.click(on_run, common, [status] + view_outputs + [launched, timer])
-    poll(timer.tick, on_tick, [launched] + common, [status] + view_outputs + [timer])
+    wire_launch(studio, COMPARE, run_btn, common, config, follow, status, summarize=False,
+                extra_outputs=view_outputs, on_launched=lambda ids, *values: on_view(*values) if ids else
+                [gr.update()] * len(view_outputs))
+    follow.on_done(lambda ids, *values: on_view(*values), common, view_outputs)
     items_btn.click(on_items, [models, tasks, item_task, disagree] + form.inputs, [items])
     export_btn.click(on_export, common, [files])
     add_btn.click(on_add, [upload, custom_name, domain, language], [add_msg, tasks])

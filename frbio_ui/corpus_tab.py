@@ -7,18 +7,18 @@ import json
 
 import gradio as gr
 
+from backend import lineage
 from backend.corpus import catalogue, estimate as est, preview, snapshot, tokens
 from backend.corpus.readers import CorpusInputError
+from backend.corpus.job import BUILD
 from backend.corpus.recipe import Recipe, parse_recipe
 from backend.default_model import DEFAULT_MODEL_NAME
 from backend.studio import Studio
 from jobs import store
-from jobs.store import JobError
 from frbio_ui import charts, downloads
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import tr
-from frbio_ui.polling import poll
-from frbio_ui.session import current_user
+from frbio_ui.launch import Follower, wire_launch
 
 SOURCE_HEADERS = ["source", "kind", "licence", "commercial use", "document type", "documents", "words", "tokens",
                   "status"]
@@ -26,7 +26,7 @@ SNAPSHOT_HEADERS = ["id", "name", "licence status", "train docs", "validation do
 
 
 def _badge(commercial) -> str:
-    return "✅ commercial" if commercial else "⚠️ research only"
+    return lineage.badge(bool(commercial), short=True)
 
 
 def source_rows(studio: Studio, tokenizer: str) -> list[list]:
@@ -38,7 +38,7 @@ def source_rows(studio: Studio, tokenizer: str) -> list[list]:
 
 
 def snapshot_rows(studio: Studio) -> list[list]:
-    return [[s["id"], s["name"], "✅ commercial" if s["commercial_use"] else "⚠️ NON-COMMERCIAL (research only)",
+    return [[s["id"], s["name"], lineage.badge(bool(s["commercial_use"]), short=True),
              s["n_train_docs"], s["n_val_docs"], s["n_tokens"], ", ".join(json.loads(s["sources"] or "[]"))]
             for s in snapshot.list_snapshots(studio.db)]
 
@@ -55,18 +55,12 @@ def _choices(studio: Studio) -> dict[str, list]:
 
 def _estimate_markdown(e: dict) -> str:
     t = e["train"]
-    status = ("✅ **Commercial use allowed**" if e["commercial_use"] else
-              "⚠️ **NON-COMMERCIAL**: research-only sources are included")
+    status = ("✅ " if e["commercial_use"] else "⚠️ ") + lineage.sentence(e["commercial_use"], "snapshot")
     approx = "" if e["tokens_exact"] else " (≈, some token counts estimated from words)"
     return (f"{status}\n\n**Training split (before cleaning and dedup):** {t['docs']:,} documents · "
             f"{t['words']:,} words · {t['tokens']:,} tokens{approx}"
             + (f" · of which replay {e['replay_tokens']:,} tokens" if e["replay_tokens"] else "")
             + f"\n\nLicences: {', '.join(e['licenses'])}")
-
-
-def _progress_html(fraction: float, label: str) -> str:
-    return (f"<div class='job-progress'><progress value='{fraction:.3f}' max='1'></progress> "
-            f"<span>{fraction:.0%} — {html.escape(label)}</span></div>")
 
 
 def _preview_html(items: list[dict]) -> str:
@@ -136,7 +130,7 @@ def build_corpus_tab(studio: Studio):
             estimate_plot = gr.Plot(label=tr("corpus.tokens_chart"))
             build_btn = gr.Button(tr("corpus.build"), variant="primary", elem_id="build-button")
             build_msg = gr.Markdown(elem_id="build-msg")
-            build_job, build_timer = gr.State(None), gr.Timer(1.0, active=False)
+            build_follow = Follower(studio, "build")
 
     with gr.Accordion(tr("corpus.preview"), open=False):
         with gr.Row():
@@ -225,36 +219,12 @@ def build_corpus_tab(studio: Studio):
         except CorpusInputError as exc:
             return f"<p>❌ {html.escape(str(exc))}</p>"
 
-    def on_build(request: gr.Request, *values):
-        """Submit the build as a background job (it survives closing the tab); the timer follows it."""
-        try:
-            job_id = studio.scheduler.submit("corpus_build", recipe_from(values).model_dump(mode="json"),
-                                             owner=current_user(request))
-        except (CorpusInputError, JobError) as exc:
-            return f"❌ {exc}", None, gr.Timer(active=False)
-        return f"⏳ Build queued as job **{job_id}**…", job_id, gr.Timer(active=True)
-
-    def on_poll(job_id):
-        """One timer tick: progress of the build job, then its result."""
-        if not job_id:
-            return (gr.update(),) * 3 + (gr.Timer(active=False), None)
-        job = store.get(studio.db, job_id)
-        if job["status"] in ("queued", "running"):
-            bar = _progress_html(job["progress"] or 0.0, f"{job_id}: {job['message'] or job['status']}")
-            return (bar,) + (gr.update(),) * 2 + (gr.Timer(active=True), job_id)
-        if job["status"] != "succeeded":
-            return (f"❌ Build {job['status']}: {job['exit_reason']}",) + (gr.update(),) * 2 + (
-                gr.Timer(active=False), None)
-        result = job["result"]
-        out = result["out"]["train"]
-        verb = "Already built (same recipe, same inputs)" if result["reused"] else "Built"
-        msg = (f"✅ {verb}: **{result['snapshot_id']}** — {out['docs']:,} training documents, {out['tokens']:,} "
-               f"tokens; {result['exact_duplicates_removed']:,} exact and {result['near_duplicates_removed']:,} "
-               f"near duplicates removed. " + ("Commercial use allowed." if result["commercial_use"] else
-                                              "⚠️ NON-COMMERCIAL (research-only sources)."))
+    def on_built(ids):
+        """The build ended: list the snapshot and select it (its card shows)."""
         rows = snapshot_rows(studio)
-        return (msg, rows, gr.update(choices=[r[0] for r in rows], value=result["snapshot_id"]),
-                gr.Timer(active=False), None)
+        jobs = [store.find(studio.db, j) for j in ids]
+        built = next((j["result"]["snapshot_id"] for j in jobs if j and j["status"] == "succeeded"), None)
+        return rows, gr.update(choices=[r[0] for r in rows], **({"value": built} if built else {}))
 
     def on_select(snap_id):
         if not snap_id:
@@ -284,8 +254,8 @@ def build_corpus_tab(studio: Studio):
                  catalogue_outputs)
     hub_btn.click(on_hub, [hub_id, tokenizer_dd], catalogue_outputs)
     prev_btn.click(on_preview, [prev_source] + form.inputs, [prev_html])
-    build_btn.click(on_build, form.inputs, [build_msg, build_job, build_timer])
-    poll(build_timer.tick, on_poll, [build_job], [build_msg, snaps_df, snap_dd, build_timer, build_job])
+    wire_launch(studio, BUILD, build_btn, form.inputs, lambda *values: recipe_from(values), build_follow, build_msg)
+    build_follow.on_done(on_built, [], [snaps_df, snap_dd])
     snap_dd.change(on_select, [snap_dd], [card_md, length_plot, snap_tokens_plot, snap_files])
     refresh_btn.click(on_refresh, None, [snaps_df, snap_dd])
     # on every page load too: the table and dropdown above hold the snapshots of app start-up, not later builds

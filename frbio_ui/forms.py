@@ -9,8 +9,8 @@ from typing import Any, Callable, Sequence
 import gradio as gr
 from pydantic import BaseModel
 
-from backend.config import choices_of, field_kind
-from frbio_ui.i18n import tr
+from frbio_core.config import choices_of, field_kind, field_labels
+from frbio_ui.i18n import add_strings, tr
 
 
 def _bounds(f) -> tuple[float | None, float | None]:
@@ -71,10 +71,18 @@ class Form:
         return out
 
 
+def field_label(model: type[BaseModel], name: str):
+    """The field's label in the page's language, from the labels declared on the field (frbio_core.config.labels)."""
+    en, fr = field_labels(model, name)
+    key = f"{model.__name__}.{name}"
+    add_strings({key: en}, {key: fr} if fr else {})
+    return tr(key, en)
+
+
 def _widget(model: type[BaseModel], name: str, f, value, choices: dict[str, list]) -> Any:
     kind = field_kind(f.annotation)
     extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
-    label = tr(f"{model.__name__}.{name}", extra.get("label"))
+    label = field_label(model, name)
     info = f.description
     if kind == "bool":
         return gr.Checkbox(value=bool(value), label=label, info=info)
@@ -114,7 +122,7 @@ def build_form(model: type[BaseModel], *, values: BaseModel | None = None, choic
         if name in custom:
             comp = custom[name](form)
         elif field_kind(f.annotation) == "model":
-            with gr.Accordion(label=tr(f"{model.__name__}.{name}", f.description), open=False):
+            with gr.Accordion(label=field_label(model, name), open=False):
                 build_form(f.annotation, values=value, _prefix=_prefix + (name,), _form=form)
             continue
         else:

@@ -19,23 +19,12 @@ add_strings({
     "gen.settings": "Generation settings", "gen.loaded": "Loaded models", "gen.unload": "Unload all",
     "gen.preset.fair": "Fair comparison (greedy)", "gen.preset.balanced": "Balanced sampling",
     "gen.preset.creative": "Creative sampling",
-    "GenerateConfig.do_sample": "Sampling (off: greedy)", "GenerateConfig.temperature": "Temperature",
-    "GenerateConfig.top_p": "Top-p", "GenerateConfig.top_k": "Top-k",
-    "GenerateConfig.repetition_penalty": "Repetition penalty", "GenerateConfig.max_new_tokens": "Max new tokens",
-    "GenerateConfig.seed": "Seed", "GenerateConfig.prompt_format": "Prompt format",
-    "GenerateConfig.strategy": "Streaming strategy", "GenerateConfig.memory_budget_mb": "Memory budget (MB)",
 }, {
     "tab.generate": "Génération", "gen.models": "Modèles (2 à 4)", "gen.prompt_preset": "Exemple clinique en français",
     "gen.prompt": "Texte d'entrée", "gen.generate": "Générer", "gen.stop": "Arrêter",
     "gen.sampling_preset": "Préréglage", "gen.settings": "Réglages de génération", "gen.loaded": "Modèles chargés",
     "gen.unload": "Tout décharger", "gen.preset.fair": "Comparaison équitable (glouton)",
     "gen.preset.balanced": "Échantillonnage modéré", "gen.preset.creative": "Échantillonnage libre",
-    "GenerateConfig.do_sample": "Échantillonnage (sinon : glouton)", "GenerateConfig.temperature": "Température",
-    "GenerateConfig.top_p": "Top-p", "GenerateConfig.top_k": "Top-k",
-    "GenerateConfig.repetition_penalty": "Pénalité de répétition",
-    "GenerateConfig.max_new_tokens": "Nombre maximal de nouveaux tokens", "GenerateConfig.seed": "Graine aléatoire",
-    "GenerateConfig.prompt_format": "Format du texte d'entrée", "GenerateConfig.strategy": "Stratégie de diffusion",
-    "GenerateConfig.memory_budget_mb": "Mémoire pour les modèles chargés (Mo)",
 })
 
 STATUS = {"waiting": "⏳", "loading": "⏳ loading", "generating": "✍️", "done": "✅", "stopped": "⏹ stopped",

@@ -1,4 +1,5 @@
-"""Interface strings in English and French through gr.I18n. Form labels are keyed by config class and field.
+"""Interface strings in English and French through gr.I18n. A form field's labels are declared on the field
+(frbio_core.config.labels) and registered here by frbio_ui.forms under "<ConfigClass>.<field>".
 
 Gradio picks the browser's language; the page-load script from `language_js` applies instead the
 language chosen with the FR/EN switch (remembered by the browser), a `?lang=fr|en` in the address, or the server's
@@ -94,20 +95,6 @@ FR: dict[str, str] = {
     "corpus.tokens_chart": "Tokens par source",
     "corpus.length_chart": "Longueur des documents",
     "corpus.refresh": "Actualiser",
-    # form labels: "<ConfigClass>.<field>"
-    "Recipe.name": "Nom",
-    "Recipe.sources": "Sources du domaine",
-    "Recipe.license_mode": "Licences admises",
-    "Recipe.document_types": "Types de documents",
-    "Recipe.min_words": "Mots minimum par document",
-    "Recipe.max_words": "Mots maximum par document",
-    "Recipe.target_tokens": "Budget de tokens",
-    "Recipe.replay_fraction": "Part de texte général (replay)",
-    "Recipe.general_sources": "Sources générales pour le replay",
-    "Recipe.validation_fraction": "Part de validation",
-    "Recipe.seed": "Graine aléatoire",
-    "Recipe.tokenizer": "Tokeniseur",
-    "Recipe.cleaning": "Nettoyage et dédoublonnage",
 }
 
 EN.update({k: v for k, v in i18n_labels.EN.items() if k not in EN})

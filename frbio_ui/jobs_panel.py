@@ -10,10 +10,10 @@ import gradio as gr
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from backend import users
+from frbio_core import users
 from backend.studio import Studio
 from jobs import store, views
-from jobs.store import JobError
+from frbio_core.errors import UserError
 from frbio_ui.i18n import tr
 from frbio_ui.polling import poll
 from frbio_ui.session import current_user
@@ -21,8 +21,10 @@ from frbio_ui.session import current_user
 POLL_S = 2.0
 
 
-def curves_figure(series: dict[str, tuple[list, list]]) -> go.Figure | None:
-    shown = [(k, label) for k, label in views.CURVES if k in series]
+def curves_figure(series: dict[str, tuple[list, list]], curves: tuple = ()) -> go.Figure | None:
+    """One small chart per curve the job's kind declares (jobs.kinds.register(curves=...)) that it recorded."""
+    curves = curves or views.curves_of("train")
+    shown = [(k, label) for k, label in curves if k in series]
     if not shown:
         return None
     cols = 2 if len(shown) > 1 else 1
@@ -84,7 +86,9 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
         if signature is not None and signature == last_signature:
             curves = gr.update()
         else:
-            curves = curves_figure(views.metric_series(studio.home, job_id)) if signature is not None else None
+            wanted = views.curves_of((store.find(studio.db, job_id) or {}).get("kind"))
+            curves = curves_figure(views.metric_series(studio.home, job_id, wanted), wanted) \
+                if signature is not None and wanted else None
         return rows, gr.update(choices=[r[0] for r in rows]), status, curves, text, (panel, signature)
 
     def panel_text(job_id, request) -> tuple[str, str, tuple | None]:
@@ -122,7 +126,7 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
             new_id = store.clone(studio.db, studio.home, job_id, owner=me)
             studio.scheduler.wake()
             return f"Cloned {job_id} as {new_id}.", gr.update(value=new_id)
-        except JobError as exc:
+        except UserError as exc:
             return f"❌ {exc}", gr.update()
 
     # stable API names (bench/ui_load.py polls them as the page does): job_status[_KIND], devices

@@ -13,48 +13,18 @@ import gradio as gr
 from backend.corpus.snapshot import list_snapshots
 from backend.merge.compat import check_registered
 from backend.merge.config import MergeConfig
+from backend.merge.job import MERGE, SWEEP
 from backend.merge.figures import sweep_figure
 from backend.merge.methods import MergeError, SCHEDULE_SUFFIXES, methods
 from backend.merge.preview import preview_and_generate
-from backend.merge.sweep import DEFAULT_GRID, SweepConfig, load_sweep
+from backend.merge.sweep import DEFAULT_GRID, load_sweep
 from backend.models.registry import list_models
 from backend.studio import Studio
-from frbio_ui.forms import Form, build_form
+from frbio_ui.forms import Form, build_form, field_label
 from frbio_ui.i18n import add_strings, tr
 from frbio_ui.jobs_panel import build_jobs_panel
+from frbio_ui.launch import Follower, wire_launch
 from frbio_ui.polling import poll
-from frbio_ui.session import current_user
-from jobs.store import JobError
-
-# Labels of the generated parameter fields, by mergekit parameter name (same label in every method's form).
-PARAM_LABELS = {
-    "t": ("t (0 = base model, 1 = DAPT model)", "t (0 = modèle de base, 1 = modèle DAPT)"),
-    "weight": ("Weight of the DAPT model", "Poids du modèle DAPT"),
-    "base_weight": ("Weight of the base model (empty: 1 − DAPT weight)",
-                    "Poids du modèle de base (vide : 1 − poids du modèle DAPT)"),
-    "density": ("Density (share of changes kept)", "Densité (part des modifications conservées)"),
-    "lambda": ("Lambda (scale of the merged change)", "Lambda (échelle de la modification fusionnée)"),
-    "gamma": ("Gamma (share of extreme changes removed)", "Gamma (part des modifications extrêmes retirées)"),
-    "epsilon": ("Epsilon", "Epsilon"),
-    "normalize": ("Normalise by the weights", "Normaliser par les poids"),
-    "rescale": ("Rescale the kept changes", "Remettre à l'échelle les modifications conservées"),
-    "int8_mask": ("int8 sign mask (less memory)", "Masque de signes int8 (moins de mémoire)"),
-    "select_topk": ("Share of elements kept (top-k)", "Part des éléments conservés (top-k)"),
-    "normalize_weights": ("Normalise the weights", "Normaliser les poids"),
-    "nuslerp_row_wise": ("Row-wise interpolation", "Interpolation par lignes"),
-    "nuslerp_flatten": ("Interpolate whole tensors", "Interpoler les tenseurs entiers"),
-    "eps": ("Numerical tolerance", "Tolérance numérique"),
-    "tol": ("Convergence tolerance", "Tolérance de convergence"),
-    "max_iter": ("Iterations at most", "Nombre maximal d'itérations"),
-    "r": ("r (rescaling ratio)", "r (taux de remise à l'échelle)"),
-    "alpha": ("alpha (overlap scaling)", "alpha (mise à l'échelle du recouvrement)"),
-}
-SCHEDULE_LABELS = {"attention": ("Per-layer {p} for attention, first → last layer (e.g. 0, 0.5, 0.3, 0.7, 1)",
-                                 "{p} par couche pour l'attention, de la première à la dernière (ex. 0, 0.5, 0.3, "
-                                 "0.7, 1)"),
-                   "mlp": ("Per-layer {p} for the MLP, first → last layer (e.g. 1, 0.5, 0.7, 0.3, 0)",
-                           "{p} par couche pour le MLP, de la première à la dernière (ex. 1, 0.5, 0.7, 0.3, 0)")}
-
 
 def _register_strings() -> None:
     en = {"tab.merge": "Merge", "merge.base": "Base model", "merge.dapt": "DAPT model", "merge.method": "Merge method",
@@ -81,15 +51,7 @@ def _register_strings() -> None:
           "merge.grid": "Valeurs à essayer", "merge.sweep_run": "Lancer le balayage",
           "merge.sweeps": "Tâches de balayage", "merge.sweep_chart": "Perplexité du domaine contre perplexité générale",
           "merge.sweep_points": "Points du balayage (en choisir un règle le curseur)"}
-    for info in methods().values():
-        for field in info.config.model_fields:
-            key = f"{info.config.__name__}.{field}"
-            suffix = next((s for s in SCHEDULE_SUFFIXES if field == f"{info.main}_{s}"), None)
-            if suffix:
-                en[key], fr[key] = (text.format(p=info.main) for text in SCHEDULE_LABELS[suffix])
-            else:
-                en[key], fr[key] = PARAM_LABELS.get(field, (field, field))
-    add_strings(en, fr)
+    add_strings(en, fr)   # the parameters' labels are on their fields (backend.merge.methods.KNOWN)
 
 
 _register_strings()
@@ -106,7 +68,7 @@ def _model_choices(studio: Studio) -> tuple[list[str], str | None, str | None]:
 def _method_form(info) -> Form:
     schedules = [f"{info.main}_{s}" for s in SCHEDULE_SUFFIXES] if info.main else []
     text_box = {name: (lambda form, n=name: gr.Textbox(
-        label=tr(f"{info.config.__name__}.{n}"), placeholder="0, 0.5, 1", value="")) for name in schedules}
+        label=field_label(info.config, n), placeholder="0, 0.5, 1", value="")) for name in schedules}
     form = build_form(info.config, skip=schedules)
     if schedules:
         with gr.Accordion(tr("merge.schedules"), open=False):
@@ -159,6 +121,7 @@ def build_merge_tab(studio: Studio):
         output_name = gr.Textbox(label=tr("merge.output_name"), elem_id="merge-output-name", scale=3)
         save_btn = gr.Button(tr("merge.save"), variant="primary", elem_id="merge-save", scale=1)
     save_msg = gr.Markdown(elem_id="merge-save-msg")
+    save_follow = Follower(studio, "merge-save")
     gr.Markdown("#### " + tr("merge.saves"))
     save_pick = build_jobs_panel(studio, kind="merge")
     with gr.Accordion(tr("merge.sweep"), open=False):
@@ -169,6 +132,7 @@ def build_merge_tab(studio: Studio):
                               elem_id="merge-grid")
             sweep_btn = gr.Button(tr("merge.sweep_run"), elem_id="merge-sweep-run")
         sweep_msg = gr.Markdown(elem_id="merge-sweep-msg")
+        sweep_follow = Follower(studio, "merge-sweep")
         chart = gr.Plot(label=tr("merge.sweep_chart"), elem_id="merge-sweep-plot")
         points = gr.Radio([], label=tr("merge.sweep_points"), elem_id="merge-sweep-points")
         sweep_state = gr.State(None)
@@ -212,23 +176,6 @@ def build_merge_tab(studio: Studio):
                 f"{out['merged']['tokens']} tokens")
         return [note] + [out[w]["text"] for w in ("base", "dapt", "merged")]
 
-    def on_save(b, d, m, s, name, request: gr.Request, *values):
-        try:
-            job_id = studio.scheduler.submit("merge", {**merge_config(b, d, m, s, values), "output_name": name or ""},
-                                             owner=current_user(request))
-        except JobError as exc:
-            return f"❌ {exc}", gr.update()
-        return f"✅ Merge queued as **{job_id}**: the merged model is registered when it ends.", gr.update(value=job_id)
-
-    def on_sweep(b, d, m, s, snap, grid_text, request: gr.Request, *values):
-        config = {**merge_config(b, d, m, s, values), "snapshot": snap or "", "grid": grid_text}
-        try:
-            job_id = studio.scheduler.submit("merge_sweep", SweepConfig.model_validate(config).model_dump(),
-                                             owner=current_user(request))
-        except (JobError, ValueError) as exc:
-            return f"❌ {_one_line(exc)}", gr.update()
-        return f"✅ Sweep queued as **{job_id}**: the chart appears when it ends.", gr.update(value=job_id)
-
     def on_sweep_job(job_id, shown):
         result = load_sweep(studio.db, job_id) if job_id else None
         if result is None or shown == job_id:
@@ -257,11 +204,18 @@ def build_merge_tab(studio: Studio):
         elif isinstance(component, gr.Checkbox):
             triggers.append(component.input)
     gr.on(triggers, on_preview, preview_inputs, preview_outputs, trigger_mode="always_last")
-    save_btn.click(on_save, head + [output_name] + all_inputs, [save_msg, save_pick])
-    sweep_btn.click(on_sweep, head + [snapshot, grid] + all_inputs, [sweep_msg, sweep_pick])
+    wire_launch(studio, MERGE, save_btn, head + [output_name] + all_inputs,
+                lambda b, d, m, s, name, *values: {**merge_config(b, d, m, s, values), "output_name": name or ""},
+                save_follow, save_msg, extra_outputs=[save_pick], on_launched=lambda ids, *v: [gr.update(value=ids[0])])
+    wire_launch(studio, SWEEP, sweep_btn, head + [snapshot, grid] + all_inputs,
+                lambda b, d, m, s, snap, grid_text, *values: {**merge_config(b, d, m, s, values),
+                                                              "snapshot": snap or "", "grid": grid_text},
+                sweep_follow, sweep_msg, extra_outputs=[sweep_pick],
+                on_launched=lambda ids, *v: [gr.update(value=ids[0])])
     sweep_outputs = [chart, points, sweep_state]
     poll(sweep_pick.change, on_sweep_job, [sweep_pick, sweep_state], sweep_outputs)
-    poll(gr.Timer(3.0).tick, on_sweep_job, [sweep_pick, sweep_state], sweep_outputs)
+    sweep_follow.on_done(lambda ids, job_id, shown: on_sweep_job(job_id, shown), [sweep_pick, sweep_state],
+                         sweep_outputs)
     points.input(on_point, [sweep_pick, points], head + list(main_sliders.values())).then(
         on_method, [method], groups).then(on_preview, preview_inputs, preview_outputs)
 

@@ -7,13 +7,13 @@ from backend.corpus.readers import CorpusInputError
 from backend.corpus.snapshot import list_snapshots
 from backend.models import importing, publish
 from backend.models.registry import ModelError, lineage, list_models
+from backend.lineage import badge as licence_badge
 from backend.studio import Studio
-from jobs.model_kinds import HubDownload
-from jobs.store import JobError
+from backend.models.job import DOWNLOAD, HubDownload
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import tr
+from frbio_ui.launch import Follower, wire_launch
 from frbio_ui.polling import poll
-from frbio_ui.session import current_user
 
 HEADERS = ["model", "kind", "architecture", "parameters", "dtype", "size on disk", "context", "tokenizer", "licence",
            "parents", "commercial use"]
@@ -22,7 +22,7 @@ HEADERS = ["model", "kind", "architecture", "parameters", "dtype", "size on disk
 def model_rows(studio: Studio) -> list[list]:
     return [[m["id"], m["kind"], m["architecture"], f"{(m['n_params'] or 0) / 1e6:,.1f} M", m["dtype"],
              f"{(m['size_bytes'] or 0) / 2**20:,.0f} MiB", m["context_length"], m["tokenizer"], m["license"] or "?",
-             " + ".join(m["parents"]) or "—", "✅" if m["commercial_use"] else "⚠️ research only"]
+             " + ".join(m["parents"]) or "—", licence_badge(bool(m["commercial_use"]), short=True)]
             for m in list_models(studio.db)]
 
 
@@ -51,6 +51,7 @@ def build_models_tab(studio: Studio):
     with gr.Accordion(tr("models.download", "Download from the Hugging Face Hub (background job)"), open=False):
         dl_form = build_form(HubDownload)
         dl_btn = gr.Button(tr("models.download_button", "Download"), elem_id="download-button")
+        dl_follow = Follower(studio, "download")
     with gr.Accordion(tr("models.publish", "Publish to the Hugging Face Hub"), open=False):
         with gr.Row():
             what = gr.Radio(["model", "snapshot"], value="model", label=tr("models.publish_what", "What"))
@@ -84,13 +85,6 @@ def build_models_tab(studio: Studio):
         return refreshed(f"✅ Registered **{row['id']}**: {row['architecture']}, {row['n_params'] / 1e6:,.1f} M "
                          "parameters.")
 
-    def on_download(request: gr.Request, *values):
-        try:
-            job_id = studio.scheduler.submit("model_download", dl_form.to_dict(values), owner=current_user(request))
-        except JobError as exc:
-            return f"❌ {exc}"
-        return f"⏳ Download queued as job **{job_id}** (progress in the Jobs tab)."
-
     def on_what(kind):
         ids = [m["id"] for m in list_models(studio.db)] if kind == "model" else \
             [s["id"] for s in list_snapshots(studio.db)]
@@ -108,7 +102,8 @@ def build_models_tab(studio: Studio):
     poll(refresh.click, refreshed, None, outputs, api_name="list_models")
     pick.change(on_pick, [pick], [lineage_md])
     import_btn.click(on_import, [path, name, licence, copy], outputs)
-    dl_btn.click(on_download, dl_form.inputs, [msg])
+    wire_launch(studio, DOWNLOAD, dl_btn, dl_form.inputs, lambda *values: dl_form.to_dict(values), dl_follow, msg)
+    dl_follow.on_done(lambda ids: refreshed(), None, outputs)
     what.change(on_what, [what], [item])
     pub_btn.click(on_publish, [what, item, repo, token, private], [msg])
     gr.on(None, refreshed, None, outputs, show_progress="hidden")

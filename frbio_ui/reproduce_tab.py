@@ -11,16 +11,18 @@ import pandas as pd
 from backend.corpus.catalogue import list_sources
 from backend.models.registry import list_models
 from backend.study import view
-from backend.study.config import BENCHMARKS, SWEEP_GRID, StudyConfig, parse_study_config, with_budget
+from backend.study.config import SWEEP_GRID, StudyConfig, parse_study_config, study_benchmarks, with_budget
 from backend.study.figures import tradeoff_figure
-from backend.study.pipeline import StudyError, cancel, create_study, get_study, resume
+from backend.study.job import STUDY
+from backend.study.state import get_job, load_study
 from backend.studio import Studio
 from jobs import views as job_views
-from jobs.store import JobError
+from frbio_core.errors import UserError
 from frbio_ui import downloads
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import add_strings, tr
 from frbio_ui.jobs_panel import curves_figure
+from frbio_ui.launch import Follower, wire_launch
 from frbio_ui.polling import poll
 from frbio_ui.session import current_user
 
@@ -40,11 +42,6 @@ add_strings({
     "rep.stages": "Stages", "rep.curves": "DAPT training curves (live)", "rep.results": "Results",
     "rep.artefacts": "Artefacts (every number links to one)", "rep.report": "Report (HTML and JSON)",
     "rep.download": "Download the report", "rep.waiting": "The results appear when the report is written.",
-    "StudyConfig.name": "Study name", "StudyConfig.budget": "Budget", "StudyConfig.base_model": "Model to specialise",
-    "StudyConfig.sources": "Domain sources (none ticked: every commercial source)",
-    "StudyConfig.license_mode": "Licences admitted", "StudyConfig.benchmarks": "Benchmarks",
-    "StudyConfig.best_by": "Best sweep point chosen by", "StudyConfig.sweep_grid": "SLERP t values of the sweep",
-    "StudyConfig.eval_limits": "Items per benchmark (JSON, 0 = all)",
 }, {
     "tab.reproduce": "Reproduire l'article",
     "rep.intro": ("### La spécialisation biomédicale vaut-elle la peine ?\nL'article PARTAGES (Mannion et al., LREC "
@@ -60,19 +57,13 @@ add_strings({
     "rep.results": "Résultats", "rep.artefacts": "Artefacts (chaque chiffre renvoie à l'un d'eux)",
     "rep.report": "Rapport (HTML et JSON)", "rep.download": "Télécharger le rapport",
     "rep.waiting": "Les résultats apparaissent quand le rapport est écrit.",
-    "StudyConfig.name": "Nom de l'étude", "StudyConfig.budget": "Budget", "StudyConfig.base_model": "Modèle à spécialiser",
-    "StudyConfig.sources": "Sources du domaine (aucune cochée : toutes les sources commerciales)",
-    "StudyConfig.license_mode": "Licences admises", "StudyConfig.benchmarks": "Tests",
-    "StudyConfig.best_by": "Meilleur point du balayage choisi selon",
-    "StudyConfig.sweep_grid": "Valeurs de t du balayage SLERP",
-    "StudyConfig.eval_limits": "Questions par test (JSON, 0 = toutes)",
 })
 
 
 def _choices(studio: Studio) -> dict[str, list]:
     return {"base_model": [m["id"] for m in list_models(studio.db) if m["status"] == "ok"],
             "sources": [s["name"] for s in list_sources(studio.db, "domain")],
-            "benchmarks": list(BENCHMARKS), "sweep_grid": list(SWEEP_GRID)}
+            "benchmarks": study_benchmarks(studio.settings), "sweep_grid": list(SWEEP_GRID)}
 
 
 def _frame(rows: list[list], headers: list[str]) -> pd.DataFrame:
@@ -93,6 +84,7 @@ def build_reproduce_tab(studio: Studio):
             budget_md = gr.Markdown(view.budget_markdown(start_cfg), elem_id="rep-budget")
             start_btn = gr.Button(tr("rep.start"), variant="primary", elem_id="rep-start")
             start_msg = gr.Markdown(elem_id="rep-start-msg")
+            follow = Follower(studio, "rep", visible=False)   # the stages table below shows the parts
     gr.Markdown("### " + "Studies")
     with gr.Row():
         pick = gr.Dropdown(view.study_choices(studio.db), label=tr("rep.studies"), scale=4, elem_id="rep-pick")
@@ -119,29 +111,20 @@ def build_reproduce_tab(studio: Studio):
         """A budget fills every size field with its preset values (what is shown is what runs)."""
         try:
             cfg = parse_study_config(with_budget(form.to_dict(values), budget)).resolve()
-        except JobError as exc:
+        except UserError as exc:
             return [f"❌ {exc}"] + [gr.update()] * len(form.inputs)
         return [view.budget_markdown(cfg)] + form.updates(cfg)
 
     def on_change(*values):
         try:
             return view.budget_markdown(parse_study_config(form.to_dict(values)))
-        except JobError as exc:
+        except UserError as exc:
             return f"❌ {exc}"
-
-    def on_start(request: gr.Request, *values):
-        try:
-            row = create_study(studio.db, studio.home, form.to_dict(values), owner=current_user(request))
-        except JobError as exc:
-            return f"❌ {exc}", gr.update()
-        studio.scheduler.wake()
-        return (f"✅ **{row['id']}** started: its stages run as background jobs and appear below.",
-                gr.update(choices=view.study_choices(studio.db), value=row["id"]))
 
     def refresh(study_id, last):
         try:
-            row = get_study(studio.db, study_id) if study_id else None
-        except StudyError as exc:
+            row = load_study(studio.db, studio.settings, study_id) if study_id else None
+        except UserError as exc:
             return [f"❌ {exc}"] + [gr.update()] * 8 + [last]
         if row is None:   # nothing to draw: send nothing unless the list of studies changed (one started elsewhere)
             rev = ["none", *view.study_choices(studio.db)]
@@ -152,7 +135,8 @@ def build_reproduce_tab(studio: Studio):
         stage_rows = _frame(view.stages_table(studio.db, row), view.STAGE_HEADERS)
         job = view.training_job(row)
         training = row is not None and row["stage"] == "train" and row["status"] == "running"
-        live = curves_figure(job_views.metric_series(studio.home, job)) if job else None
+        wanted = job_views.curves_of("train")
+        live = curves_figure(job_views.metric_series(studio.home, job, wanted), wanted) if job else None
         if rev == last and row is not None:     # nothing new: only the status, stages and live curves move
             return [view.status_markdown(row), stage_rows, live if training else gr.update()] + [gr.update()] * 6 \
                 + [last]
@@ -169,20 +153,21 @@ def build_reproduce_tab(studio: Studio):
         if not study_id:
             return "Choose a study first."
         try:
-            (cancel if action == "cancel" else resume)(studio.db, studio.home, study_id, by=current_user(request))
-        except JobError as exc:
+            get_job(studio.db, study_id)
+            (studio.scheduler.cancel if action == "cancel" else studio.scheduler.resume)(study_id,
+                                                                                         by=current_user(request))
+        except UserError as exc:
             return f"❌ {exc}"
-        studio.scheduler.wake()
         return f"{study_id}: " + ("cancelled (resumable)." if action == "cancel" else "resumed.")
 
     def on_download(study_id):
         try:
-            paths = view.report_files(get_study(studio.db, study_id)) if study_id else []
+            paths = view.report_files(load_study(studio.db, studio.settings, study_id)) if study_id else []
             if not paths:
                 gr.Warning("This study has no report yet.")
                 return None
             return downloads.offer(studio.home, paths)
-        except (JobError, downloads.DownloadError) as exc:
+        except (UserError, downloads.DownloadError) as exc:
             gr.Warning(str(exc))
             return None
 
@@ -196,7 +181,10 @@ def build_reproduce_tab(studio: Studio):
     for comp in form.inputs:
         if comp is not form.component("budget"):
             comp.input(on_change, form.inputs, [budget_md], show_progress="hidden")
-    start_btn.click(on_start, form.inputs, [start_msg, pick])
+    wire_launch(studio, STUDY, start_btn, form.inputs, lambda *values: form.to_dict(values), follow, start_msg,
+                launched="✅ **{ids}** started: its stages run as background jobs and appear below.",
+                extra_outputs=[pick], on_launched=lambda ids, *v: [
+                    gr.update(choices=view.study_choices(studio.db), value=ids[0] if ids else None)])
     pick.change(refresh, [pick, gr.State(None)], outputs, show_progress="hidden")
     poll(timer.tick, refresh, [pick, shown_rev], outputs)
     def on_cancel(study_id, request: gr.Request):

@@ -7,14 +7,17 @@ import gradio as gr
 from backend.corpus.snapshot import list_snapshots
 from backend.models.registry import list_models
 from backend.studio import Studio
+from backend.action_cli import command_line
 from backend.training.config import LORA_TARGETS, TrainConfig, parse_train_config
 from backend.training.estimate import GIB
-from backend.training.prelaunch import command_line, local_devices, prelaunch
-from jobs.store import JobError
+from backend.training.job import TRAIN
+from backend.training.prelaunch import prelaunch
+from frbio_core.errors import UserError
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import tr
 from frbio_ui.jobs_panel import build_jobs_panel
-from frbio_ui.session import current_user
+from frbio_ui.launch import Follower, wire_launch
+from jobs.devices import local_devices
 
 
 def _choices(studio: Studio) -> dict[str, list]:
@@ -56,6 +59,7 @@ def build_train_tab(studio: Studio):
             estimate_md = gr.Markdown(elem_id="train-estimate")
             command = gr.Code(label=tr("train.command_label", "Command line"), language="shell", visible=False)
             launch_msg = gr.Markdown(elem_id="train-msg")
+            follow = Follower(studio, "train")
     gr.Markdown("#### " + "Training runs")
     pick = build_jobs_panel(studio, kind="train")
 
@@ -65,21 +69,14 @@ def build_train_tab(studio: Studio):
     def on_estimate(dev, *values):
         try:
             return estimate_markdown(prelaunch(studio.db, studio.home, config_from(values), dev))
-        except JobError as exc:
+        except UserError as exc:
             return f"❌ {exc}"
 
     def on_command(dev, *values):
         try:
-            return gr.update(value=command_line(config_from(values), dev), visible=True)
-        except JobError as exc:
+            return gr.update(value=command_line(TRAIN, config_from(values), dev), visible=True)
+        except UserError as exc:
             return gr.update(value=f"# {exc}", visible=True)
-
-    def on_launch(dev, request: gr.Request, *values):
-        try:
-            job_id = studio.scheduler.submit("train", form.to_dict(values), device=dev, owner=current_user(request))
-        except JobError as exc:
-            return f"❌ {exc}", gr.update()
-        return f"✅ Training queued as **{job_id}**: its curves appear below as it runs.", gr.update(value=job_id)
 
     def on_load():
         c = _choices(studio)
@@ -87,5 +84,6 @@ def build_train_tab(studio: Studio):
 
     estimate_btn.click(on_estimate, [device] + form.inputs, [estimate_md])
     command_btn.click(on_command, [device] + form.inputs, [command])
-    launch_btn.click(on_launch, [device] + form.inputs, [launch_msg, pick])
+    wire_launch(studio, TRAIN, launch_btn, form.inputs, lambda *values: form.to_dict(values), follow, launch_msg,
+                device=device, extra_outputs=[pick], on_launched=lambda ids, *v: [gr.update(value=ids[0])])
     gr.on(None, on_load, None, [form.component("base_model"), form.component("snapshot")], show_progress="hidden")

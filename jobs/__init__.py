@@ -1,13 +1,22 @@
-"""The one mechanism for long work (corpus builds, training, disk merges, evaluations).
+"""The runtime for long work (corpus builds, training, merges, evaluations, studies). It knows no feature: a feature
+registers its job kinds (config class, pre-launch check, resources, runner) and this package queues, places, runs,
+follows, cancels and resumes them, and nothing here imports `backend`.
 
-  store      the `jobs` rows and folders (jobs/<id>/config.json, log.txt, metrics.jsonl, checkpoints/)
-  kinds      the registry of job kinds: name → config class + runner (`@register("corpus_build", config=Recipe)`)
-  context    what a runner gets: config, folder, device, progress(), metric(), log(), should_stop()
+  store      the `jobs` rows: submit, claim, finish, requeue, delete (conditional writes, retried when locked)
+  folders    a job's folder: config.json, log.txt, metrics.jsonl, checkpoints/
+  kinds      the registry of job kinds; `Resources`, a kind's typed answer of what a job needs
+  deps       jobs that wait for other jobs and take values from their results; groups (a study and its parts)
+  reporter   what a runner gets: progress(), metric(), log(), should_stop(), its folder and checkpoint folder
   worker     `python -m jobs.worker JOB_ID`: runs one job in its own process session, heartbeats, final status
-  scheduler  slots per device, FIFO, launches workers, cancel, reconcile (dead/stale workers), resume
+  scheduler  slots per device, fair queue, dependencies, dispatch to a launcher, reconcile
+  launchers  one interface, three ways to run: a local process, `accelerate launch` on several GPUs, Slurm
+  control    cancel, resume, delete from any process (groups included)
+  follow     waiting for jobs from a command line (driving a scheduler when none runs)
+  devices    device discovery (the one nvidia-smi query) and slot counts
   processes  is a worker alive, is its process group empty, stop a group (SIGTERM, then SIGKILL)
-  devices    device discovery (CPU, GPUs via nvidia-smi or torch) and slot counts
-  cli        `python -m backend jobs list|show|cancel|resume|wait|serve|submit-corpus`
+  fairness   the queue policy (round-robin between owners)
+  views      a job as a table row and metric series
+  cli        `python -m backend jobs list|show|cancel|resume|delete|wait|serve|devices`
 
-Nothing here imports gradio; heavy imports (torch, transformers) stay inside the runners.
+Heavy imports (torch, transformers) stay inside the runners.
 """

@@ -1,12 +1,14 @@
-"""`python -m backend jobs list|show|cancel|resume|delete|wait|serve|devices|submit-corpus`.
+"""`python -m backend jobs list|show|cancel|resume|delete|wait|serve|devices`: the runtime's own commands, the
+same for every kind of job (a study included: cancelling or resuming it acts on its parts).
 
 Jobs run under the app's scheduler. When no app (nor `jobs serve`) is running for the home, queued jobs wait;
-`jobs wait ID` and `jobs submit-corpus --wait` then drive a scheduler themselves while they wait (they say so on
-stderr), and `jobs serve` runs one in the foreground (a headless server). A job started that way keeps running if
-the command is interrupted; the next scheduler finds its result.
+`jobs wait ID` (and every command's `--wait`) then drives a scheduler itself while it waits (it says so on stderr),
+and `jobs serve` runs one in the foreground (a headless server). A job started that way keeps running if the
+command is interrupted; the next scheduler finds its result.
 
 `cancel`, `resume` and `delete` act as the server's operator (anyone with a shell here can edit the registry
-anyway), or with `--as USER` as that account: then only its own jobs, or any job for an admin.
+anyway), or with `--as USER` as that account: then only its own jobs, or any job for an admin. The commands get
+`studio`: any object with `db`, `home`, `settings` and `scheduler` (the feature layer's Studio).
 """
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ import sys
 import time
 
 from jobs import store
-from jobs.store import FINAL, JobError
+from jobs.store import JobError
 
 SUMMARY_FIELDS = ("id", "kind", "owner", "status", "requested_device", "device", "progress", "message",
-                  "exit_reason", "resumable", "attempt", "created_at", "started_at", "finished_at", "pid", "external_id")
+                  "exit_reason", "resumable", "attempt", "created_at", "started_at", "finished_at", "pid", "external_id",
+                  "parent", "label", "depends_on")
 
 
 def _emit(args, payload, text: str) -> None:
@@ -32,8 +35,9 @@ def _when(t: float | None) -> str:
 def _line(row: dict) -> str:
     note = row["exit_reason"] if row["status"] in ("failed", "cancelled") else row["message"]
     resumable = " (resumable)" if row["status"] == "failed" and row["resumable"] else ""
+    part = f"  [{row['parent']} · {row['label']}]" if row.get("parent") else ""
     return (f"{row['id']}  {row['kind']:<14} {row['status'] + resumable:<21} {row['device'] or row['requested_device']:<7}"
-            f" {row['progress']:4.0%}  {row['owner'] or '-':<10} {_when(row['created_at'])}  {note or ''}")
+            f" {row['progress']:4.0%}  {row['owner'] or '-':<10} {_when(row['created_at'])}  {note or ''}{part}")
 
 
 def _show_text(row: dict, home) -> str:
@@ -57,7 +61,11 @@ def cmd_show(studio, args):
     folder = store.job_dir(studio.home, args.id)
     payload = {**row, "folder": str(folder), "log_tail": store.log_tail(folder, args.log),
                "metrics": store.read_metrics(folder)[-args.metrics:] if args.metrics else []}
+    parts = store.children(studio.db, args.id)
+    payload["parts"] = [{k: r[k] for k in SUMMARY_FIELDS} for r in parts]
     text = _show_text(row, studio.home)
+    if parts:
+        text += "\nparts:\n" + "\n".join("  " + _line(r) for r in parts)
     if args.metrics:
         text += "\nmetrics (last %d):\n" % args.metrics + "\n".join(json.dumps(m) for m in payload["metrics"])
     if args.log:
@@ -66,33 +74,37 @@ def cmd_show(studio, args):
 
 
 def cmd_cancel(studio, args):
-    from jobs.scheduler import cancel
+    from jobs.control import cancel
 
     row = cancel(studio.db, studio.home, args.id, by=args.actor, grace=args.grace)
     _emit(args, row, f"{row['id']}: {row['status']} ({row['exit_reason']})")
 
 
 def cmd_resume(studio, args):
-    from jobs.scheduler import scheduler_running
+    from jobs.control import resume
 
-    row = store.requeue(studio.db, args.id, actor=args.actor)
-    store.append_log(store.job_dir(studio.home, args.id), f"[cli] resumed: queued again as attempt {row['attempt']}")
+    row = resume(studio.db, studio.home, args.id, by=args.actor)
     if args.wait:
-        return _wait(studio, args, args.id)
-    hint = "" if scheduler_running(studio.home) else \
-        " — no scheduler is running for this home: start the app, `jobs serve`, or `jobs wait ID`"
-    _emit(args, row, f"{row['id']}: queued (attempt {row['attempt']}){hint}")
+        return wait_and_report(studio, args, row["id"])
+    _emit(args, row, f"{row['id']}: queued (attempt {row['attempt']}){no_scheduler_hint(studio, row['id'])}")
 
 
 def cmd_delete(studio, args):
-    row = store.delete(studio.db, studio.home, args.id, actor=args.actor)
+    from jobs.control import delete
+
+    row = delete(studio.db, studio.home, args.id, by=args.actor)
     _emit(args, {"id": row["id"], "deleted": True}, f"{row['id']}: deleted (row and folder)")
 
 
-def cmd_devices(studio, args):
-    from jobs.scheduler import Scheduler
+def no_scheduler_hint(studio, job_id: str) -> str:
+    from jobs.scheduler import scheduler_running
 
-    rows = Scheduler(studio.settings).usage()
+    return "" if scheduler_running(studio.home) else \
+        f" — no scheduler is running for this home: start the app, `jobs serve`, or `jobs wait {job_id}`"
+
+
+def cmd_devices(studio, args):
+    rows = studio.scheduler.usage()
 
     def size(b):
         return f"{b / 2 ** 30:.1f}" if b is not None else "?"
@@ -102,30 +114,16 @@ def cmd_devices(studio, args):
         f"jobs {r['jobs']}/{r['slots']}" for r in rows))
 
 
-def _wait(studio, args, job_id: str):
-    """Wait for a final status; drive a scheduler here when no app holds this home's scheduler lock."""
-    from jobs.scheduler import Scheduler
+def wait_and_report(studio, args, job_id: str) -> None:
+    """Wait for a final status (driving a scheduler here when no app holds this home's scheduler lock) and print
+    it; exit status 124 on timeout, 1 unless it succeeded."""
+    from jobs.follow import follow
 
     store.get(studio.db, job_id)
-    scheduler = Scheduler(studio.settings)
-    driving = scheduler.try_activate()
-    if driving and store.get(studio.db, job_id)["status"] not in FINAL:
-        print(f"no scheduler is running for {studio.home}: running one here until {job_id} ends", file=sys.stderr)
-    last = {"message": None}
-
-    def poll():
-        if driving:
-            scheduler.tick()
-        row = store.get(studio.db, job_id)
-        if not args.json and row["message"] != last["message"] and row["status"] == "running":
-            last["message"] = row["message"]
-            print(f"[{row['progress']:4.0%}] {row['message']}", file=sys.stderr)
-
-    try:
-        row = store.wait(studio.db, job_id, timeout=args.timeout, poll=0.5, on_poll=poll)
-    finally:
-        scheduler.deactivate()
-    if row["status"] not in FINAL:
+    say = None if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
+    (row,), timed_out = follow(studio.settings, [job_id], timeout=getattr(args, "timeout", None), say=say,
+                               context=studio)
+    if timed_out:
         _emit(args, {**row, "timed_out": True}, f"{job_id}: still {row['status']} after {args.timeout:g} s")
         raise SystemExit(124)
     _emit(args, row, _line(row) + ("\n" + json.dumps(row["result"], indent=1, ensure_ascii=False)
@@ -135,14 +133,12 @@ def _wait(studio, args, job_id: str):
 
 
 def cmd_wait(studio, args):
-    _wait(studio, args, args.id)
+    wait_and_report(studio, args, args.id)
 
 
 def cmd_serve(studio, args):
     """A scheduler in the foreground, for a server without the UI (or a test's stand-in for the app)."""
-    from jobs.scheduler import Scheduler
-
-    scheduler = Scheduler(studio.settings)
+    scheduler = studio.scheduler
     if not scheduler.try_activate():
         raise JobError(f"a scheduler is already running for {studio.home}")
     scheduler.start()
@@ -155,30 +151,8 @@ def cmd_serve(studio, args):
         scheduler.stop()
 
 
-def cmd_submit_corpus(studio, args):
-    from backend.config import values_from_args
-    from backend.corpus.recipe import Recipe, load_recipe
-    from jobs.scheduler import scheduler_running
-
-    base = load_recipe(args.recipe).model_dump(mode="json") if args.recipe else {}
-    flags = values_from_args(args, Recipe)
-    if "cleaning" in flags:
-        flags["cleaning"] = {**base.get("cleaning", {}), **flags["cleaning"]}
-    studio.scan_sources()
-    job_id = store.submit(studio.db, studio.home, "corpus_build", {**base, **flags}, owner=args.owner,
-                          device=args.device)
-    if args.wait:
-        return _wait(studio, args, job_id)
-    hint = "" if scheduler_running(studio.home) else \
-        " — no scheduler is running for this home: start the app, `jobs serve`, or `jobs wait " + job_id + "`"
-    _emit(args, {"id": job_id, "status": "queued"}, job_id + hint)
-
-
 def add_jobs_commands(subparsers) -> None:
     """Add the `jobs` command group to the top-level subparsers of `python -m backend`."""
-    from backend.config import add_arguments
-    from backend.corpus.recipe import Recipe
-
     group = subparsers.add_parser("jobs", help="background jobs: list, show, cancel, resume, wait, serve")
     jobs = group.add_subparsers(dest="cmd", required=True)
     p = jobs.add_parser("list", help="jobs, newest first")
@@ -217,13 +191,5 @@ def add_jobs_commands(subparsers) -> None:
     p.set_defaults(func=cmd_devices)
     p = jobs.add_parser("serve", help="run the scheduler in the foreground (no UI)")
     p.set_defaults(func=cmd_serve)
-    p = jobs.add_parser("submit-corpus", help="build a corpus snapshot as a background job")
-    p.add_argument("--recipe", help="recipe file (YAML or JSON); flags below override its fields")
-    p.add_argument("--device", default="any")
-    p.add_argument("--owner")
-    p.add_argument("--wait", action="store_true", help="then wait for it (see `wait`)")
-    p.add_argument("--timeout", type=float, default=None)
-    add_arguments(p.add_argument_group("recipe fields"), Recipe)
-    p.set_defaults(func=cmd_submit_corpus)
     for choice in jobs.choices.values():
         choice.add_argument("--json", action="store_true", help="print JSON")

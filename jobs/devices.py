@@ -1,35 +1,72 @@
-"""Devices a scheduler can give jobs: the CPU always, GPUs found by nvidia-smi (no CUDA context is created in the
-app), else by torch; and the per-device slot counts."""
+"""Devices a scheduler can give jobs, discovered in one place for the whole app (the scheduler, the Train tab's
+device list and memory estimate, the devices table): the CPU always; GPUs from one `nvidia-smi` query (no CUDA
+context is created in the app), else torch; CUDA_VISIBLE_DEVICES, when set, limits and orders them. Also per-device
+slot counts and live usage."""
 from __future__ import annotations
 
 import os
 import subprocess
+import time
+
+_CACHE: dict[str, tuple[float, object]] = {}
+_CPU_PREV: list[tuple[int, int]] = []   # (busy, total) jiffies of the previous /proc/stat read
+
+
+def _cached(key: str, ttl: float, compute):
+    t = time.monotonic()
+    hit = _CACHE.get(key)
+    if hit and t - hit[0] < ttl:
+        return hit[1]
+    value = compute()
+    _CACHE[key] = (t, value)
+    return value
+
+
+def gpu_stats() -> dict[str, dict]:
+    """{physical GPU index: {name, memory_used, memory_total (bytes), utilization (%)}} from nvidia-smi; {} without
+    it. Cached 2 s (the UI polls; one nvidia-smi call serves every session and the scheduler)."""
+    def query() -> dict[str, dict]:
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=index,name,memory.used,memory.total,utilization.gpu",
+                                  "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=15)
+        except (OSError, subprocess.SubprocessError):
+            return {}
+        stats = {}
+        number = lambda v: float(v) if v.replace(".", "", 1).isdigit() else None  # noqa: E731 ('[N/A]')
+        for line in out.stdout.splitlines() if out.returncode == 0 else []:
+            parts = [p.strip() for p in line.split(",")] + [""] * 4
+            index, name, used, total, util = parts[:5]
+            if not index.isdigit():
+                continue
+            stats[index] = {"name": name or f"GPU {index}", "memory_used": (number(used) or 0) * 2 ** 20,
+                            "memory_total": (number(total) or 0) * 2 ** 20, "utilization": number(util)}
+        return stats
+    return _cached(f"gpu {os.environ.get('PATH', '')}", 2.0, query)   # a test's stand-in nvidia-smi is its own
 
 
 def _visible_gpus() -> list[str]:
-    """CUDA_VISIBLE_DEVICES values for the GPUs this process may use (nvidia-smi, else torch; [] without)."""
+    """CUDA_VISIBLE_DEVICES values for the GPUs this process may use, in order ([] without any). The one rule:
+    CUDA_VISIBLE_DEVICES, when set, lists them (an empty or negative first entry hides every GPU; a number
+    nvidia-smi does not list is dropped); otherwise every GPU nvidia-smi (else torch) sees."""
     inherited = os.environ.get("CUDA_VISIBLE_DEVICES")
     listed = None if inherited is None else [x.strip() for x in inherited.split(",") if x.strip()]
     if listed is not None and (not listed or listed[0].startswith("-")):
         return []
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"], capture_output=True,
-                             text=True, timeout=15)
-        physical = [line.strip() for line in out.stdout.splitlines() if line.strip()] if out.returncode == 0 else []
-        return [x for x in listed if not x.isdigit() or x in physical] if listed is not None else physical
-    except (OSError, subprocess.SubprocessError):
-        pass
-    try:
-        import importlib.util
+    physical = list(gpu_stats())
+    if not physical:
+        try:
+            import importlib.util
 
-        if importlib.util.find_spec("torch") is None:
+            if importlib.util.find_spec("torch") is None:
+                return []
+            import torch
+
+            physical = [str(i) for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0)]
+        except Exception:  # a broken driver means no GPU, not a broken app
             return []
-        import torch
-
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    except Exception:  # a broken driver means no GPU, not a broken app
-        return []
-    return listed[:count] if listed is not None else [str(i) for i in range(count)]
+    if listed is None:
+        return physical
+    return [x for x in listed if not x.isdigit() or x in physical][:len(physical)]
 
 
 def discover_devices() -> dict[str, str]:
@@ -37,6 +74,21 @@ def discover_devices() -> dict[str, str]:
     devices = {f"cuda:{i}": gpu for i, gpu in enumerate(_visible_gpus())}
     devices["cpu"] = ""
     return devices
+
+
+def local_devices() -> list[str]:
+    """The device names jobs can be given here, GPUs first: ['cuda:0', ..., 'cpu']."""
+    return list(discover_devices())
+
+
+def gpu_memory(device: str) -> dict | None:
+    """{total, available, name} (bytes) of 'cuda:N' as this process numbers it; None when unknown."""
+    visible = discover_devices().get(device)
+    stats = gpu_stats().get(visible or "")
+    if not stats or not stats["memory_total"]:
+        return None
+    return {"total": int(stats["memory_total"]), "available": int(stats["memory_total"] - stats["memory_used"]),
+            "source": "nvidia-smi", "name": stats["name"]}
 
 
 def parse_slots(text: str | None) -> dict[str, int]:
@@ -49,46 +101,6 @@ def parse_slots(text: str | None) -> dict[str, int]:
         name, _, value = part.rpartition("=")
         out[name.strip() or "*"] = int(value)
     return out
-
-
-# ------------------------------------------------------------------------------------------------- live usage
-
-_CACHE: dict[str, tuple[float, object]] = {}
-_CPU_PREV: list[tuple[int, int]] = []   # (busy, total) jiffies of the previous /proc/stat read
-
-
-def _cached(key: str, ttl: float, compute):
-    import time
-
-    t = time.monotonic()
-    hit = _CACHE.get(key)
-    if hit and t - hit[0] < ttl:
-        return hit[1]
-    value = compute()
-    _CACHE[key] = (t, value)
-    return value
-
-
-def gpu_stats() -> dict[str, dict]:
-    """{physical GPU index: {name, memory_used, memory_total (bytes), utilization (%)}} from nvidia-smi; {} without
-    it. Cached 2 s (the UI polls; one nvidia-smi call serves every session)."""
-    def query() -> dict[str, dict]:
-        try:
-            out = subprocess.run(["nvidia-smi", "--query-gpu=index,name,memory.used,memory.total,utilization.gpu",
-                                  "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=10)
-        except (OSError, subprocess.SubprocessError):
-            return {}
-        stats = {}
-        for line in out.stdout.splitlines() if out.returncode == 0 else []:
-            parts = [p.strip() for p in line.split(",")]
-            if len(parts) != 5:
-                continue
-            index, name, used, total, util = parts
-            number = lambda v: float(v) if v.replace(".", "", 1).isdigit() else None  # noqa: E731 ('[N/A]')
-            stats[index] = {"name": name, "memory_used": (number(used) or 0) * 2 ** 20,
-                            "memory_total": (number(total) or 0) * 2 ** 20, "utilization": number(util)}
-        return stats
-    return _cached("gpu", 2.0, query)
 
 
 def cpu_stats() -> dict:

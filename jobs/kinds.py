@@ -1,121 +1,125 @@
-"""The registry of job kinds: a kind is a name, a config class (pydantic, validated at submit time), a runner
-`run(ctx) -> dict` executed by the worker, and the device types it can use.
+"""The registry of job kinds. A feature declares its kind next to its code (e.g. `backend/training/job.py`):
 
-    @register("corpus_build", config=Recipe, devices=("cpu",))
-    def run_corpus_build(ctx): ...
+    @register("train", config=TrainConfig, devices=("cuda", "cpu"), check=check, resources=resources,
+              cooperative=True, curves=CURVES)
+    def run(context, cfg: TrainConfig, job: Reporter) -> dict: ...
 
-A new kind is one decorated function; if it lives in another module, add that module to MODULES so the worker
-and the scheduler find it. Keep heavy imports (torch, transformers) inside the runner.
+- `config`: the pydantic class validated at submit time (and again in the worker);
+- `check(context, cfg)`: the pre-launch check, raising a UserError with the reason; run before a row is written;
+- `resources(context, cfg) -> Resources`: what the job needs (device types, GPUs, strategy, precision, FSDP wrap
+  class), so no launcher reads a feature's fields by name;
+- `run(context, cfg, job)`: the runner, executed by the worker; `job` is the Reporter (progress, log, metrics,
+  checkpoint folder, cancellation); the return value is the job's result (JSON);
+- `curves`: (metric, label) pairs the job panels draw from its metrics.jsonl.
+
+`context` is opaque here: whatever the feature layer registers with `set_context_factory` (the app's Studio), made
+in the worker from the job's settings. The runtime imports no feature: the scheduler hands its workers the modules
+that registered kinds (FRBIO_JOB_KIND_MODULES), and the worker imports them.
 """
 from __future__ import annotations
 
 import importlib
 import os
-import re
-import time
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from backend.config import describe_validation_error
-from backend.corpus.recipe import Recipe
+from frbio_core.config import parse_config
 from jobs.store import JobError
 
-# Modules that register kinds with @register (imported on first lookup). Append e.g. "jobs.train".
-MODULES: list[str] = ["jobs.model_kinds", "jobs.train_kind", "jobs.eval_kind", "jobs.merge_kind"]
 KINDS: dict[str, "JobKind"] = {}
+MODULES_ENV = "FRBIO_JOB_KIND_MODULES"
+STRATEGIES = ("ddp", "fsdp")
+PRECISIONS = ("bf16", "fp16", "no")
+_context_factory: list[Callable[[Any], Any]] = []
+_context_module: list[str] = []
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one job needs from a launcher, as the feature answers it."""
+    devices: tuple[str, ...] = ("cpu",)   # device types it can use, preferred first: ("cuda", "cpu")
+    gpus: int = 1                         # processes (one GPU each) when it runs on GPUs; 1: one plain worker
+    strategy: str = "ddp"                 # 'ddp' or 'fsdp' (several GPUs)
+    mixed_precision: str = "bf16"         # accelerate's mixed_precision: 'bf16', 'fp16' or 'no'
+    fsdp_wrap: str | None = None          # the layer class FSDP wraps one at a time (e.g. 'Qwen3DecoderLayer')
+    fsdp_state_dict: str = "FULL_STATE_DICT"
+
+    def __post_init__(self):
+        if int(self.gpus) < 1:
+            raise JobError(f"num_gpus: must be at least 1, got {self.gpus}")
+        if self.strategy not in STRATEGIES:
+            raise JobError(f"strategy: '{self.strategy}' is not one of {', '.join(STRATEGIES)}")
+        if self.mixed_precision not in PRECISIONS:
+            raise JobError(f"precision: '{self.mixed_precision}' is not one of {', '.join(PRECISIONS)}")
+
+    def uses_gpus(self) -> bool:
+        return "cuda" in self.devices
 
 
 @dataclass(frozen=True)
 class JobKind:
     name: str
     config: type[BaseModel]
-    run: Callable[[Any], dict | None]
-    devices: tuple[str, ...] = ("cpu",)   # device types it can use, preferred first: ("cuda", "cpu")
-    cooperative: bool = False             # True: the runner polls ctx.should_stop() and returns; False: SIGTERM
-                                          # raises JobCancelled wherever the runner is
-    check: Callable[[Any, Path, BaseModel], None] | None = None   # pre-launch check(db, home, config) → JobError
+    run: Callable[[Any, Any, Any], dict | None]
+    devices: tuple[str, ...] = ("cpu",)
+    cooperative: bool = False   # True: the runner polls job.should_stop() and returns; False: SIGTERM raises
+                                # JobCancelled wherever the runner is
+    check: Callable[[Any, BaseModel], None] | None = None
+    resources_of: Callable[[Any, BaseModel], Resources] | None = field(default=None, compare=False)
     title: str = ""
+    curves: tuple[tuple[str, str], ...] = ()
 
     def validate(self, config: Any) -> BaseModel:
         """The config as the kind's config object; JobError naming the invalid fields otherwise."""
-        if isinstance(config, self.config):
-            return config
-        if isinstance(config, BaseModel):
-            config = config.model_dump(mode="json")
-        if config is None:
-            config = {}
-        if not isinstance(config, dict):
-            raise JobError(f"Invalid {self.name} config: expected a mapping of fields, got {type(config).__name__}")
-        try:
-            return self.config.model_validate(config)
-        except ValidationError as exc:
-            raise JobError(describe_validation_error(exc, f"{self.name} config")) from None
+        return parse_config(self.config, config, f"{self.name} config", JobError)
+
+    def resources(self, context: Any, cfg: BaseModel) -> Resources:
+        found = self.resources_of(context, cfg) if self.resources_of is not None else Resources()
+        return replace(found, devices=self.devices) if found.devices != self.devices else found
 
 
 def register(name: str, *, config: type[BaseModel], devices: tuple[str, ...] = ("cpu",), cooperative: bool = False,
-             check: Callable | None = None, title: str = "") -> Callable:
-    """Decorator: register `fn(ctx) -> dict | None` as the runner of job kind `name`."""
+             check: Callable | None = None, resources: Callable | None = None, title: str = "",
+             curves: tuple | list = ()) -> Callable:
+    """Decorator: register `fn(context, cfg, job) -> dict | None` as the runner of job kind `name`."""
     def decorate(fn: Callable) -> Callable:
-        KINDS[name] = JobKind(name, config, fn, tuple(devices), cooperative, check, title or name)
+        KINDS[name] = JobKind(name, config, fn, tuple(devices), cooperative, check, resources, title or name,
+                              tuple(tuple(c) for c in curves))
         return fn
     return decorate
 
 
+def set_context_factory(factory: Callable[[Any], Any]) -> None:
+    """What runners, checks and resource answers get as `context`: `factory(settings)` (the feature layer's
+    Studio). Called at import by the module that gathers the feature kinds."""
+    _context_factory[:] = [factory]
+    _context_module[:] = [getattr(factory, "__module__", "")]
+
+
+def make_context(settings: Any) -> Any:
+    """The context for `settings` (the settings themselves when no factory is registered)."""
+    return _context_factory[0](settings) if _context_factory else settings
+
+
+def kind_modules() -> list[str]:
+    """Modules a worker imports to know every kind this process knows (and the context factory)."""
+    names = {k.run.__module__ for k in KINDS.values()} | set(_context_module)
+    names |= {m.strip() for m in os.environ.get(MODULES_ENV, "").split(",") if m.strip()}
+    return sorted(n for n in names if n and n != "__main__")
+
+
 def load_kinds() -> dict[str, JobKind]:
-    """Import MODULES, plus any listed in FRBIO_JOB_KIND_MODULES (comma-separated; e.g. a test's trivial kinds:
-    workers inherit the variable)."""
-    extra = [m.strip() for m in os.environ.get("FRBIO_JOB_KIND_MODULES", "").split(",") if m.strip()]
-    for module in MODULES + extra:
+    """Import the modules named in FRBIO_JOB_KIND_MODULES (comma-separated; the scheduler sets it for its workers,
+    a test adds its trivial kinds there)."""
+    for module in [m.strip() for m in os.environ.get(MODULES_ENV, "").split(",") if m.strip()]:
         importlib.import_module(module)
     return KINDS
 
 
 def get_kind(name: str) -> JobKind:
-    kinds = load_kinds()
+    kinds = KINDS if name in KINDS else load_kinds()
     if name not in kinds:
         raise JobError(f"unknown job kind '{name}' (known: {', '.join(sorted(kinds)) or 'none'})")
     return kinds[name]
-
-
-# ------------------------------------------------------------------------------------------------ corpus_build
-
-def check_corpus_build(db, home: Path, recipe: Recipe) -> None:
-    """Before a row is written: the recipe's sources must be catalogued, usable and allowed by its licence mode."""
-    from backend.corpus.readers import CorpusInputError
-    from backend.corpus.snapshot import select_sources
-
-    try:
-        select_sources(db, recipe)
-    except CorpusInputError as exc:
-        raise JobError(str(exc)) from None
-
-
-@register("corpus_build", config=Recipe, devices=("cpu",), check=check_corpus_build, title="Corpus snapshot")
-def run_corpus_build(ctx) -> dict:
-    """Recipe → snapshot (clean, dedup, split, mix, tokenize). Each step's start goes to metrics.jsonl, so a build
-    leaves a timing profile; the result is the snapshot summary (snapshot_id, counts, removals)."""
-    from backend.corpus.snapshot import build_snapshot
-
-    start = time.monotonic()
-    ctx.progress(0.0, "scanning sources")
-    ctx.studio.scan_sources()
-    last = {"stage": None}
-
-    def progress(fraction: float, message: str) -> None:
-        stage = re.sub(r"[\d,./]+", "#", message)  # "cleaned 83/327 documents" → one stage, "cleaned # documents"
-        if stage != last["stage"]:
-            last["stage"] = stage
-            ctx.metric(stage=message, progress=round(float(fraction), 4),
-                       elapsed_s=round(time.monotonic() - start, 3))
-        ctx.progress(fraction, message)
-
-    result = build_snapshot(ctx.db, ctx.home, ctx.config, progress=progress, owner=ctx.owner)
-    out = result["out"]
-    ctx.metric(stage="result", elapsed_s=round(time.monotonic() - start, 3), reused=result.get("reused", False), train_docs=out["train"]["docs"],
-               train_tokens=out["train"]["tokens"], validation_docs=out["validation"]["docs"])
-    ctx.log(f"snapshot {result['snapshot_id']}: {out['train']['docs']:,} training documents, "
-            f"{out['train']['tokens']:,} tokens" + (" (reused)" if result.get("reused") else ""))
-    return result

@@ -79,22 +79,34 @@ def signal_group(pgid: int | None, sig: int) -> None:
         log.warning("cannot signal process group %s: %s", pgid, exc)
 
 
-def stop_group(pgid: int | None, grace: float = GRACE_S, reap: Callable[[], None] | None = None) -> bool:
-    """SIGTERM the group, SIGKILL it after `grace` seconds; True once no live process is left in it (≤ grace+2 s)."""
-    if not group_alive(pgid):
+def stop_groups(live_groups: Callable[[], set[int]], grace: float = GRACE_S,
+                reap: Callable[[], None] | None = None) -> bool:
+    """SIGTERM the process groups `live_groups()` names, SIGKILL what is left after `grace` seconds (and any group
+    that appears after that); True once none is left, False when some survive SIGKILL for 2 s."""
+    groups = live_groups()
+    if not groups:
         return True
-    signal_group(pgid, signal.SIGTERM)
+    for group in groups:
+        signal_group(group, signal.SIGTERM)
     deadline = time.monotonic() + grace
     killed_at = None
     while True:
         if reap:
             reap()
-        if not group_alive(pgid):
+        groups = live_groups()
+        if not groups:
             return True
         t = time.monotonic()
         if killed_at is None and t >= deadline:
-            signal_group(pgid, signal.SIGKILL)
             killed_at = t
         elif killed_at is not None and t - killed_at > 2.0:
             return False
+        if killed_at is not None:
+            for group in groups:   # the first SIGKILL, and any group started since
+                signal_group(group, signal.SIGKILL)
         time.sleep(0.05)
+
+
+def stop_group(pgid: int | None, grace: float = GRACE_S, reap: Callable[[], None] | None = None) -> bool:
+    """SIGTERM the group, SIGKILL it after `grace` seconds; True once no live process is left in it (≤ grace+2 s)."""
+    return stop_groups(lambda: {pgid} if group_alive(pgid) else set(), grace, reap)

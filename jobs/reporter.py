@@ -1,19 +1,18 @@
-"""What a job's runner gets: its config, folder and device, and four ways to talk back —
-`progress(fraction, message)`, `metric(record)`, `log(message)` — and `should_stop()`.
+"""What a job's runner gets besides its config: a Reporter — who and where the job is (id, owner, attempt,
+device, folder, checkpoint folder) and four ways to talk back: `progress(fraction, message)`, `metric(**values)`,
+`log(message)`, and `should_stop()` for cancellation. It knows no feature and builds nothing.
 
-The worker builds one per job; a test can build one in-process (`JobContext(db, settings, store.get(db, id))`)
-to call a runner directly.
+The worker makes one per job; a test can make one in-process (`Reporter(db, home, store.get(db, id))`) to call a
+runner directly.
 """
 from __future__ import annotations
 
 import sys
 import threading
 import time
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from backend.settings import Settings
 from jobs import store
 
 
@@ -22,18 +21,15 @@ class JobCancelled(BaseException):
     runner's `except Exception` does not swallow it; `finally` blocks still run."""
 
 
-class JobContext:
-    def __init__(self, db, settings: Settings, row: dict, config: Any = None, progress_interval: float = 0.5):
-        self.db = db
-        self.settings = settings
+class Reporter:
+    def __init__(self, db, home: Path | str, row: dict, progress_interval: float = 0.5):
+        self._db = db
         self.job_id: str = row["id"]
         self.kind: str = row["kind"]
         self.owner: str | None = row.get("owner")
         self.attempt: int = row.get("attempt") or 1
         self.device: str = row.get("device") or "cpu"     # the scheduler's name for it: 'cpu', 'cuda:1'
-        self.raw_config: dict = row.get("config") or {}
-        self.config = config if config is not None else self.raw_config
-        self.job_dir: Path = store.job_dir(settings.home_path, self.job_id)
+        self.job_dir: Path = store.job_dir(home, self.job_id)
         self.checkpoints_dir: Path = self.job_dir / store.CHECKPOINTS_DIR
         self.checkpoints_dir.mkdir(parents=True, exist_ok=True)
         self._stop = threading.Event()
@@ -43,23 +39,10 @@ class JobContext:
         self._last_message: str | None = None
 
     @property
-    def home(self) -> Path:
-        return self.settings.home_path
-
-    @property
     def torch_device(self) -> str:
-        """The device string for torch inside the worker: the scheduler exposes exactly one GPU to the job
+        """The device string for torch inside the worker: the scheduler exposes exactly the job's GPUs
         (CUDA_VISIBLE_DEVICES), so 'cuda:3' on the server is 'cuda' here."""
         return "cuda" if self.device.startswith("cuda") else "cpu"
-
-    @cached_property
-    def studio(self):
-        """A Studio on the job's settings, sharing the worker's registry connection."""
-        from backend.studio import Studio
-
-        studio = Studio(self.settings)
-        studio.__dict__["db"] = self.db
-        return studio
 
     def log(self, message: str) -> None:
         """A timestamped line in log.txt (the worker's stdout is the job's log file)."""
@@ -67,8 +50,8 @@ class JobContext:
         sys.stdout.flush()
 
     def progress(self, fraction: float, message: str | None = None) -> None:
-        """Report progress (0..1) and the current step. Written to the registry at most every `progress_interval`
-        seconds unless the step changes or the job is done; each new step is also logged."""
+        """Report progress (0..1) and the current step. Written at most every `progress_interval` seconds unless
+        the step changes or the job is done; each new step is also logged."""
         changed = message is not None and message != self._last_message
         if changed:
             self._last_message = message
@@ -76,7 +59,7 @@ class JobContext:
         t = time.monotonic()
         if changed or fraction >= 1 or t - self._last_write >= self._interval:
             self._last_write = t
-            store.set_progress(self.db, self.job_id, fraction, message, attempt=self.attempt)
+            store.set_progress(self._db, self.job_id, fraction, message, attempt=self.attempt)
 
     def metric(self, record: dict | None = None, **values: Any) -> dict:
         """Append a record to metrics.jsonl (e.g. step, loss, lr, tokens_per_s); `time` is added."""
@@ -90,3 +73,21 @@ class JobContext:
         if not self._stop.is_set():
             self.stop_reason = reason
             self._stop.set()
+
+
+class RankReporter(Reporter):
+    """A rank other than 0 of a job on several GPUs: it runs the runner like rank 0 but reports nothing (the row,
+    heartbeat, metrics and final status are rank 0's). Its log lines carry its rank."""
+
+    def __init__(self, *args, rank: int = 1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rank = rank
+
+    def log(self, message: str) -> None:
+        super().log(f"[rank {self.rank}] {message}")
+
+    def progress(self, fraction: float, message: str | None = None) -> None:
+        return None
+
+    def metric(self, record: dict | None = None, **values) -> dict:
+        return {**(record or {}), **values}

@@ -4,10 +4,9 @@ scheduler, the CLI, the workers), and retried when SQLite answers "database is l
 """
 from __future__ import annotations
 
-import functools
 import json
-import random
 import re
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -15,28 +14,30 @@ from typing import Any, Callable, Iterable
 
 import sqlite_utils
 
-from backend import users
-from backend.registry import now
+from frbio_core import users
+from frbio_core.errors import PermissionDenied, UserError
+from frbio_core.registry import execute, now, rows as _plain_rows
+from jobs.folders import (CHECKPOINTS_DIR, CONFIG_FILE, ID_RE, LOG_FILE, METRICS_FILE, append_log,  # noqa: F401
+                          append_metric, job_dir, log_tail, read_metrics)
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINAL = frozenset({"succeeded", "failed", "cancelled"})
-CONFIG_FILE, LOG_FILE, METRICS_FILE, CHECKPOINTS_DIR = "config.json", "log.txt", "metrics.jsonl", "checkpoints"
-ID_RE = re.compile(r"^job-\d{6,}$")
 DEVICE_RE = re.compile(r"^(any|cpu|cuda:\d+)$")
+JSON_FIELDS = ("config", "result", "depends_on")
 
 
-class JobError(RuntimeError):
+class JobError(UserError):
     """A job request that cannot be honoured (unknown id or kind, invalid config, wrong state): the message is for
     the user, as is (the CLI prints it, the UI shows it)."""
 
 
-class JobPermissionError(JobError):
+class JobPermissionError(JobError, PermissionDenied):
     """Someone other than the job's owner or an admin tried to cancel, resume or delete it."""
 
 
 def authorize(db: sqlite_utils.Database, row: dict, actor: str | None, action: str) -> None:
     """JobPermissionError unless `actor` may `action` the job (its owner, an admin, or a trusted local caller:
-    actor None; see backend.users.can_manage). Every path that cancels, resumes or deletes calls this."""
+    actor None; see frbio_core.users.can_manage). Every path that cancels, resumes or deletes calls this."""
     try:
         users.require_can_manage(db, actor, row.get("owner"), action, f"job {row['id']}")
     except users.PermissionDenied as exc:
@@ -51,113 +52,34 @@ def record(db: sqlite_utils.Database, actor: str | None, action: str, job_id: st
         pass
 
 
-def retry_locked(fn: Callable) -> Callable:
-    """Retry a registry write a few times when SQLite reports the database locked or busy (on top of its own
-    30 s busy timeout), with a short randomised backoff."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        delay = 0.05
-        for attempt in range(8):
-            try:
-                return fn(*args, **kwargs)
-            except sqlite3.OperationalError as exc:
-                text = str(exc).lower()
-                if attempt == 7 or ("locked" not in text and "busy" not in text):
-                    raise
-                time.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 2.0)
-    return wrapper
-
-
-@retry_locked
-def execute(db: sqlite_utils.Database, sql: str, params: Iterable | dict = ()) -> sqlite3.Cursor:
-    return db.execute(sql, params)
-
-
-# ----------------------------------------------------------------------------------------------------- folders
-
-def job_dir(home: Path | str, job_id: str) -> Path:
-    """The job's folder; the id is checked so a crafted id cannot point outside `<home>/jobs`."""
-    if not ID_RE.match(str(job_id)):
-        raise JobError(f"'{job_id}' is not a job id (expected e.g. job-000042)")
-    return Path(home) / "jobs" / job_id
-
-
-def append_metric(folder: Path, record: dict) -> dict:
-    """Append one JSON line to metrics.jsonl (a `time` field is added when missing); one write call per line."""
-    record = {"time": round(now(), 3), **record}
-    line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
-    with open(Path(folder) / METRICS_FILE, "a", encoding="utf-8") as f:
-        f.write(line)
-    return record
-
-
-def read_metrics(folder: Path, since: int = 0) -> list[dict]:
-    """Metric records from line `since` on; a torn last line (a worker killed mid-write) is skipped."""
-    path = Path(folder) / METRICS_FILE
-    if not path.is_file():
-        return []
-    out = []
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for i, line in enumerate(f):
-            if i < since or not line.strip():
-                continue
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                continue
-    return out
-
-
-def log_tail(folder: Path, lines: int = 50, max_bytes: int = 256_000) -> str:
-    """The last `lines` lines of the job's log.txt (reads at most `max_bytes` from its end)."""
-    path = Path(folder) / LOG_FILE
-    if not path.is_file():
-        return ""
-    with open(path, "rb") as f:
-        f.seek(0, 2)
-        size = f.tell()
-        f.seek(max(0, size - max_bytes))
-        data = f.read()
-    text = data.decode("utf-8", errors="replace")
-    return "\n".join(text.splitlines()[-lines:]) if lines else text
-
-
-def append_log(folder: Path, message: str) -> None:
-    """A line in the job's log.txt, written from outside the worker (the scheduler notes why it stopped a job)."""
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-    with open(Path(folder) / LOG_FILE, "a", encoding="utf-8") as f:
-        f.write(f"[{stamp}] {message}\n")
-
-
 # -------------------------------------------------------------------------------------------------------- rows
 
 def _decode(row: dict | None) -> dict | None:
     if row is None:
         return None
     row = dict(row)
-    for field in ("config", "result"):
+    for field in JSON_FIELDS:
         if isinstance(row.get(field), str):
             try:
                 row[field] = json.loads(row[field])
             except ValueError:
                 pass
+    if "depends_on" in row and row["depends_on"] is None:
+        row["depends_on"] = []
     return row
 
 
 def _rows(db: sqlite_utils.Database, sql: str, params: Iterable | dict = ()) -> list[dict]:
-    cursor = execute(db, sql, params)
-    names = [c[0] for c in cursor.description]
-    return [_decode(dict(zip(names, r))) for r in cursor.fetchall()]
+    return [_decode(r) for r in _plain_rows(db, sql, params)]
 
 
 def find(db: sqlite_utils.Database, job_id: str) -> dict | None:
-    rows = _rows(db, "SELECT * FROM jobs WHERE id = ?", [job_id])
-    return rows[0] if rows else None
+    found = _rows(db, "SELECT * FROM jobs WHERE id = ?", [job_id])
+    return found[0] if found else None
 
 
 def get(db: sqlite_utils.Database, job_id: str) -> dict:
-    """The job's row with config and result decoded; JobError for an unknown id."""
+    """The job's row with config, result and depends_on decoded; JobError for an unknown id."""
     row = find(db, job_id)
     if row is None:
         raise JobError(f"unknown job '{job_id}'")
@@ -165,8 +87,8 @@ def get(db: sqlite_utils.Database, job_id: str) -> dict:
 
 
 def list_jobs(db: sqlite_utils.Database, status: str | Iterable[str] | None = None, kind: str | None = None,
-              owner: str | None = None, device: str | None = None, limit: int | None = 200,
-              order: str = "created_at DESC, id DESC") -> list[dict]:
+              owner: str | None = None, device: str | None = None, parent: str | None = None,
+              limit: int | None = 200, order: str = "created_at DESC, id DESC") -> list[dict]:
     """Jobs, newest first by default; filters combine (status may be one status or several)."""
     if order not in ("created_at DESC, id DESC", "queued_at, id", "created_at, id"):
         raise ValueError(f"unsupported order {order!r}")
@@ -175,7 +97,7 @@ def list_jobs(db: sqlite_utils.Database, status: str | Iterable[str] | None = No
         statuses = [status] if isinstance(status, str) else list(status)
         where.append(f"status IN ({', '.join('?' * len(statuses))})")
         params += statuses
-    for column, value in (("kind", kind), ("owner", owner), ("device", device)):
+    for column, value in (("kind", kind), ("owner", owner), ("device", device), ("parent", parent)):
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
@@ -185,13 +107,18 @@ def list_jobs(db: sqlite_utils.Database, status: str | Iterable[str] | None = No
     return _rows(db, sql, params)
 
 
+def children(db: sqlite_utils.Database, job_id: str) -> list[dict]:
+    """The jobs that are part of `job_id` (a study's stages), oldest first."""
+    return list_jobs(db, parent=job_id, limit=None, order="created_at, id")
+
+
 def update(db: sqlite_utils.Database, job_id: str, *, expect: Iterable[str] | None = None,
            if_attempt: int | None = None, **fields: Any) -> bool:
     """Set `fields` on the job, only while its status is in `expect` and (if given) its attempt is `if_attempt`.
     Returns whether the row changed: a False means another process moved the job on first."""
     if not fields:
         return False
-    for key in ("config", "result"):
+    for key in JSON_FIELDS:
         if key in fields and fields[key] is not None and not isinstance(fields[key], str):
             fields[key] = json.dumps(fields[key], ensure_ascii=False, default=str)
     sql = "UPDATE jobs SET " + ", ".join(f"{k} = ?" for k in fields) + " WHERE id = ?"
@@ -276,32 +203,55 @@ def _new_folder(home: Path, db: sqlite_utils.Database) -> tuple[str, Path]:
     raise JobError(f"could not allocate a job folder under {Path(home) / 'jobs'}")
 
 
+def reserve(db: sqlite_utils.Database, home: Path | str) -> str:
+    """A job id (and its folder) for a job submitted later with `submit(..., job_id=...)`: the parent of a group
+    is reserved first, so its parts can name it, and written last, once it can depend on them."""
+    return _new_folder(Path(home), db)[0]
+
+
 def submit(db: sqlite_utils.Database, home: Path | str, kind: str, config: Any, owner: str | None = None,
-           device: str = "any") -> str:
-    """Validate `config` with the kind's config class (and the kind's own pre-launch check), then write the job's
-    folder and its queued row. Returns the job id. An invalid request raises JobError and writes nothing."""
+           device: str = "any", *, context: Any = None, depends_on: Iterable[str] = (), parent: str | None = None,
+           label: str | None = None, job_id: str | None = None) -> str:
+    """Validate `config` with the kind's config class (and, given the feature's `context`, the kind's pre-launch
+    check), then write the job's folder and its queued row. Returns the job id. An invalid request raises JobError
+    (or the check's UserError) and writes nothing.
+
+    A config may take values from the results of jobs it depends on (`jobs.deps.ref`): such a config is validated
+    and checked when it starts, with those values filled in; the jobs it refers to are added to `depends_on`."""
+    from jobs import deps
     from jobs.kinds import get_kind
 
     spec = get_kind(kind)
-    model = spec.validate(config)
     device = (device or "any").strip()
     if not DEVICE_RE.match(device):
         raise JobError(f"device: '{device}' is not a device (use 'any', 'cpu' or 'cuda:N')")
     if device != "any" and device.split(":")[0] not in spec.devices:
         raise JobError(f"device: a {kind} job runs on {' or '.join(spec.devices)}, not '{device}'")
-    if spec.check is not None:
-        spec.check(db, Path(home), model)
-    data = model.model_dump(mode="json")
-    job_id, folder = _new_folder(Path(home), db)
-    (folder / CHECKPOINTS_DIR).mkdir()
+    waits = list(dict.fromkeys([*depends_on, *deps.referenced(config)]))
+    for other in waits:
+        get(db, other)
+    if deps.referenced(config):
+        data = config.model_dump(mode="json") if hasattr(config, "model_dump") else dict(config)
+    else:
+        model = spec.validate(config)
+        if spec.check is not None and context is not None:
+            spec.check(context, model)
+        data = model.model_dump(mode="json")
+    if job_id is None:
+        job_id, folder = _new_folder(Path(home), db)
+    else:
+        folder = job_dir(home, job_id)
+    (folder / CHECKPOINTS_DIR).mkdir(exist_ok=True)
     (folder / CONFIG_FILE).write_text(json.dumps(data, indent=1, ensure_ascii=False), "utf-8")
     (folder / LOG_FILE).touch()
     (folder / METRICS_FILE).touch()
     t = now()
     execute(db, """INSERT INTO jobs (id, kind, owner, config, status, resumable, requested_device, created_at,
-                   queued_at, progress, message, attempt) VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, 0, 'queued', 1)""",
-            [job_id, kind, owner, json.dumps(data, ensure_ascii=False), device, t, t])
-    record(db, owner, "launch", job_id, kind=kind, device=device)
+                   queued_at, progress, message, attempt, depends_on, parent, label)
+                   VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, 0, 'queued', 1, ?, ?, ?)""",
+            [job_id, kind, owner, json.dumps(data, ensure_ascii=False), device, t, t,
+             json.dumps(waits) if waits else None, parent, label])
+    record(db, owner, "launch", job_id, kind=kind, device=device, **({"parent": parent} if parent else {}))
     return job_id
 
 
@@ -309,10 +259,12 @@ def cancel_queued(db: sqlite_utils.Database, job_id: str, reason: str = "cancell
     return set_status(db, job_id, "cancelled", expect=("queued",), exit_reason=reason, resumable=1)
 
 
-def requeue(db: sqlite_utils.Database, job_id: str, actor: str | None = None) -> dict:
+def requeue(db: sqlite_utils.Database, job_id: str, actor: str | None = None, *, retry_failed: bool = False,
+            audit: bool = True) -> dict:
     """Resume: put a cancelled or failed-resumable job back in the queue (attempt + 1), keeping its folder, so a
-    kind that checkpoints continues from `checkpoints/`. JobError says why when it cannot be resumed (or `actor`
-    may not)."""
+    kind that checkpoints continues from `checkpoints/`. `retry_failed` also takes a job that failed with an error
+    (a part of a group being resumed after its cause was fixed). JobError says why when it cannot be resumed (or
+    `actor` may not)."""
     row = get(db, job_id)
     authorize(db, row, actor, "resume")
     status = row["status"]
@@ -320,7 +272,7 @@ def requeue(db: sqlite_utils.Database, job_id: str, actor: str | None = None) ->
         raise JobError(f"job {job_id} is {status}: nothing to resume")
     if status == "succeeded":
         raise JobError(f"job {job_id} succeeded: nothing to resume (clone it to run it again)")
-    if status == "failed" and not row["resumable"]:
+    if status == "failed" and not row["resumable"] and not retry_failed:
         raise JobError(f"job {job_id} failed with an error and cannot be resumed ({row['exit_reason']}); "
                        "fix the cause and clone it")
     changed = update(db, job_id, expect=(status,), if_attempt=row["attempt"], status="queued",
@@ -329,17 +281,29 @@ def requeue(db: sqlite_utils.Database, job_id: str, actor: str | None = None) ->
                      message="queued (resumed)")
     if not changed:
         raise JobError(f"job {job_id} changed while resuming it; try again")
-    record(db, actor, "resume", job_id, attempt=row["attempt"] + 1)
+    if audit:
+        record(db, actor, "resume", job_id, attempt=row["attempt"] + 1)
     return get(db, job_id)
 
 
 def delete(db: sqlite_utils.Database, home: Path | str, job_id: str, actor: str | None = None) -> dict:
-    """Remove a finished job: its row and its folder (log, metrics, checkpoints). Models it produced stay registered.
-    The folder is renamed aside first, so a crash midway leaves no half-deleted job folder in place."""
+    """Remove a finished job: its row and its folder (log, metrics, checkpoints), and its parts when it is a group.
+    Models it produced stay registered. The folder is renamed aside first, so a crash midway leaves no half-deleted
+    job folder in place."""
     row = get(db, job_id)
     authorize(db, row, actor, "delete")
-    if row["status"] not in FINAL:
-        raise JobError(f"job {job_id} is {row['status']}: cancel it before deleting it")
+    parts = children(db, job_id)
+    for job in [row, *parts]:
+        if job["status"] not in FINAL:
+            raise JobError(f"job {job['id']} is {job['status']}: cancel it before deleting it")
+    for part in parts:
+        _delete_one(db, home, part, actor)
+    _delete_one(db, home, row, actor)
+    return row
+
+
+def _delete_one(db: sqlite_utils.Database, home: Path | str, row: dict, actor: str | None) -> None:
+    job_id = row["id"]
     folder = job_dir(home, job_id)
     aside = folder.with_name(f".deleted-{job_id}-{int(now())}")
     if folder.exists():
@@ -348,17 +312,18 @@ def delete(db: sqlite_utils.Database, home: Path | str, job_id: str, actor: str 
         if aside.exists():
             aside.rename(folder)
         raise JobError(f"job {job_id} changed while deleting it; try again")
-    import shutil
-
     shutil.rmtree(aside, ignore_errors=True)
     record(db, actor, "delete", job_id, kind=row["kind"], owner=row["owner"], status=row["status"])
-    return row
 
 
-def clone(db: sqlite_utils.Database, home: Path | str, job_id: str, owner: str | None = None) -> str:
+def clone(db: sqlite_utils.Database, home: Path | str, job_id: str, owner: str | None = None,
+          context: Any = None) -> str:
     """Submit a new job with the same kind, config and requested device, owned by `owner` (who clones it)."""
     row = get(db, job_id)
-    return submit(db, home, row["kind"], row["config"], owner=owner or row["owner"], device=row["requested_device"])
+    if row.get("parent") or children(db, job_id):
+        raise JobError(f"job {job_id} is part of a group (a study): resume the group, or start a new one")
+    return submit(db, home, row["kind"], row["config"], owner=owner or row["owner"], device=row["requested_device"],
+                  context=context)
 
 
 def wait(db: sqlite_utils.Database, job_id: str, timeout: float | None = None, poll: float = 0.5,

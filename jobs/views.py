@@ -7,11 +7,15 @@ from pathlib import Path
 
 from jobs import store
 
-JOB_HEADERS = ["job", "kind", "owner", "status", "device", "progress", "ETA", "started", "message"]
-# Curves shown for a job when its metrics contain them, in this order: (metric key, label)
-CURVES = [("loss", "train loss"), ("domain_ppl", "domain perplexity (validation)"),
-          ("general_ppl", "general French perplexity"), ("general_ppl_en", "general English perplexity"),
-          ("tokens_per_s", "tokens/s"), ("lr", "learning rate")]
+JOB_HEADERS = ["job", "kind", "part of", "owner", "status", "device", "progress", "ETA", "started", "message"]
+
+
+def curves_of(kind: str | None) -> tuple[tuple[str, str], ...]:
+    """The (metric, label) curves a job kind declares (jobs.kinds.register(curves=...)); none for an unknown kind."""
+    from jobs.kinds import KINDS
+
+    spec = KINDS.get(kind or "")
+    return spec.curves if spec is not None else ()
 
 
 def eta_seconds(job: dict, now: float | None = None) -> float | None:
@@ -44,7 +48,8 @@ def job_table(db, kind: str | None = None, owner: str | None = None, limit: int 
     for job in rows:
         note = job["exit_reason"] if job["status"] in ("failed", "cancelled") else job["message"]
         started = time.strftime("%d/%m %H:%M", time.localtime(job["started_at"])) if job.get("started_at") else "—"
-        out.append([job["id"], job["kind"], job.get("owner") or "—", status_label(job),
+        part = f"{job['parent']} · {job['label'] or ''}" if job.get("parent") else ""
+        out.append([job["id"], job["kind"], part, job.get("owner") or "—", status_label(job),
                     job.get("device") or job.get("requested_device"), f"{(job.get('progress') or 0):.0%}",
                     format_duration(eta_seconds(job)), started, note or ""])
     return out
@@ -59,12 +64,13 @@ def metrics_signature(home: Path, job_id: str) -> list | None:
     return [job_id, st.st_size, st.st_mtime_ns]
 
 
-def metric_series(home: Path, job_id: str) -> dict[str, tuple[list, list]]:
-    """{metric: (steps, values)} for the curves this job has recorded (x = 'step' when present)."""
+def metric_series(home: Path, job_id: str, curves: tuple = ()) -> dict[str, tuple[list, list]]:
+    """{metric: (steps, values)} for the `curves` (metric, label) this job has recorded (x = 'step' when
+    present)."""
     series: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
     for i, record in enumerate(store.read_metrics(store.job_dir(home, job_id))):
         x = record.get("step", i)
-        for key, _ in CURVES:
+        for key, _ in curves:
             if isinstance(record.get(key), (int, float)):
                 series[key][0].append(x)
                 series[key][1].append(record[key])

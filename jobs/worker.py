@@ -7,7 +7,7 @@ and process group, heartbeats every 2 s from a thread (on its own SQLite connect
 (the traceback goes to log.txt). Run by hand on a queued job, it takes the job itself (no slot accounting).
 Exit status: 0 succeeded, 1 failed, 2 nothing to run, 143 cancelled.
 
-Under `accelerate launch` (a job on several GPUs, jobs.scaleout) each of the N processes runs this module: rank 0
+Under `accelerate launch` (a job on several GPUs, jobs.launchers) each of the N processes runs this module: rank 0
 (RANK/LOCAL_RANK 0 or unset) does all of the above, the row keeping the launcher's pid and process group; the other
 ranks run the runner only and write nothing about the job. On Slurm (the row has an `external_id`, or the device
 'slurm'), the worker runs on a compute node: it writes no pid (local pids mean nothing to the app's host) and
@@ -38,7 +38,7 @@ class Heartbeat(threading.Thread):
         self._halt = threading.Event()
 
     def run(self) -> None:
-        from backend import registry
+        from frbio_core import registry
         from jobs import store
 
         db = registry.connect(self.db_path)
@@ -68,9 +68,9 @@ def _take_job(db, store, job_id: str, device: str) -> tuple[dict | None, str]:
         row = store.get(db, job_id)
     if row["status"] != "running":
         return None, f"job {job_id} is {row['status']}: nothing to run"
+    from jobs.launchers.multiprocess import is_ancestor
+    from jobs.launchers.slurm import DEVICE as SLURM
     from jobs.processes import worker_alive
-    from jobs.scaleout.local import is_ancestor
-    from jobs.scaleout.slurm import DEVICE as SLURM
 
     fields = {"pid": os.getpid(), "pgid": os.getpgid(0), "device": device}
     if row.get("external_id") or row["device"] == SLURM:
@@ -91,12 +91,25 @@ def _take_job(db, store, job_id: str, device: str) -> tuple[dict | None, str]:
     return store.get(db, job_id), ""
 
 
+def _prepare(db, settings, row: dict):
+    """(kind, config, context) of the job: its config's references to other jobs' results filled in and validated
+    by its kind, and the feature layer's context; a config that had references is also checked (as at submit)."""
+    from jobs import deps
+    from jobs.kinds import get_kind, make_context
+
+    kind = get_kind(row["kind"])
+    cfg = kind.validate(deps.resolve(db, row["config"]))
+    context = make_context(settings)
+    if deps.referenced(row["config"]) and kind.check is not None:
+        kind.check(context, cfg)
+    return kind, cfg, context
+
+
 def _run_rank(db, settings, store, job_id: str, rank: int) -> int:
     """A rank other than 0 of a job under accelerate: run the runner on the job's config, write nothing about the
     job (rank 0 owns the row, heartbeat, metrics and final status). Exit status 0 done, 1 failed, 2 nothing to run.
     SIGTERM keeps its default action (torchrun and a cancel stop the ranks with it)."""
-    from jobs.kinds import get_kind
-    from jobs.scaleout.local import RankContext
+    from jobs.reporter import RankReporter
 
     row = store.find(db, job_id)
     if row is None or row["status"] != "running":
@@ -104,13 +117,12 @@ def _run_rank(db, settings, store, job_id: str, rank: int) -> int:
         return 2
     if row.get("external_id") or row["device"] == "slurm":
         row = {**row, "device": os.environ.get("FRBIO_JOB_DEVICE") or "cpu"}
-    ctx = RankContext(db, settings, row, rank=rank)
-    ctx.log(f"worker pid {os.getpid()}: {ctx.kind} attempt {ctx.attempt} (LOCAL_RANK="
+    job = RankReporter(db, settings.home_path, row, rank=rank)
+    job.log(f"worker pid {os.getpid()}: {job.kind} attempt {job.attempt} (LOCAL_RANK="
             f"{os.environ.get('LOCAL_RANK', '?')}, WORLD_SIZE={os.environ.get('WORLD_SIZE', '?')})")
     try:
-        kind = get_kind(ctx.kind)
-        ctx.config = kind.validate(row["config"])
-        kind.run(ctx)
+        kind, cfg, context = _prepare(db, settings, row)
+        kind.run(context, cfg, job)
     except BaseException:  # noqa: BLE001 — torchrun sees the exit status and stops the other ranks
         traceback.print_exc(file=sys.stdout)
         return 1
@@ -162,14 +174,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", help="FrBio home (default: $FRBIO_HOME, else ./frbio_home)")
     args = parser.parse_args(argv)
 
-    from backend import registry
-    from backend.settings import load_settings
+    from frbio_core import registry
+    from frbio_core.errors import UserError
+    from frbio_core.settings import load_settings
     from jobs import store
-    from jobs.context import JobCancelled, JobContext
+    from jobs.kinds import load_kinds
+    from jobs.reporter import JobCancelled, Reporter
 
     settings = load_settings(**({"home": args.home} if args.home else {}))
     db = registry.connect(settings.db_path)
-    from jobs.scaleout.local import process_rank
+    load_kinds()
+    from jobs.launchers.multiprocess import process_rank
 
     rank = process_rank()
     if rank != 0:
@@ -180,8 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if row.get("external_id") or row["device"] == "slurm":  # the runner sees the node's device, not 'slurm'
         row = {**row, "device": os.environ.get("FRBIO_JOB_DEVICE") or "cpu"}
-    ctx = JobContext(db, settings, row)
-    _output_to_log(ctx.job_dir / store.LOG_FILE)
+    job = Reporter(db, settings.home_path, row)
+    _output_to_log(job.job_dir / store.LOG_FILE)
     me = os.getpid()
     state = {"armed": True, "cooperative": False}
 
@@ -190,20 +205,20 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
-        first = not ctx.should_stop()
-        ctx.request_stop(ctx.stop_reason or f"stopped by {signal.Signals(signum).name}")
+        first = not job.should_stop()
+        job.request_stop(job.stop_reason or f"stopped by {signal.Signals(signum).name}")
         if first:
             timer = threading.Timer(HARD_STOP_S, hard_stop)
             timer.daemon = True
             timer.start()
         if first and state["armed"] and not state["cooperative"]:
-            raise JobCancelled(ctx.stop_reason)
+            raise JobCancelled(job.stop_reason)
 
     def hard_stop() -> None:  # the runner did not wind down in time (e.g. stuck in a library's pool teardown)
         try:
-            store.finish(registry.connect(settings.db_path), ctx.job_id, "cancelled", attempt=ctx.attempt,
-                         exit_reason=ctx.stop_reason, resumable=True)
-            ctx.log(f"cancelled: {ctx.stop_reason} (did not stop within {HARD_STOP_S:g} s: exiting at once; "
+            store.finish(registry.connect(settings.db_path), job.job_id, "cancelled", attempt=job.attempt,
+                         exit_reason=job.stop_reason, resumable=True)
+            job.log(f"cancelled: {job.stop_reason} (did not stop within {HARD_STOP_S:g} s: exiting at once; "
                     "where it was:)")
             faulthandler.dump_traceback(file=sys.stdout, all_threads=True)
         finally:
@@ -213,43 +228,40 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, on_signal)
 
     def lost(status: str) -> None:  # the row was moved on elsewhere (e.g. cancelled through the registry)
-        ctx.stop_reason = ctx.stop_reason or f"job became {status} elsewhere"
+        job.stop_reason = job.stop_reason or f"job became {status} elsewhere"
         os.kill(me, signal.SIGTERM)  # stop as a cancel would (the handler runs in the main thread)
 
-    beat = Heartbeat(settings.db_path, ctx.job_id, ctx.attempt, on_lost=lost)
+    beat = Heartbeat(settings.db_path, job.job_id, job.attempt, on_lost=lost)
     beat.start()
     status, reason, result, resumable = "failed", None, None, False
     try:
-        ctx.log(f"worker pid {me} (process group {os.getpgid(0)}): {ctx.kind} attempt {ctx.attempt} "
-                f"on {ctx.device} (CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '(unset)')!r})")
-        from jobs.kinds import get_kind
-
-        kind = get_kind(ctx.kind)
+        job.log(f"worker pid {me} (process group {os.getpgid(0)}): {job.kind} attempt {job.attempt} "
+                f"on {job.device} (CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '(unset)')!r})")
+        kind, cfg, context = _prepare(db, settings, row)
         state["cooperative"] = kind.cooperative
-        ctx.config = kind.validate(row["config"])
-        result = kind.run(ctx)
+        result = kind.run(context, cfg, job)
         state["armed"] = False
-        if ctx.should_stop():
-            status, reason, resumable = "cancelled", ctx.stop_reason, True
+        if job.should_stop():
+            status, reason, resumable = "cancelled", job.stop_reason, True
         else:
             status = "succeeded"
     except JobCancelled as exc:
         state["armed"] = False
-        status, reason, resumable = "cancelled", str(exc) or ctx.stop_reason or "cancelled", True
+        status, reason, resumable = "cancelled", str(exc) or job.stop_reason or "cancelled", True
     except BaseException as exc:  # noqa: BLE001 — every failure becomes a 'failed' row with its reason
         state["armed"] = False
         traceback.print_exc(file=sys.stdout)
-        reason = str(exc) if isinstance(exc, store.JobError) else f"{type(exc).__name__}: {exc}"
+        reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
         if disk_full(exc, settings.home_path):
             reason, resumable = (f"disk full ({reason[:200]}): free space under {settings.home_path}, then resume; "
                                  "what was written before (checkpoints, models) is intact"), True
     beat.stop()
-    ctx.log(f"{status}" + (f": {reason}" if reason else ""))
-    written = store.finish(db, ctx.job_id, status, attempt=ctx.attempt, exit_reason=reason, result=result,
+    job.log(f"{status}" + (f": {reason}" if reason else ""))
+    written = store.finish(db, job.job_id, status, attempt=job.attempt, exit_reason=reason, result=result,
                            resumable=resumable)
     if not written:
-        current = store.find(db, ctx.job_id)
-        ctx.log(f"final status not written: the job is already {current and current['status']}")
+        current = store.find(db, job.job_id)
+        job.log(f"final status not written: the job is already {current and current['status']}")
     sys.stdout.flush()
     return {"succeeded": 0, "failed": 1, "cancelled": 143}[status]
 

@@ -72,3 +72,44 @@ def make_home(tmp_path, default_model_home):
         return home
 
     return make
+
+
+@pytest.fixture
+def db(tmp_path):
+    """An empty registry in the test's tmp_path (a module whose registry lives in a home of its own overrides this)."""
+    from frbio_core import registry
+
+    return registry.connect(tmp_path / "frbio.db")
+
+
+@pytest.fixture(scope="module")
+def tiny_home(tmp_path_factory):
+    """(home, model folder): a home holding a byte-tokenizer tiny model 'tiny-src' (no default model needed), the
+    source of the model tests' copies and bad folders."""
+    from backend.models.importing import make_tiny_model
+
+    home = tmp_path_factory.mktemp("tiny_home")
+    row = make_tiny_model(home, name="tiny-src", tokenizer_from=None)
+    return home, Path(row["path"])
+
+
+SMALL = ("mantra_gsc", "pxcorpus")   # two small real commercial sources: 327 documents
+
+
+@pytest.fixture(scope="session")
+def small_data(shared_data, tmp_path_factory) -> Path:
+    """A data folder holding copies of two small real sources and their licence sidecar."""
+    from tests.data_helpers import data_folder
+
+    return data_folder(shared_data, tmp_path_factory.mktemp("small_data"), list(SMALL), [])
+
+
+@pytest.fixture
+def small_studio(make_home, small_data):
+    """A Studio on a fresh home (default model inside) whose catalogue holds the two small sources."""
+    from backend.studio import Studio
+    from frbio_core.settings import Settings
+
+    studio = Studio(Settings(home=str(make_home()), data=[str(small_data)]))
+    studio.scan_sources()
+    return studio

@@ -1,10 +1,13 @@
-"""Trivial job kinds for tests (never in jobs.kinds.MODULES): set FRBIO_JOB_KIND_MODULES=tests.jobkinds in the
+"""Trivial job kinds for tests (registered by no feature): set FRBIO_JOB_KIND_MODULES=tests.jobkinds in the
 environment of the test (workers inherit it). `test_sleep` sleeps, stopping at once when cancelled, and can append
-one line per start to a file, so a test sees the order in which a scheduler started its jobs."""
+one line per start to a file, so a test sees the order in which a scheduler started its jobs; `test_echo` returns
+its input (and what its dependencies' results filled in)."""
 from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -16,15 +19,32 @@ MODULE = "tests.jobkinds"
 class SleepConfig(BaseModel):
     seconds: float = Field(0.0, ge=0, le=3600, description="How long to sleep.")
     record: str | None = Field(None, description="A file to which one JSON line per start is appended.")
+    fail: bool = Field(False, description="Fail (with a user-facing error) instead of sleeping.")
+    needs: str | None = Field(None, description="A file that must exist, else the job fails saying so.")
 
 
 @register("test_sleep", config=SleepConfig, devices=("cuda", "cpu"), cooperative=True, title="Sleep (tests)")
-def run_sleep(ctx) -> dict:
+def run_sleep(context, cfg: SleepConfig, job) -> dict:
+    from frbio_core.errors import UserError
+
     started = time.time()
-    if ctx.config.record:
-        with open(ctx.config.record, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"job": ctx.job_id, "owner": ctx.owner, "attempt": ctx.attempt, "at": started}) + "\n")
-    ctx.progress(0.0, "sleeping")
-    while time.time() - started < ctx.config.seconds and not ctx.should_stop():
+    if cfg.record:
+        with open(cfg.record, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"job": job.job_id, "owner": job.owner, "attempt": job.attempt, "at": started}) + "\n")
+    if cfg.fail:
+        raise UserError("asked to fail")
+    if cfg.needs and not Path(cfg.needs).exists():
+        raise UserError(f"{cfg.needs} is missing")
+    job.progress(0.0, "sleeping")
+    while time.time() - started < cfg.seconds and not job.should_stop():
         time.sleep(0.05)
-    return {"slept": round(time.time() - started, 3)}
+    return {"slept": round(time.time() - started, 3), "job": job.job_id}
+
+
+class EchoConfig(BaseModel):
+    value: Any = Field(None, description="Returned as the result's 'value'.")
+
+
+@register("test_echo", config=EchoConfig, devices=("cpu",), title="Echo (tests)")
+def run_echo(context, cfg: EchoConfig, job) -> dict:
+    return {"value": cfg.value, "job": job.job_id}

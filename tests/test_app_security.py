@@ -8,8 +8,8 @@ import sys
 import pytest
 
 import app
-from backend import registry, users
-from backend.settings import PROJECT_ROOT, Settings
+from frbio_core import registry, users
+from frbio_core.settings import PROJECT_ROOT, Settings
 from backend.studio import Studio
 from frbio_ui import downloads
 

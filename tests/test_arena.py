@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from backend import arena
-from backend.arena import ArenaError
+from backend.generation import arena
+from backend.generation.arena import ArenaError
 from backend.generation.config import GenerateConfig, parse_generate_config
 from backend.generation.models_cache import ModelCache
 from backend.models.importing import make_tiny_model
-from backend.registry import connect
+from frbio_core.registry import connect
+from tests.data_helpers import home_with_tiny_models
 
 PROMPT = "Expliquez simplement ce qu'est une hypertension artérielle."
 
@@ -22,9 +23,7 @@ PROMPT = "Expliquez simplement ce qu'est une hypertension artérielle."
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     home = tmp_path_factory.mktemp("arena_home")
-    db = connect(home / "frbio.db")
-    for i, name in enumerate(["tiny-a", "tiny-b", "tiny-c"]):
-        make_tiny_model(home, name=name, seed=i, tokenizer_from=None, db=db)
+    home_with_tiny_models(home, ["tiny-a", "tiny-b", "tiny-c"])
     return home
 
 

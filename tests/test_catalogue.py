@@ -4,17 +4,11 @@ import shutil
 
 import pytest
 
-from backend import registry
 from backend.corpus import catalogue
 from backend.corpus.hub import HubUnavailableError, import_hub_dataset
 from backend.corpus.readers import CorpusInputError
 
 RESEARCH_ONLY = {"CLEAR", "cas", "WMT-18-Medline"}
-
-
-@pytest.fixture
-def db(tmp_path):
-    return registry.connect(tmp_path / "frbio.db")
 
 
 def test_scan_real_data_catalogues_licences_and_counts(db, shared_data):

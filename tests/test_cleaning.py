@@ -1,30 +1,17 @@
 """Cleaning rules on crafted text and on the real corpus quirks; switches, report and parallel determinism."""
 from __future__ import annotations
 
-import gzip
-import json
 import re
 import unicodedata
-from functools import cache
-from pathlib import Path
 
 import pydantic
 import pytest
 
 from backend.corpus.cleaning import ALLOWED_SYMBOLS, RULES, CleaningConfig, clean_documents, clean_text
+from tests.data_helpers import corpus_documents
 
 COMMERCIAL = ["Cerimes", "WIKIPEDIA", "CNEDiMTS", "Quaero", "ECDC", "ScopeSanteQualite", "FRASIMED", "mantra_gsc",
               "pxcorpus"]
-
-
-@cache
-def _read(path: Path) -> tuple[dict, ...]:
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return tuple(json.loads(line) for line in f)
-
-
-def raw(shared_data: Path, source: str) -> list[dict]:
-    return list(_read(shared_data / "corpus" / f"{source}.jsonl.gz"))
 
 
 def only(**changes) -> CleaningConfig:
@@ -41,7 +28,7 @@ def bad_controls(text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def commercial(shared_data) -> list[dict]:
-    return [d for source in COMMERCIAL for d in raw(shared_data, source)]
+    return [d for source in COMMERCIAL for d in corpus_documents(shared_data, source)]
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +144,7 @@ def test_all_rules_off_leaves_text_untouched():
 # ---------------------------------------------------------------- the real corpus quirks
 
 def test_cerimes_pdf_control_characters_removed(shared_data, cleaned):
-    raw_docs = raw(shared_data, "Cerimes")
+    raw_docs = corpus_documents(shared_data, "Cerimes")
     assert sum(len(bad_controls(d["text"])) for d in raw_docs) > 15_000  # the quirk is there
     texts = cleaned_texts(cleaned, "Cerimes")
     assert len(texts) == len(raw_docs)
@@ -170,13 +157,13 @@ def test_cerimes_pdf_control_characters_removed(shared_data, cleaned):
 
 
 def test_cerimes_controls_remain_when_switched_off(shared_data):
-    docs = [d for d in raw(shared_data, "Cerimes") if bad_controls(d["text"])][:300]
+    docs = [d for d in corpus_documents(shared_data, "Cerimes") if bad_controls(d["text"])][:300]
     kept, _ = clean_documents(docs, off("control_chars", "char_whitelist"), workers=1)
     assert sum(len(bad_controls(d["text"])) for d in kept) > 1000
 
 
 def test_cas_controls_removed(shared_data):
-    docs = raw(shared_data, "cas")
+    docs = corpus_documents(shared_data, "cas")
     assert any(bad_controls(d["text"]) for d in docs)
     kept, _ = clean_documents(docs, CleaningConfig(), workers=1)
     assert not any(bad_controls(d["text"]) for d in kept)
@@ -185,7 +172,7 @@ def test_cas_controls_removed(shared_data):
 def test_frasimed_private_use_characters_removed(shared_data, cleaned):
     def private(text):
         return [ch for ch in text if unicodedata.category(ch) == "Co"]
-    docs = raw(shared_data, "FRASIMED")
+    docs = corpus_documents(shared_data, "FRASIMED")
     assert any(private(d["text"]) for d in docs)
     assert not any(private(t) for t in cleaned_texts(cleaned, "FRASIMED"))
     kept, _ = clean_documents(docs, off("control_chars", "char_whitelist"), workers=1)
@@ -193,7 +180,7 @@ def test_frasimed_private_use_characters_removed(shared_data, cleaned):
 
 
 def test_wikipedia_left_to_right_marks_removed(shared_data, cleaned):
-    docs = raw(shared_data, "WIKIPEDIA")
+    docs = corpus_documents(shared_data, "WIKIPEDIA")
     assert sum(d["text"].count("\u200e") for d in docs) > 100
     assert not any("\u200e" in t for t in cleaned_texts(cleaned, "WIKIPEDIA"))
     kept, _ = clean_documents(docs, off("control_chars", "char_whitelist"), workers=1)

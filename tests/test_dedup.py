@@ -2,11 +2,8 @@
 vectorised MinHash with datasketch's, and the report."""
 from __future__ import annotations
 
-import gzip
 import json
 import random
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,16 +12,7 @@ from datasketch import MinHash, MinHashLSH
 from backend.corpus.cleaning import CleaningConfig, clean_documents
 from backend.corpus.dedup import (BLOCK_SHINGLES, dedup_documents, exact_duplicates, minhash_signatures,
                                   near_duplicates, permutations, shingle_hashes)
-
-
-@cache
-def _read(path: Path) -> tuple[dict, ...]:
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return tuple(json.loads(line) for line in f)
-
-
-def raw(shared_data: Path, source: str) -> list[dict]:
-    return list(_read(shared_data / "corpus" / f"{source}.jsonl.gz"))
+from tests.data_helpers import corpus_documents
 
 
 def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
@@ -68,7 +56,7 @@ def datasketch_baseline(texts: list[str], threshold: float = 0.8, n: int = 5, nu
 @pytest.fixture(scope="module")
 def frasimed(shared_data) -> list[str]:
     """Long real clinical cases (FRASIMED), as cleaned text."""
-    docs, _ = clean_documents(raw(shared_data, "FRASIMED")[:400], CleaningConfig(), workers=1)
+    docs, _ = clean_documents(corpus_documents(shared_data, "FRASIMED")[:400], CleaningConfig(), workers=1)
     return [d["text"] for d in docs if len(d["text"].split()) >= 300]
 
 
@@ -82,7 +70,7 @@ def test_exact_duplicates_point_at_the_first_occurrence():
 @pytest.mark.parametrize("source, expected", [("CNEDiMTS", 700), ("WIKIPEDIA", 68), ("ScopeSanteQualite", 1),
                                               ("Cerimes", 0), ("FRASIMED", 0)])
 def test_exact_duplicates_in_the_raw_corpus(shared_data, source, expected):
-    texts = [d["text"] for d in raw(shared_data, source)]
+    texts = [d["text"] for d in corpus_documents(shared_data, source)]
     pairs = exact_duplicates(texts)
     assert len(pairs) == expected
     assert all(texts[i] == texts[j] and j < i for i, j in pairs)
@@ -91,7 +79,7 @@ def test_exact_duplicates_in_the_raw_corpus(shared_data, source, expected):
 
 
 def test_cleaned_pipeline_leaves_no_identical_texts(shared_data):
-    docs = raw(shared_data, "CNEDiMTS") + raw(shared_data, "WIKIPEDIA")
+    docs = corpus_documents(shared_data, "CNEDiMTS") + corpus_documents(shared_data, "WIKIPEDIA")
     cleaned, _ = clean_documents(docs, CleaningConfig(), workers=2)
     unique, report = dedup_documents(cleaned, CleaningConfig(near_dedup=False))
     texts = [d["text"] for d in unique]
@@ -190,7 +178,7 @@ def test_lsh_finds_what_datasketch_finds(frasimed):
 
 
 def test_parallel_signatures_equal_in_process(shared_data):
-    texts = [d["text"] for d in raw(shared_data, "WIKIPEDIA")]  # 5.6 MB: large enough for the pool
+    texts = [d["text"] for d in corpus_documents(shared_data, "WIKIPEDIA")]  # 5.6 MB: large enough for the pool
     progress = []
     parallel = minhash_signatures(texts, workers=2, progress=lambda f, m: progress.append(f))
     assert (parallel == minhash_signatures(texts, workers=1)).all()
@@ -200,7 +188,7 @@ def test_parallel_signatures_equal_in_process(shared_data):
 # ---------------------------------------------------------------- dedup_documents and its report
 
 def test_dedup_documents_report_and_switches(shared_data, frasimed):
-    docs = raw(shared_data, "CNEDiMTS")[:600]
+    docs = corpus_documents(shared_data, "CNEDiMTS")[:600]
     extra = [{"id": f"edited-{k}", "source": "FRASIMED", "text": mutate(frasimed[k], 2, seed=k)} for k in range(3)]
     extra += [{"id": f"orig-{k}", "source": "FRASIMED", "text": frasimed[k]} for k in range(3)]
     docs = docs + extra

@@ -16,7 +16,7 @@ from backend.evaluation.compare import collect, drill_down, long_rows, submit_mi
 from backend.evaluation.config import EvalConfig, EvalError
 from backend.evaluation.runner import run_eval
 from backend.models.importing import make_tiny_model
-from backend.settings import load_settings
+from frbio_core.settings import load_settings
 from backend.studio import Studio
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from backend.evaluation.custom import add_benchmark, list_benchmarks
 from backend.evaluation.runner import run_eval
 from backend.evaluation.tasks import all_tasks
 from backend.models.importing import make_tiny_model
-from backend.settings import load_settings
+from frbio_core.settings import load_settings
 from backend.studio import Studio
 
 GOOD = [

@@ -14,7 +14,7 @@ from backend.evaluation import store
 from backend.evaluation.config import EvalConfig, EvalError, parse_eval_config
 from backend.evaluation.runner import plan, run_eval
 from backend.models.importing import make_tiny_model
-from backend.settings import load_settings
+from frbio_core.settings import load_settings
 from backend.studio import Studio
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -1,5 +1,5 @@
 """FrenchMedMCQA's multi-answer scores on hand-made cases: the letters read from a generated answer, the exact
-match ratio (EMR) and the Hamming score, exactly as the lm-eval task computes them (assets/lm_eval_tasks/utils.py)."""
+match ratio (EMR) and the Hamming score, exactly as the lm-eval task computes them (assets/benchmarks/utils.py)."""
 import pytest
 
 from backend.evaluation.scoring import exact_match, hamming_score, parse_letters, task_utils

@@ -16,7 +16,7 @@ from backend.generation.prompting import registered_instruct
 from backend.generation.stream import end_run, generate_all, new_run, side_by_side, stop_run
 from backend.models.importing import make_tiny_model
 from backend.models.registry import register_model
-from backend.registry import connect
+from frbio_core.registry import connect
 
 PROMPT = "Le patient présente une fièvre depuis trois jours."
 

@@ -16,7 +16,8 @@ from backend.generation.models_cache import MB, ModelCache
 from backend.generation.presets import load_prompts
 from backend.generation.stream import generate_all
 from backend.models.importing import make_tiny_model
-from backend.registry import connect
+from frbio_core.registry import connect
+from tests.data_helpers import home_with_tiny_models
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,9 +25,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     home = tmp_path_factory.mktemp("cache_home")
-    db = connect(home / "frbio.db")
-    for i, name in enumerate(["tiny-a", "tiny-b", "tiny-c"]):
-        make_tiny_model(home, name=name, seed=i, tokenizer_from=None, db=db)
+    db = home_with_tiny_models(home, ["tiny-a", "tiny-b", "tiny-c"])
     make_tiny_model(home, name="tiny-big", seed=9, hidden=256, intermediate=512, layers=4, tokenizer_from=None, db=db)
     return home
 

@@ -2,45 +2,22 @@
 a job runs to 'succeeded' with its snapshot, log and metrics; invalid requests are refused before any row exists;
 two jobs on one slot run one after the other; the CLI lists and shows them."""
 import json
-import shutil
-import time
 
 import pytest
 
-from backend.settings import Settings
 from backend.studio import Studio
+from frbio_core.errors import UserError
+from frbio_core.settings import Settings
 from jobs import store
 from jobs.scheduler import Scheduler, scheduler_running
 from jobs.processes import group_alive, stop_group
-
-SMALL = ("mantra_gsc", "pxcorpus")
-
-
-@pytest.fixture(scope="session")
-def small_data(shared_data, tmp_path_factory):
-    """A data folder holding copies of two small real sources (327 documents) and their licence sidecar."""
-    root = tmp_path_factory.mktemp("jobs_small_data")
-    (root / "corpus").mkdir()
-    for name in SMALL:
-        shutil.copy(shared_data / "corpus" / f"{name}.jsonl.gz", root / "corpus")
-    shutil.copy(shared_data / "corpus" / "sources.json", root / "corpus")
-    return root
-
+from tests.conftest import SMALL
+from tests.data_helpers import wait_for
 
 def make_studio(make_home, data) -> Studio:
     studio = Studio(Settings(home=str(make_home()), data=[str(data)]))
     studio.scan_sources()
     return studio
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.05, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not reached within {timeout} s")
 
 
 def cleanup(studio: Studio, *schedulers: Scheduler) -> None:
@@ -52,8 +29,8 @@ def cleanup(studio: Studio, *schedulers: Scheduler) -> None:
 
 
 @pytest.fixture
-def studio(make_home, small_data):
-    return make_studio(make_home, small_data)
+def studio(small_studio):
+    return small_studio
 
 
 @pytest.fixture
@@ -118,8 +95,8 @@ def test_invalid_requests_are_refused_before_any_row_is_written(studio):
         ("no_such_kind", {}, "any", "unknown job kind"),
     ]
     for kind, config, device, expected in cases:
-        with pytest.raises(store.JobError, match=expected) as info:
-            store.submit(studio.db, studio.home, kind, config, device=device)
+        with pytest.raises(UserError, match=expected) as info:   # JobError, or the kind's check's own error
+            studio.scheduler.submit(kind, config, device=device)
         assert "\n" not in str(info.value)
     assert store.list_jobs(studio.db) == []
     assert not (studio.home / "jobs").exists() or not any((studio.home / "jobs").iterdir())
@@ -133,7 +110,7 @@ def test_cli_lists_shows_and_waits(studio, scheduler, capsys):
     from backend.__main__ import main
 
     flags = ["--home", str(studio.home), f"--data={studio.settings.data[0]}"]
-    assert main(flags + ["jobs", "submit-corpus", "--name", "from-cli", "--seed", "7", "--json"]) == 0
+    assert main(flags + ["corpus", "build", "--no-wait", "--name", "from-cli", "--seed", "7", "--json"]) == 0
     job_id = json.loads(capsys.readouterr().out)["id"]
     assert not scheduler_running(studio.home)
     scheduler.start()
@@ -150,7 +127,7 @@ def test_cli_lists_shows_and_waits(studio, scheduler, capsys):
     assert shown["metrics"][-1]["stage"] == "result" and "succeeded" in shown["log_tail"]
     assert main(flags + ["jobs", "cancel", job_id]) == 2
     assert "already succeeded" in capsys.readouterr().err
-    assert main(flags + ["jobs", "submit-corpus", "--validation-fraction", "0.9"]) == 2
+    assert main(flags + ["corpus", "build", "--no-wait", "--validation-fraction", "0.9"]) == 2
     assert "validation_fraction" in capsys.readouterr().err
     pgid = store.get(studio.db, job_id)["pgid"]
     wait_for(lambda: not group_alive(pgid), 5, what="worker processes gone after the job ended")
@@ -163,7 +140,7 @@ def test_devices_slots_and_placement(studio, tmp_path, monkeypatch):
 
     from jobs import kinds
     from jobs.devices import discover_devices, parse_slots
-    from jobs.scheduler import worker_env
+    from jobs.launchers import worker_env
 
     fake = tmp_path / "bin" / "nvidia-smi"
     fake.parent.mkdir()
@@ -182,7 +159,7 @@ def test_devices_slots_and_placement(studio, tmp_path, monkeypatch):
     class Probe(BaseModel):
         n: int = 1
 
-    kinds.register("gpu_probe", config=Probe, devices=("cuda", "cpu"))(lambda ctx: {})
+    kinds.register("gpu_probe", config=Probe, devices=("cuda", "cpu"))(lambda context, cfg, job: {})
     try:
         gpu_server = Scheduler(studio.settings, devices={"cuda:0": "0", "cuda:1": "1", "cpu": ""},
                                slots={"cuda:1": 2})

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from backend import users
-from backend.settings import PROJECT_ROOT, Settings
+from frbio_core import users
+from frbio_core.settings import PROJECT_ROOT, Settings
 from backend.studio import Studio
 from jobs import store
 from jobs.fairness import fair_order

@@ -1,7 +1,8 @@
 """How jobs look in the UI: status labels, ETA from progress, curves from metrics.jsonl."""
 import time
 
-from backend import registry
+import backend.studio  # noqa: F401  (registers the feature job kinds and their curves)
+from frbio_core import registry
 from jobs import store, views
 
 
@@ -22,12 +23,12 @@ def test_table_and_curves_from_a_real_job_folder(tmp_path, shared_data):
     catalogue.scan(db, [shared_data])
     job_id = store.submit(db, tmp_path, "corpus_build", {"sources": ["mantra_gsc"]}, owner="alice")
     rows = views.job_table(db)
-    assert rows[0][:4] == [job_id, "corpus_build", "alice", "queued"]
+    assert rows[0][:5] == [job_id, "corpus_build", "", "alice", "queued"]
     folder = store.job_dir(tmp_path, job_id)
     for step, loss in enumerate([3.0, 2.5, 2.1], start=1):
         store.append_metric(folder, {"step": step, "loss": loss, "lr": 2e-5})
     store.append_metric(folder, {"step": 3, "domain_ppl": 14.2, "general_ppl": 30.1})
-    series = views.metric_series(tmp_path, job_id)
+    series = views.metric_series(tmp_path, job_id, views.curves_of("train"))
     assert series["loss"] == ([1, 2, 3], [3.0, 2.5, 2.1])
     assert series["domain_ppl"] == ([3], [14.2]) and "tokens_per_s" not in series
 

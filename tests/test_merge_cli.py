@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from backend import registry
+from frbio_core import registry
 from tests.merge_models import tiny_models
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +64,7 @@ def test_methods_check_and_yaml(home):
 @pytest.mark.parametrize("args, message", [
     (["--base-model", "tiny-base", "--dapt-model", "tiny-dapt", "--method", "ties", "--parameters",
       '{"density": 1.5}'], "parameters: density: Input should be less than or equal to 1 (TIES)"),
-    (["--base-model", "tiny-base", "--dapt-model", "nobody"], "dapt_model: model 'nobody' is not registered"),
+    (["--base-model", "tiny-base", "--dapt-model", "nobody"], "dapt_model: unknown model 'nobody'"),
     (["--config", "/no/such/merge.yaml"], "merge config file not found"),
     (["sweep", "--base-model", "tiny-base", "--dapt-model", "tiny-other"], "records no training snapshot"),
 ])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from backend import registry
+from frbio_core import registry
 from backend.merge.compat import check_compatible, compatibility
 from backend.merge.methods import MergeError
 from backend.models.importing import make_tiny_model

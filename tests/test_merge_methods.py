@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend import registry
+from frbio_core import registry
 from backend.merge import methods as m
 from backend.merge.config import MergeConfig, from_mergekit, mergekit_config, parse_merge_config
 from backend.merge.methods import MergeError
@@ -114,7 +114,7 @@ def test_mergekit_yaml_with_paths_and_per_model_parameters(db):
 @pytest.mark.parametrize("data, message", [
     ({"merge_method": "slerp", "base_model": "tiny-base", "models": []}, "models: the list is empty"),
     ({"merge_method": "slerp", "base_model": "tiny-base", "models": [{"model": "nope"}]},
-     "model 'nope' is not registered"),
+     "unknown model 'nope'"),
     ({"merge_method": "ties", "models": [{"model": "tiny-base"}, {"model": "tiny-dapt"}]},
      "base_model: TIES needs the base model"),
     ({"merge_method": "linear", "models": [{"model": "tiny-base"}, {"model": "tiny-dapt"},

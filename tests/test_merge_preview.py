@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from backend import registry
+from frbio_core import registry
 from backend.merge import methods as merge_methods
 from backend.merge.config import mergekit_config
 from backend.merge.methods import MergeError

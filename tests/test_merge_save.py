@@ -13,7 +13,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from backend import registry
+from frbio_core import registry
 from backend.merge import save as merge_save
 from backend.merge.config import MergeConfig
 from backend.merge.methods import MergeError
@@ -91,7 +91,7 @@ def test_missing_parent_is_refused(env):
     before = ([r["id"] for r in list_models(env["db"])], folders(env["home"]))
     with pytest.raises(MergeError, match="dapt_model: 'tiny-other' cannot be used: Model folder not found"):
         merge_save.save_merge(env["db"], env["home"], MergeConfig(base_model="tiny-base", dapt_model="tiny-other"))
-    with pytest.raises(MergeError, match="dapt_model: model 'ghost' is not registered"):
+    with pytest.raises(MergeError, match="dapt_model: unknown model 'ghost'"):
         merge_save.save_merge(env["db"], env["home"], MergeConfig(base_model="tiny-base", dapt_model="ghost"))
     assert_nothing_written(env, *before)
 
@@ -138,21 +138,22 @@ def test_a_merge_failing_midway_leaves_nothing(env, monkeypatch):
 
 
 def test_merge_job_runs_through_the_job_kind(env):
-    from backend.settings import Settings
+    from backend.merge.job import MERGE
+    from backend.studio import Studio
+    from frbio_core.errors import UserError
+    from frbio_core.settings import Settings
     from jobs import store
-    from jobs.context import JobContext
-    from jobs.kinds import get_kind
+    from tests.data_helpers import run_in_process
 
-    kind = get_kind("merge")
+    settings = Settings(home=str(env["home"]))
     config = {"base_model": "tiny-base", "dapt_model": "tiny-dapt", "method": "linear", "parameters": {"weight": 0.25}}
     job_id = store.submit(env["db"], env["home"], "merge", config, owner="bob")
-    ctx = JobContext(env["db"], Settings(home=str(env["home"])), store.get(env["db"], job_id), kind.validate(config))
-    result = kind.run(ctx)
+    result = run_in_process(settings, env["db"], job_id)
     row = get_model(env["db"], result["model_id"])
     assert row["job_id"] == job_id and row["origin"] == f"job:{job_id}" and row["id"].endswith(job_id)
     base, dapt = weights(env["base"]["path"]), weights(env["dapt"]["path"])
     merged = weights(row["path"])
     name = "model.layers.0.self_attn.q_proj.weight"
     assert torch.allclose(merged[name], 0.75 * base[name] + 0.25 * dapt[name], atol=1e-6)
-    with pytest.raises(store.JobError, match="density"):
-        store.submit(env["db"], env["home"], "merge", {**config, "method": "ties", "parameters": {"density": 2}})
+    with pytest.raises(UserError, match="density"):
+        MERGE.launch(Studio(settings), {**config, "method": "ties", "parameters": {"density": 2}})

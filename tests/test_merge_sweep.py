@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from backend import registry
 from backend.merge.methods import MergeError
 from backend.merge.sweep import SweepConfig, pareto, run_sweep
 from tests.merge_models import perturbed_copy, tiny_models
-from tests.data_helpers import data_folder, home_with_default_model
+from tests.data_helpers import home_with_catalogue
 
 SOURCES = ["mantra_gsc", "pxcorpus"]
 GENERAL = ["UD_French-Sequoia.dev", "UD_English-EWT.dev"]
@@ -19,14 +18,11 @@ GENERAL = ["UD_French-Sequoia.dev", "UD_English-EWT.dev"]
 
 @pytest.fixture(scope="module")
 def env(shared_data, tmp_path_factory, default_model_home):
-    from backend.corpus import catalogue, snapshot
+    from backend.corpus import snapshot
     from backend.corpus.recipe import Recipe
 
-    root = tmp_path_factory.mktemp("merge_sweep")
-    data_folder(shared_data, root / "data", SOURCES, GENERAL)
-    home = home_with_default_model(root / "home", default_model_home)
-    db = registry.connect(home / "frbio.db")
-    catalogue.scan(db, [root / "data"])
+    home, db = home_with_catalogue(shared_data, tmp_path_factory.mktemp("merge_sweep"), default_model_home, SOURCES,
+                                   GENERAL)
     snap = snapshot.build_snapshot(db, home, Recipe(name="sweep", sources=SOURCES))["snapshot_id"]
     models = tiny_models(home, db)
     trained = perturbed_copy(home, db, models["base"], "tiny-dapt-snap", snapshot_id=snap)
@@ -56,17 +52,16 @@ def test_sweep_measures_domain_and_general_perplexity(env):
 
 
 def test_sweep_job_defaults_to_the_dapt_snapshot_and_stops_when_asked(env):
-    from backend.settings import Settings
+    from frbio_core.settings import Settings
     from jobs import store
-    from jobs.context import JobContext
     from jobs.kinds import get_kind
+    from tests.data_helpers import run_in_process
 
     kind = get_kind("merge_sweep")
     config = {"base_model": "tiny-base", "dapt_model": "tiny-dapt-snap", "method": "ties",
               "parameters": {"density": 0.5}, "grid": "0, 0.5, 1", "block_size": 64, "eval_batches": 1}
     job_id = store.submit(env["db"], env["home"], "merge_sweep", config)
-    ctx = JobContext(env["db"], Settings(home=str(env["home"])), store.get(env["db"], job_id), kind.validate(config))
-    result = kind.run(ctx)
+    result = run_in_process(Settings(home=str(env["home"])), env["db"], job_id)
     assert result["snapshot"] == env["snapshot"] and result["main"] == "weight" and len(result["points"]) == 3
     assert Path(store.job_dir(env["home"], job_id) / "metrics.jsonl").read_text().count("domain_ppl") == 3
 
@@ -82,12 +77,17 @@ def test_sweep_job_defaults_to_the_dapt_snapshot_and_stops_when_asked(env):
     ({"dapt_model": "tiny-other", "method": "arcee_fusion"}, "no interpolation parameter"),
 ])
 def test_bad_sweeps_are_refused_before_queuing(env, config, message):
+    from backend.merge.job import SWEEP
+    from backend.studio import Studio
+    from frbio_core.errors import UserError
+    from frbio_core.settings import Settings
     from jobs import store
 
-    with pytest.raises(store.JobError) as err:
-        store.submit(env["db"], env["home"], "merge_sweep", {"base_model": "tiny-base", **config})
-    assert message in str(err.value)
-    assert isinstance(err.value, store.JobError)
+    before = len(store.list_jobs(env["db"], limit=None))
+    with pytest.raises(UserError) as err:
+        SWEEP.launch(Studio(Settings(home=str(env["home"]))), {"base_model": "tiny-base", **config})
+    assert message in str(err.value) and "\n" not in str(err.value)
+    assert len(store.list_jobs(env["db"], limit=None)) == before
 
 
 def test_sweep_refuses_an_unknown_snapshot_when_run_directly(env):

@@ -1,5 +1,5 @@
 """Before/after cleaning previews: changed documents first, with removed and inserted text marked."""
-from backend import registry
+from frbio_core import registry
 from backend.corpus import catalogue
 from backend.corpus.cleaning import CleaningConfig
 from backend.corpus.preview import diff_segments, preview_cleaning

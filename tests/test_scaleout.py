@@ -6,10 +6,7 @@ path against stand-in sbatch/squeue/sacct/scancel commands on PATH.
 No GPU and no Slurm here: real multi-GPU training and a real cluster are not exercised."""
 import json
 import os
-import shlex
-import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,15 +16,12 @@ import pytest
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from backend.settings import PROJECT_ROOT, Settings
-from backend.studio import Studio
+from backend.models.inspect import decoder_layer_class
 from jobs import store
-from jobs.kinds import KINDS, JobKind
-from jobs.scaleout import launch, local as multi, slurm
+from jobs.kinds import KINDS, JobKind, Resources
+from jobs.launchers import accelerate as launch, multiprocess as multi
 from jobs.scheduler import Scheduler
-
-SMALL = ("mantra_gsc", "pxcorpus")
-
+from tests.data_helpers import wait_for
 
 # ------------------------------------------------------------------------------------------------------ fixtures
 
@@ -40,37 +34,22 @@ class Probe(BaseModel):
     base_model: str | None = None
 
 
+def probe_resources(context, cfg: Probe) -> Resources:
+    """What the train kind answers for the same fields (backend.training.job.resources)."""
+    wrap = decoder_layer_class(cfg.base_model) if cfg.strategy == "fsdp" and cfg.base_model else None
+    return Resources(gpus=cfg.num_gpus, strategy=cfg.strategy, fsdp_wrap=wrap)
+
+
 @pytest.fixture
 def probe(monkeypatch):
-    monkeypatch.setitem(KINDS, "scaleout_probe", JobKind("scaleout_probe", Probe, lambda ctx: {}, ("cuda", "cpu")))
+    monkeypatch.setitem(KINDS, "scaleout_probe", JobKind("scaleout_probe", Probe, lambda context, cfg, job: {},
+                                                         ("cuda", "cpu"), resources_of=probe_resources))
     return "scaleout_probe"
 
 
-@pytest.fixture(scope="session")
-def small_data(shared_data, tmp_path_factory):
-    root = tmp_path_factory.mktemp("scaleout_data")
-    (root / "corpus").mkdir()
-    for name in SMALL:
-        shutil.copy(shared_data / "corpus" / f"{name}.jsonl.gz", root / "corpus")
-    shutil.copy(shared_data / "corpus" / "sources.json", root / "corpus")
-    return root
-
-
 @pytest.fixture
-def studio(make_home, small_data):
-    s = Studio(Settings(home=str(make_home()), data=[str(small_data)]))
-    s.scan_sources()
-    return s
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not reached within {timeout} s")
+def studio(small_studio):
+    return small_studio
 
 
 def tiny_llama_folder(tmp_path) -> Path:
@@ -97,7 +76,7 @@ def test_ddp_config_is_what_accelerate_expects(tmp_path):
     from accelerate.utils import DistributedType
 
     port = launch.free_port()
-    path = launch.write_accelerate_config(tmp_path, {"num_gpus": 2, "strategy": "ddp"}, 2, port=port)
+    path = launch.write_accelerate_config(tmp_path, Resources(gpus=2, strategy="ddp"), 2, port=port)
     assert path == tmp_path / "accelerate.yaml"
     data = yaml.safe_load(path.read_text())
     assert data["distributed_type"] == "MULTI_GPU" and data["num_processes"] == 2 and data["num_machines"] == 1
@@ -117,7 +96,7 @@ def test_ddp_config_is_what_accelerate_expects(tmp_path):
     assert args.nproc_per_node == "2" and args.master_port == str(port)
     assert env["ACCELERATE_MIXED_PRECISION"] == "bf16" and "ACCELERATE_USE_FSDP" not in env
     # fp32 when the config says so
-    assert launch.accelerate_config({"bf16": False, "strategy": "ddp"}, 2)["mixed_precision"] == "no"
+    assert launch.accelerate_config(Resources(mixed_precision="no"), 2)["mixed_precision"] == "no"
 
 
 def test_fsdp_config_is_full_shard_of_the_decoder_layer(tmp_path):
@@ -127,19 +106,19 @@ def test_fsdp_config_is_full_shard_of_the_decoder_layer(tmp_path):
     from transformers import AutoModelForCausalLM
 
     folder = tiny_llama_folder(tmp_path)
-    assert launch.decoder_layer_class(folder) == "LlamaDecoderLayer"
+    assert decoder_layer_class(folder) == "LlamaDecoderLayer"
     qwen = tmp_path / "qwen3"
     qwen.mkdir()
     (qwen / "config.json").write_text(json.dumps({"model_type": "qwen3", "architectures": ["Qwen3ForCausalLM"]}))
-    assert launch.decoder_layer_class(qwen) == "Qwen3DecoderLayer"   # the paper's model
+    assert decoder_layer_class(qwen) == "Qwen3DecoderLayer"   # the paper's model
     odd = tmp_path / "odd"
     odd.mkdir()
     (odd / "config.json").write_text(json.dumps({"model_type": "nope", "architectures": ["NopeForCausalLM"]}))
-    assert launch.decoder_layer_class(odd) == "NopeDecoderLayer" and launch.decoder_layer_class(None) is None
+    assert decoder_layer_class(odd) == "NopeDecoderLayer" and decoder_layer_class(None) is None
 
-    config = {"num_gpus": 4, "strategy": "fsdp", "base_model": str(folder)}
+    resources = probe_resources(None, Probe(num_gpus=4, strategy="fsdp", base_model=str(folder)))
     (tmp_path / "job").mkdir()
-    path = launch.write_accelerate_config(tmp_path / "job", config, 4, port=0)
+    path = launch.write_accelerate_config(tmp_path / "job", resources, 4, port=0)
     data = yaml.safe_load(path.read_text())
     assert data["distributed_type"] == "FSDP" and data["num_processes"] == 4 and data["mixed_precision"] == "bf16"
     assert data["main_process_port"] == 0   # 0: accelerate picks a free port itself (what a Slurm node gets)
@@ -168,12 +147,12 @@ def test_fsdp_config_is_full_shard_of_the_decoder_layer(tmp_path):
     assert {c.__name__ for c in plugin.auto_wrap_policy.keywords["transformer_layer_cls"]} == {"LlamaDecoderLayer"}
 
 
-def test_bad_scaleout_fields_are_refused(tmp_path):
-    for config, expected in (({"num_gpus": 0}, "at least 1"), ({"num_gpus": "two"}, "whole number"),
-                             ({"strategy": "zero3"}, "not one of")):
+def test_bad_resources_are_refused():
+    for fields, expected in (({"gpus": 0}, "at least 1"), ({"strategy": "zero3"}, "not one of"),
+                             ({"mixed_precision": "fp8"}, "not one of")):
         with pytest.raises(store.JobError, match=expected):
-            launch.gpus_requested(config) if "num_gpus" in config else launch.strategy_of(config)
-    assert launch.gpus_requested({}) == 1 and launch.strategy_of({}) == "ddp"
+            Resources(**fields)
+    assert Resources().gpus == 1 and Resources().strategy == "ddp" and Resources().devices == ("cpu",)
 
 
 # ------------------------------------------------------------------------------------ launch plans, placement
@@ -306,188 +285,3 @@ def test_cancel_and_kill_of_a_multi_process_job_leave_no_process(studio):
     row = store.get(studio.db, job2)
     assert row["status"] == "failed" and row["resumable"] and "gone without a final status" in row["exit_reason"]
     wait_for(lambda: not multi.job_process_groups(job2, launcher), 5, "orphaned ranks killed")
-
-
-# ------------------------------------------------------------------------------------------------------- Slurm
-
-STAND_INS = {
-    "sbatch": """#!/bin/sh
-d="$FAKE_SLURM_DIR"
-if [ -f "$d/sbatch_fail" ]; then echo "sbatch: error: Batch job submission failed: Invalid account" >&2; exit 1; fi
-n=$(cat "$d/counter" 2>/dev/null || echo 4241); n=$((n+1)); echo "$n" > "$d/counter"
-printf '%s\\n' "$@" > "$d/sbatch_args_$n"
-eval last=\\${$#}
-cp "$last" "$d/script_$n"
-env > "$d/sbatch_env_$n"
-echo "$n;testcluster"
-""",
-    "squeue": """#!/bin/sh
-d="$FAKE_SLURM_DIR"; echo "$*" >> "$d/squeue_calls"
-if [ -f "$d/down" ]; then echo "squeue: error: Unable to contact slurm controller (connect failure)" >&2; exit 1; fi
-if [ -f "$d/state_$2" ]; then cat "$d/state_$2"; exit 0; fi
-echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1
-""",
-    "sacct": """#!/bin/sh
-d="$FAKE_SLURM_DIR"; echo "$*" >> "$d/sacct_calls"
-if [ -f "$d/down" ]; then echo "sacct: error: Problem talking to the database: Connection refused" >&2; exit 1; fi
-if [ -f "$d/sacct_$2" ]; then cat "$d/sacct_$2"; fi
-exit 0
-""",
-    "scancel": """#!/bin/sh
-d="$FAKE_SLURM_DIR"; echo "$*" >> "$d/scancel_calls"
-""",
-}
-
-
-@pytest.fixture
-def fake_slurm(tmp_path, monkeypatch):
-    """sbatch/squeue/sacct/scancel stand-ins first on PATH; they record their arguments under the returned folder
-    (sbatch also the script and its environment) and answer from files the test writes there."""
-    bin_dir, record = tmp_path / "fake_bin", tmp_path / "fake_slurm"
-    bin_dir.mkdir()
-    record.mkdir()
-    for name, text in STAND_INS.items():
-        (bin_dir / name).write_text(text)
-        (bin_dir / name).chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_SLURM_DIR", str(record))
-    return record
-
-
-def slurm_studio(studio, **extra) -> Studio:
-    values = {"home": studio.settings.home, "data": studio.settings.data, "slurm": True, "slurm_partition": "gpu",
-              "slurm_account": "lab-frbio", "slurm_extra_args": ["--qos=normal"], "slurm_poll_s": 0, **extra}
-    return Studio(Settings(**values))
-
-
-def sbatch_lines(script: str) -> list[str]:
-    return [line[len("#SBATCH "):] for line in script.splitlines() if line.startswith("#SBATCH ")]
-
-
-def test_slurm_submission_script_status_and_cancel(studio, fake_slurm, probe):
-    st = slurm_studio(studio)
-    s = Scheduler(st.settings, devices={"cpu": ""})
-    db, home = st.db, st.home
-    job_id = store.submit(db, home, "corpus_build", {"name": "on-slurm", "sources": list(SMALL)}, owner="alice")
-    assert s.tick() == [job_id]
-    folder = store.job_dir(home, job_id)
-    row = store.get(db, job_id)
-    assert row["status"] == "running" and row["device"] == "slurm" and row["external_id"] == "4242"
-    assert row["pid"] is None and row["message"] == "submitted to Slurm as job 4242"
-    script_path = folder / "job.sbatch"
-    assert (fake_slurm / "sbatch_args_4242").read_text().splitlines() == ["--parsable", str(script_path)]
-    script = (fake_slurm / "script_4242").read_text()
-    assert script == script_path.read_text()
-    options = sbatch_lines(script)
-    assert f"--job-name=frbio-{job_id}" in options and f"--output={folder / 'log.txt'}" in options
-    assert "--open-mode=append" in options and "--partition=gpu" in options and "--account=lab-frbio" in options
-    assert "--cpus-per-task=8" in options and "--mem=64G" in options and "--time=24:00:00" in options
-    assert "--qos=normal" in options and not any(o.startswith("--gres") for o in options)   # a CPU kind
-    body = script.splitlines()
-    assert f"cd {shlex.quote(str(PROJECT_ROOT))}" in body and f"export FRBIO_HOME={home}" in body
-    assert "export FRBIO_JOB_ATTEMPT=1" in body and "export FRBIO_JOB_DEVICE=cpu" in body
-    assert body[-1] == "exec " + shlex.join([sys.executable, "-m", "jobs.worker", job_id])
-    assert subprocess.run(["bash", "-n", str(script_path)]).returncode == 0
-    env = dict(line.split("=", 1) for line in (fake_slurm / "sbatch_env_4242").read_text().splitlines() if "=" in line)
-    assert env["FRBIO_HOME"] == str(home) and "FRBIO_JOB_DEVICE" not in env and "CUDA_VISIBLE_DEVICES" not in env
-    assert "submitted to Slurm as job 4242" in store.log_tail(folder)
-
-    # status from squeue: PENDING/RUNNING keep it running, however old its heartbeat (no local pid to check)
-    store.update(db, job_id, started_at=store.now() - 3600, heartbeat=store.now() - 3600)
-    (fake_slurm / "state_4242").write_text("PENDING\n")
-    assert s.tick() == [] and (fake_slurm / "counter").read_text().strip() == "4242"   # submitted once
-    assert store.get(db, job_id)["message"] == "PENDING on Slurm"
-    (fake_slurm / "state_4242").write_text("RUNNING\n")
-    assert s.reconcile() == [] and store.get(db, job_id)["status"] == "running"
-    assert store.get(db, job_id)["message"] == "RUNNING on Slurm"
-    assert "-j 4242 -h -o %T" in (fake_slurm / "squeue_calls").read_text()
-
-    # the batch script, run as Slurm would on a node (the stand-in sbatch does not run it): the worker takes the
-    # Slurm row, writes no local pid, and finishes the job
-    with open(folder / "log.txt", "ab") as out:
-        done = subprocess.run(["bash", str(script_path)], stdout=out, stderr=subprocess.STDOUT, timeout=300,
-                              env={**os.environ, "SLURM_JOB_ID": "4242"})
-    row = store.get(db, job_id)
-    assert done.returncode == 0 and row["status"] == "succeeded", store.log_tail(folder)
-    assert row["pid"] is None and row["device"] == "slurm" and row["result"]["snapshot_id"].startswith("snap-")
-    assert "[slurm] " + job_id + ": Slurm job 4242 on " in store.log_tail(folder, 0)
-
-    # a job on 2 GPUs with FSDP: --gres=gpu:2 and accelerate launch in the script
-    gpu_job = store.submit(db, home, probe, {"num_gpus": 2, "strategy": "fsdp"})
-    assert s.tick() == [gpu_job]
-    gpu_folder = store.job_dir(home, gpu_job)
-    script = (fake_slurm / "script_4243").read_text()
-    assert "--gres=gpu:2" in sbatch_lines(script) and "export FRBIO_JOB_DEVICE=cuda" in script
-    assert script.splitlines()[-1] == "exec " + shlex.join(
-        [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(gpu_folder / "accelerate.yaml"),
-         "-m", "jobs.worker", gpu_job])
-    data = yaml.safe_load((gpu_folder / "accelerate.yaml").read_text())
-    assert data["num_processes"] == 2 and data["distributed_type"] == "FSDP" and data["main_process_port"] == 0
-
-    # gone from the queue, sacct says FAILED, no final status → failed, resumable, with Slurm's state
-    (fake_slurm / "sacct_4243").write_text("FAILED\n")
-    assert s.reconcile() == [gpu_job]
-    row = store.get(db, gpu_job)
-    assert row["status"] == "failed" and row["resumable"] == 1
-    assert row["exit_reason"] == "Slurm job 4243 ended FAILED without a final status"
-    assert "-j 4243 -n -X -P -o State" in (fake_slurm / "sacct_calls").read_text()
-    # resumed: a new submission (attempt 2, new Slurm id); the old Slurm job's worker would refuse to run it
-    s.resume(gpu_job)
-    assert s.tick() == [gpu_job] and store.get(db, gpu_job)["external_id"] == "4244"
-    assert "export FRBIO_JOB_ATTEMPT=2" in (fake_slurm / "script_4244").read_text()
-    stale = subprocess.run([sys.executable, "-m", "jobs.worker", gpu_job], cwd=str(PROJECT_ROOT),
-                           capture_output=True, text=True, timeout=120,
-                           env={**os.environ, "FRBIO_HOME": str(home), "FRBIO_JOB_ATTEMPT": "1",
-                                "SLURM_JOB_ID": "4243"})
-    assert stale.returncode == 2 and "this Slurm job was for attempt 1" in (stale.stdout + store.log_tail(gpu_folder))
-    # cancel → scancel with the Slurm id
-    (fake_slurm / "state_4244").write_text("RUNNING\n")
-    row = s.cancel(gpu_job, by="alice")
-    assert row["status"] == "cancelled" and (fake_slurm / "scancel_calls").read_text().split() == ["4244"]
-    assert "Slurm job 4244 cancelled (scancel)" in store.log_tail(gpu_folder)
-
-    # TIMEOUT straight from squeue
-    late = store.submit(db, home, probe, {"num_gpus": 1})
-    assert s.tick() == [late]
-    assert "--gres=gpu:1" in sbatch_lines((fake_slurm / "script_4245").read_text())
-    (fake_slurm / "state_4245").write_text("TIMEOUT\n")
-    assert s.reconcile() == [late] and "ended TIMEOUT" in store.get(db, late)["exit_reason"]
-
-
-def test_slurm_refusals_and_polling_interval(studio, fake_slurm, probe):
-    st = slurm_studio(studio, slurm_poll_s=3600)
-    s = Scheduler(st.settings, devices={"cpu": ""})
-    (fake_slurm / "sbatch_fail").touch()
-    refused = store.submit(st.db, st.home, probe, {})
-    s.tick()
-    row = store.get(st.db, refused)
-    assert row["status"] == "failed" and row["resumable"] and row["external_id"] is None
-    assert row["exit_reason"] == ("sbatch refused the job (exit 1): sbatch: error: Batch job submission failed: "
-                                  "Invalid account")
-    (fake_slurm / "sbatch_fail").unlink()
-
-    bad = Scheduler(slurm_studio(studio, slurm_partition="gpu\n#SBATCH --wrap=rm").settings, devices={"cpu": ""})
-    injected = store.submit(st.db, st.home, probe, {})
-    s.deactivate()   # one launching scheduler per home
-    bad.tick()
-    bad.deactivate()
-    assert "cannot go on an #SBATCH line" in store.get(st.db, injected)["exit_reason"]
-    assert not (fake_slurm / "counter").exists()   # nothing reached sbatch
-
-    polled = store.submit(st.db, st.home, probe, {})
-    assert s.tick() == [polled]
-    (fake_slurm / "state_4242").write_text("RUNNING\n")
-    for _ in range(3):
-        s.reconcile()
-    assert len((fake_slurm / "squeue_calls").read_text().splitlines()) == 1   # once per slurm_poll_s
-    # Slurm not answering (controller down): nothing is concluded; known to neither squeue nor sacct: GONE
-    (fake_slurm / "down").touch()
-    assert slurm.job_state("4242") is None
-    s2 = Scheduler(slurm_studio(studio).settings, devices={"cpu": ""})
-    assert s2.reconcile() == [] and store.get(st.db, polled)["status"] == "running"
-    (fake_slurm / "down").unlink()
-    (fake_slurm / "state_4242").unlink()
-    assert slurm.job_state("4242") == slurm.GONE
-    assert s2.reconcile() == []   # just submitted: the controller may not list it yet
-    store.update(st.db, polled, started_at=store.now() - 3600)
-    assert s2.reconcile() == [polled] and "is gone" in store.get(st.db, polled)["exit_reason"]

@@ -4,11 +4,10 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from backend import registry
-from backend.corpus import catalogue, snapshot
+from backend.corpus import snapshot
 from backend.corpus.readers import CorpusInputError
 from backend.corpus.recipe import Recipe, load_recipe, parse_recipe
-from tests.data_helpers import data_folder, home_with_default_model
+from tests.data_helpers import home_with_catalogue
 
 SOURCES = ["CNEDiMTS", "mantra_gsc", "pxcorpus", "ScopeSanteQualite", "WMT-18-Medline", "cas"]
 GENERAL = ["UD_French-Sequoia.train", "UD_French-Rhapsodie.train", "UD_French-GSD.dev", "UD_English-EWT.dev"]
@@ -17,11 +16,7 @@ GENERAL = ["UD_French-Sequoia.train", "UD_French-Rhapsodie.train", "UD_French-GS
 @pytest.fixture(scope="module")
 def studio_dirs(shared_data, tmp_path_factory, default_model_home):
     """A data folder with six real sources (two research-only) and four general files, and a home with the model."""
-    root = tmp_path_factory.mktemp("snap")
-    data_folder(shared_data, root / "data", SOURCES, GENERAL)
-    home = home_with_default_model(root / "home", default_model_home)
-    db = registry.connect(home / "frbio.db")
-    catalogue.scan(db, [root / "data"])
+    home, db = home_with_catalogue(shared_data, tmp_path_factory.mktemp("snap"), default_model_home, SOURCES, GENERAL)
     return db, home
 
 

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from backend import registry
-from backend.settings import Settings
-from tests.data_helpers import data_folder, home_with_default_model
+from frbio_core.settings import Settings
+from tests.data_helpers import home_with_catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ["mantra_gsc", "pxcorpus"]
@@ -39,9 +38,8 @@ def study(shared_data, tmp_path_factory, default_model_home):
     from backend.models.importing import make_tiny_model
 
     root = tmp_path_factory.mktemp("study")
-    data_folder(shared_data, root / "data", SOURCES + ["CLEAR"], GENERAL)   # CLEAR: research-only
-    home = home_with_default_model(root / "home", default_model_home)
-    db = registry.connect(home / "frbio.db")
+    # CLEAR: research-only; the catalogue is not scanned here
+    home, db = home_with_catalogue(shared_data, root, default_model_home, SOURCES + ["CLEAR"], GENERAL, scan=False)
     make_tiny_model(home, "tiny", seed=0, tokenizer_from=home / "models" / DEFAULT_MODEL_NAME, db=db)
     os_env = {**{k: v for k, v in os.environ.items() if not k.startswith("FRBIO_")},
               "FRBIO_DATA": str(root / "data"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
@@ -55,11 +53,11 @@ def study(shared_data, tmp_path_factory, default_model_home):
     (root / "data" / "bench").symlink_to(shared_data / "bench", target_is_directory=True)
     resumed = cli(env, "reproduce", "resume", env["failed"]["study"], "--json")
     env["result"] = json.loads(resumed.stdout)
-    from backend.study.pipeline import get_study
+    from backend.study.state import load_study
 
-    env["row"] = get_study(db, env["result"]["study"])
-    env["report"] = json.loads(Path(env["result"]["report_json"]).read_text("utf-8"))
     env["settings"] = Settings(home=str(home), data=[str(root / "data")])
+    env["row"] = load_study(db, env["settings"], env["result"]["study"])
+    env["report"] = json.loads(Path(env["result"]["report_json"]).read_text("utf-8"))
     return env
 
 
@@ -181,7 +179,7 @@ def test_status_and_refusals_on_the_command_line(study):
 
 
 def test_best_point_balances_domain_gain_against_forgetting():
-    from backend.study.stages import best_point
+    from backend.merge.sweep import best_point
 
     base = {"domain_ppl": 40.0, "general_ppl": 50.0, "general_ppl_en": 60.0}
     points = [{"value": 0.0, **base},

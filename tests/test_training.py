@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backend import registry
-from backend.settings import Settings
+from backend.studio import Studio
+from frbio_core.errors import UserError
+from frbio_core.settings import Settings
 from jobs import store
-from jobs.context import JobContext
 from jobs.kinds import get_kind
-from tests.data_helpers import data_folder, home_with_default_model
+from tests.data_helpers import home_with_catalogue, reporter, run_in_process
 
 SOURCES = ["mantra_gsc", "pxcorpus"]
 GENERAL = ["UD_French-Sequoia.dev", "UD_English-EWT.dev"]
@@ -28,19 +28,23 @@ TINY = {"base_model": "tiny", "learning_rate": 3e-3, "micro_batch_size": 4, "blo
 def build_env(root: Path, shared: Path, default_home: Path) -> dict:
     """A data folder (two small domain sources, French and English general text), a home holding the default model
     (symlinked) and a tiny random model, the catalogue scanned and a snapshot built."""
-    from backend.corpus import catalogue, snapshot
+    from backend.corpus import snapshot
     from backend.corpus.recipe import Recipe
     from backend.default_model import DEFAULT_MODEL_NAME
     from backend.models.importing import make_tiny_model
 
-    data_folder(shared, root / "data", SOURCES, GENERAL)
-    home = home_with_default_model(root / "home", default_home)
-    db = registry.connect(home / "frbio.db")
-    catalogue.scan(db, [root / "data"])
+    home, db = home_with_catalogue(shared, root, default_home, SOURCES, GENERAL)
     snap = snapshot.build_snapshot(db, home, Recipe(name="tiny-train", sources=SOURCES))
     make_tiny_model(home, "tiny", seed=0, tokenizer_from=home / "models" / DEFAULT_MODEL_NAME, db=db)
     settings = Settings(home=str(home), data=[str(root / "data")])
-    return {"db": db, "home": home, "snapshot": snap["snapshot_id"], "settings": settings, "summary": snap}
+    studio = Studio(settings)
+
+    def submit(cfg: dict) -> str:
+        """A train job, checked as the app and the CLI check it (the kind's pre-launch check)."""
+        return store.submit(db, home, "train", cfg, context=studio)
+
+    return {"db": db, "home": home, "snapshot": snap["snapshot_id"], "settings": settings, "summary": snap,
+            "studio": studio, "submit": submit}
 
 
 @pytest.fixture(scope="module")
@@ -52,26 +56,14 @@ def config(env, **overrides) -> dict:
     return {**TINY, "snapshot": env["snapshot"], **overrides}
 
 
-def context(env, job_id: str, stop_after: int | None = None) -> JobContext:
-    """The worker's context for a job, in this process; `stop_after`: ask it to stop once that step is recorded."""
-    row = store.get(env["db"], job_id)
-    ctx = JobContext(env["db"], env["settings"], row, config=get_kind("train").validate(row["config"]))
-    if stop_after is not None:
-        record = ctx.metric
-
-        def metric(rec=None, **values):
-            out = record(rec, **values)
-            if out.get("step") == stop_after and "loss" in out:
-                ctx.request_stop("test stop")
-            return out
-
-        ctx.metric = metric
-    return ctx
+def context(env, job_id: str, stop_after: int | None = None):
+    """The worker's Reporter for a job, in this process; `stop_after`: ask it to stop once that step is recorded."""
+    return reporter(env["db"], env["home"], store.get(env["db"], job_id), stop_after)
 
 
 def run(env, cfg: dict, stop_after: int | None = None, job_id: str | None = None) -> tuple[str, dict]:
-    job_id = job_id or store.submit(env["db"], env["home"], "train", cfg)
-    return job_id, get_kind("train").run(context(env, job_id, stop_after))
+    job_id = job_id or env["submit"](cfg)
+    return job_id, run_in_process(env["settings"], env["db"], job_id, stop_after)
 
 
 def metrics(env, job_id: str) -> list[dict]:
@@ -115,7 +107,7 @@ def test_full_run_loss_decreases_and_the_model_is_saved_with_card_and_lineage(en
     assert folder.parent == env["home"] / "models" and (folder / "model.safetensors").is_file()
     assert (folder / "tokenizer.json").is_file() and not list(folder.parent.glob(".*tmp*"))
     card = (folder / "README.md").read_text()
-    assert "base_model: tiny" in card and env["snapshot"] in card and "commercial use allowed" in card
+    assert "base_model: tiny" in card and env["snapshot"] in card and "Commercial use allowed" in card
     assert "| learning_rate | 0.003 |" in card and "| domain_ppl |" in card and "initial_domain_ppl" in card
     # the saved folder is a plain model that loads and scores as the run's final evaluation did
     from transformers import AutoModelForCausalLM
@@ -217,8 +209,8 @@ def test_checkpoints_are_atomic_and_a_failed_write_leaves_the_previous_ones(tmp_
 ])
 def test_invalid_configs_are_refused_before_a_row_is_written(env, overrides, message):
     before = len(store.list_jobs(env["db"], limit=None))
-    with pytest.raises(store.JobError) as info:
-        store.submit(env["db"], env["home"], "train", config(env, **overrides))
+    with pytest.raises(UserError) as info:
+        env["submit"](config(env, **overrides))
     assert message in str(info.value) and "\n" not in str(info.value)
     assert len(store.list_jobs(env["db"], limit=None)) == before
 
@@ -231,8 +223,8 @@ def test_a_corrupt_base_model_folder_is_refused_before_launch(env):
     register_model(env["db"], folder, model_id="tiny-broken", kind="tiny")
     weights = folder / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])                      # truncated after registration
-    with pytest.raises(store.JobError, match="base_model: 'tiny-broken' cannot be used: .*corrupt or truncated"):
-        store.submit(env["db"], env["home"], "train", config(env, base_model="tiny-broken"))
+    with pytest.raises(UserError, match="base_model: 'tiny-broken' cannot be used: .*corrupt or truncated"):
+        env["submit"](config(env, base_model="tiny-broken"))
 
 
 def test_compile_and_attention_choices():
@@ -350,10 +342,11 @@ def test_cli_submits_a_train_job_from_a_yaml_file_with_flag_overrides(env, tmp_p
     # "Show command": the flags of a config, which submit the same config
     import shlex
 
-    from backend.training.cli import command_for
+    from backend.action_cli import command_line
+    from backend.training.job import TRAIN
 
     wanted = config(env, method="lora", lora_target_modules=["q_proj", "v_proj"], gradient_checkpointing=True)
-    line = command_for(wanted, device="cpu")
+    line = command_line(TRAIN, wanted, device="cpu")
     assert line.startswith("python -m backend train --base-model tiny --snapshot snap-")
     assert "--gradient-checkpointing" in line and "--lora-target-modules q_proj v_proj" in line
     assert main(argv[:3] + shlex.split(line)[3:] + ["--json"]) == 0

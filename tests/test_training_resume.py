@@ -15,16 +15,7 @@ from jobs import store
 from jobs.processes import group_alive, stop_group
 from jobs.scheduler import Scheduler
 from test_training import build_env, config
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.05, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not reached within {timeout} s")
+from tests.data_helpers import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -89,20 +80,19 @@ def test_killed_train_worker_resumes_from_its_checkpoint_and_cancel_frees_the_sl
 RANK_SCRIPT = """
 import json, os, sys
 sys.path.insert(0, {root!r})
-from backend import registry
-from backend.settings import Settings
+from frbio_core import registry
+from frbio_core.settings import Settings
 from jobs import store
-from jobs.context import JobContext
 from jobs.kinds import get_kind
-from jobs.scaleout.local import RankContext
+from jobs.reporter import RankReporter, Reporter
+from backend.studio import Studio
 db = registry.connect({db!r})
 row = store.get(db, {job!r})
 kind = get_kind("train")
 rank = int(os.environ["RANK"])
 settings = Settings(home={home!r}, data=[{data!r}])
-ctx = (JobContext(db, settings, row, config=kind.validate(row["config"])) if rank == 0 else
-       RankContext(db, settings, row, config=kind.validate(row["config"]), rank=rank))
-print("RESULT", rank, json.dumps(kind.run(ctx)))
+job = Reporter(db, settings.home_path, row) if rank == 0 else RankReporter(db, settings.home_path, row, rank=rank)
+print("RESULT", rank, json.dumps(kind.run(Studio(settings), kind.validate(row["config"]), job)))
 """
 
 
@@ -118,7 +108,7 @@ def test_two_cpu_ranks_train_checkpoint_and_resume_exactly(env, tmp_path, strate
     from safetensors.torch import load_file
 
     root = Path(__file__).resolve().parent.parent
-    job_id = store.submit(env["db"], env["home"], "train", config(
+    job_id = env["submit"](config(
         env, max_steps=6, save_every=3, eval_every=3, micro_batch_size=2, block_size=64, eval_batches=1,
         precision="fp32", num_gpus=2, strategy=strategy))
     store.cancel_queued(env["db"], job_id, "run by this test, not by a scheduler")
@@ -153,8 +143,8 @@ def test_train_job_outlives_the_app_killed_mid_job_and_a_new_app_shows_its_curve
     import subprocess
     import sys
 
-    from backend.settings import PROJECT_ROOT
-    from jobs.views import metric_series
+    from frbio_core.settings import PROJECT_ROOT
+    from jobs.views import curves_of, metric_series
 
     db = env["db"]
     job_id = store.submit(db, env["home"], "train", config(env, max_steps=30, save_every=0, eval_every=15))
@@ -175,7 +165,7 @@ def test_train_job_outlives_the_app_killed_mid_job_and_a_new_app_shows_its_curve
     try:
         assert fresh.reconcile() == []
         assert store.get(fresh.db, job_id)["status"] == "succeeded"
-        curves = metric_series(env["home"], job_id)
+        curves = metric_series(env["home"], job_id, curves_of("train"))
         assert curves["loss"][0] == list(range(1, 31))
         assert curves["domain_ppl"][0] == [0, 15, 30]
     finally:

@@ -5,12 +5,12 @@ import json
 
 import pytest
 
-from backend import registry, users
+from frbio_core import registry, users
 from backend.models import trust
 from backend.models.importing import make_tiny_model, scrub
 from backend.models.registry import ModelError, get_model
-from jobs.kinds import get_kind
-from test_training import build_env, config, context
+from test_training import build_env, config
+from tests.data_helpers import run_in_process
 
 
 @pytest.fixture
@@ -55,12 +55,11 @@ def env(shared_data, tmp_path_factory, default_model_home):
 
 def test_a_train_job_on_a_model_with_its_own_code_stops_with_the_reason(env):
     from pathlib import Path
-    from jobs import store
 
     add_auto_map(Path(get_model(env["db"], "tiny")["path"]))
-    job_id = store.submit(env["db"], env["home"], "train", config(env, max_steps=2))
+    job_id = env["submit"](config(env, max_steps=2))
     with pytest.raises(ModelError, match="ships its own Python code"):
-        get_kind("train").run(context(env, job_id))
+        run_in_process(env["settings"], env["db"], job_id)
 
 
 def test_tokens_are_scrubbed_from_messages():

@@ -1,4 +1,4 @@
-"""Accounts, logins and the audit log (backend.users) and their command line (`python -m backend users|audit|backup`):
+"""Accounts, logins and the audit log (frbio_core.users) and their command line (`python -m backend users|audit|backup`):
 passwords are stored salted and hashed, never in clear; a disabled account cannot log in; only owners and admins
 manage a job; every account change and login lands in the audit log; the backup is a consistent copy."""
 import json
@@ -8,13 +8,8 @@ import sys
 
 import pytest
 
-from backend import registry, users
-from backend.settings import PROJECT_ROOT
-
-
-@pytest.fixture
-def db(tmp_path):
-    return registry.connect(tmp_path / "frbio.db")
+from frbio_core import users
+from frbio_core.settings import PROJECT_ROOT
 
 
 def test_passwords_are_salted_scrypt_hashes_checked_by_authenticate(db):

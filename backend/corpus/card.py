@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from backend.lineage import sentence
+
 
 def _licence_tag(manifest: dict) -> str:
     return "other" if not manifest["commercial_use"] else "multiple-open-licences"
@@ -10,9 +12,7 @@ def _licence_tag(manifest: dict) -> str:
 
 def write_card(path: Path, manifest: dict) -> None:
     splits = manifest["splits"]
-    status = ("Commercial use allowed: every document comes from a source whose licence permits it."
-              if manifest["commercial_use"] else
-              "**NON-COMMERCIAL (research only)**: this snapshot contains documents from research-only sources.")
+    status = sentence(manifest["commercial_use"], "snapshot")
     lines = [
         "---",
         f"license: {_licence_tag(manifest)}",

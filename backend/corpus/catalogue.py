@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlite_utils
 
 from backend.corpus.readers import CorpusInputError, detect_format, file_hash, iter_records, sniff_binary, stem_of
-from backend.registry import now
+from frbio_core.registry import now
 
 SPLIT_RE = re.compile(r"\.(train|dev|test|validation)$")
 DEFAULT_HUB_DATASET = "HealthDataHub/PARCOMED"

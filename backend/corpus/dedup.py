@@ -14,7 +14,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .cleaning import SNIPPET, CleaningConfig, first_difference, pick_examples, mp_context
+from backend.corpus.cleaning import CleaningConfig
+from backend.corpus.cleaning_batch import SNIPPET, first_difference, mp_context, pick_examples
 
 SCHEME = "affine32"  # datasketch >= 2.0 default permutation scheme
 # Fixed odd multipliers, one per position in a shingle: the shingle hash depends on word order.

@@ -7,6 +7,7 @@ import sqlite_utils
 from backend.corpus.recipe import Recipe
 from backend.corpus.snapshot import select_sources
 from backend.corpus.tokens import cached_source_tokens
+from backend.lineage import snapshot_allowed
 
 WORDS_TO_TOKENS = 1.6  # French words → SmolLM2 tokens, measured on the shared corpus; used until counts are cached
 
@@ -32,7 +33,7 @@ def estimate(db: sqlite_utils.Database, recipe: Recipe) -> dict:
         pool["tokens"] = sum(known.get(r["name"], int(r["n_words"] * WORDS_TO_TOKENS)) for r in rows["replay"])
         factor = recipe.replay_fraction / (1 - recipe.replay_fraction) * domain["tokens"] / max(pool["tokens"], 1)
         replay = {k: v * factor for k, v in pool.items()}
-    commercial = all(r["commercial_use"] for r in rows["domain"] + rows["replay"])
+    commercial = snapshot_allowed(rows["domain"] + rows["replay"])
     return {
         "sources": per_source,
         "train": {k: int(domain[k] + replay[k]) for k in domain},

@@ -9,14 +9,11 @@ import sqlite_utils
 
 from backend.corpus.catalogue import DEFAULT_HUB_DATASET, register_path
 from backend.corpus.readers import CorpusInputError
-from backend.settings import offline
+from frbio_core.settings import offline
+from backend.errors import HubUnavailableError
 
 
 NETWORK_ERROR = re.compile(r"connect|resolve|offline|timed? ?out|network|Max retries|unreachable|not known", re.I)
-
-
-class HubUnavailableError(CorpusInputError):
-    """The Hub cannot be reached (offline mode or no network)."""
 
 
 def _unreachable(dataset_id: str, reason: str) -> HubUnavailableError:

@@ -8,13 +8,10 @@ import json
 import zlib
 from pathlib import Path
 from typing import Iterator
+from backend.errors import CorpusInputError
 
 MAX_DOC_BYTES = 20 * 1024 * 1024  # one JSONL line / one document; beyond this we refuse rather than eat memory
 CORPUS_SUFFIXES = (".jsonl.gz", ".jsonl", ".json.gz", ".parquet")
-
-
-class CorpusInputError(ValueError):
-    """A corpus file that cannot be used, with a message naming the file (and line) and what to do."""
 
 
 def detect_format(path: Path) -> str | None:

@@ -20,7 +20,8 @@ from backend.corpus.dedup import dedup_documents
 from backend.corpus.readers import CorpusInputError
 from backend.corpus.recipe import Recipe
 from backend.corpus.tokens import count_tokens
-from backend.registry import now
+from frbio_core.registry import now
+from backend.lineage import snapshot_allowed
 
 PIPELINE_VERSION = 1  # bump when a change to the pipeline changes what a recipe produces
 SPLIT_FILES = {"train": "train.parquet", "validation": "validation.parquet",
@@ -218,7 +219,7 @@ def build_snapshot(db: sqlite_utils.Database, home: Path, recipe: Recipe, progre
             _write_parquet(docs, tmp / SPLIT_FILES[split])
         licenses = sorted({(r["name"], r["license"], bool(r["commercial_use"]), r.get("attribution"))
                            for r in rows["domain"] + rows["replay"]})
-        commercial = all(d["commercial_use"] for d in train + val)
+        commercial = snapshot_allowed(train + val)
         manifest = {
             "id": snap_id, "name": recipe.name or snap_id, "created_at": now(), "pipeline_version": PIPELINE_VERSION,
             "recipe": recipe.model_dump(mode="json"), "tokenizer": recipe.tokenizer, "commercial_use": commercial,

@@ -1,137 +1,57 @@
-"""`python -m backend eval --model ID --tasks a,b [--limit N] [--fewshot-medical N …] [--json]` and
-`python -m backend compare --models a,b,c [--tasks …] [--html OUT] [--csv OUT] [--json]`.
-
-Both reuse cached results and run what is missing as `eval` jobs (one per model), waiting for them; when no app (nor
-`jobs serve`) runs for the home, they drive a scheduler themselves while they wait. Flags come from EvalConfig.
-"""
+"""What `python -m backend eval` and `compare` print (their commands are generated from the actions in
+backend.evaluation.job: cached results reused, what is missing run as `eval` jobs and waited for), and
+`python -m backend benchmarks list|add`."""
 from __future__ import annotations
 
 import json
 import sys
-import time
 
-from pydantic import Field
-
-from backend.evaluation.config import EvalConfig, EvalError, parse_eval_config, split_names
+from backend.evaluation.config import EvalConfig
 
 
-class CompareFlags(EvalConfig):
-    """EvalConfig's flags without --model (compare takes --models)."""
-
-    model: str = Field("", json_schema_extra={"cli": False})
-
-
-def _config(args, cls=EvalConfig) -> EvalConfig:
-    from backend.config import ConfigFileError, read_config_file, values_from_args
-
-    try:
-        data = read_config_file(args.config, "eval config") if args.config else {}
-    except ConfigFileError as exc:
-        raise EvalError(str(exc)) from None
-    data.update(values_from_args(args, cls))
-    return parse_eval_config(data)
-
-
-def wait_for(studio, job_ids: list[str], timeout: float | None, quiet: bool) -> list[dict]:
-    """Wait until every job ends (driving a scheduler here if none runs); EvalError when one did not succeed."""
-    from jobs import store
-    from jobs.scheduler import Scheduler
-
-    scheduler = Scheduler(studio.settings)
-    driving = scheduler.try_activate()
-    if driving and not quiet:
-        print(f"no scheduler is running for {studio.home}: running one here until the evaluation ends",
-              file=sys.stderr)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    last: dict[str, str] = {}
-    try:
-        while True:
-            if driving:
-                scheduler.tick()
-            rows = [store.get(studio.db, j) for j in job_ids]
-            for row in rows:
-                if not quiet and row["status"] == "running" and row["message"] != last.get(row["id"]):
-                    last[row["id"]] = row["message"]
-                    print(f"{row['id']} [{row['progress']:4.0%}] {row['message']}", file=sys.stderr)
-            if all(r["status"] in store.FINAL for r in rows):
-                break
-            if deadline is not None and time.monotonic() > deadline:
-                raise EvalError(f"still running after {timeout:g} s: " + ", ".join(
-                    r["id"] for r in rows if r["status"] not in store.FINAL) + " (the jobs go on; run again later)")
-            time.sleep(0.5)
-    finally:
-        scheduler.deactivate()
-    failed = [r for r in rows if r["status"] != "succeeded"]
-    if failed:
-        raise EvalError("; ".join(f"{r['id']} {r['status']}: {r['exit_reason']}" for r in failed))
-    return rows
-
-
-def _submit(studio, args):
-    from jobs import store
-
-    return lambda kind, config, owner=None: store.submit(studio.db, studio.home, kind, config, owner=owner,
-                                                         device=args.device)
-
-
-def cmd_eval(studio, args) -> None:
+def eval_results(studio, cfg: EvalConfig, rows: list[dict]) -> tuple[dict, str]:
+    """`eval`'s output: every task's metrics (± standard error), from the cache, the just-finished job included."""
     from backend.evaluation.runner import plan
-    from backend.evaluation.compare import Comparison, submit_missing
 
-    cfg = _config(args)
     model, content_hash, planned = plan(studio.db, studio.settings, cfg)
-    missing = [p.spec.name for p in planned if p.cached is None]
-    job_id = None
-    if missing:
-        comp = Comparison(cfg, [model], [p.spec for p in planned], {(model["id"], p.spec.name): p for p in planned})
-        job_id = submit_missing(studio.db, studio.home, _submit(studio, args), comp, owner=args.owner)[model["id"]]
-        wait_for(studio, [job_id], args.timeout, quiet=args.json)
-        model, content_hash, planned = plan(studio.db, studio.settings, cfg)
+    ran = {t for r in rows for t in (r["config"] or {}).get("tasks", [])}
     results = [{"task": p.spec.name, "eval_id": p.cached["id"], "metrics": p.cached["metrics"],
-                "n_samples": p.cached["n_samples"], "cached": p.spec.name not in missing,
-                "path": p.cached["path"]} for p in planned]
-    payload = {"model": model["id"], "content_hash": content_hash, "job_id": job_id, "results": results}
-    if args.json:
-        print(json.dumps(payload, indent=1, ensure_ascii=False))
-        return
+                "n_samples": p.cached["n_samples"], "cached": p.spec.name not in ran, "path": p.cached["path"]}
+               for p in planned if p.cached is not None]
+    payload = {"model": model["id"], "content_hash": content_hash, "job_id": rows[0]["id"] if rows else None,
+               "results": results}
+    lines = []
     for r in results:
         values = ", ".join(f"{k} {v:.4f}" + (f" ± {r['metrics'][k + '_stderr']:.4f}"
                                               if r["metrics"].get(k + "_stderr") is not None else "")
                            for k, v in r["metrics"].items() if not k.endswith("_stderr") and v is not None)
-        print(f"{r['task']:<30} {values}  ({r['n_samples']} items{', cached' if r['cached'] else ''})")
+        lines.append(f"{r['task']:<30} {values}  ({r['n_samples']} items{', cached' if r['cached'] else ''})")
+    return payload, "\n".join(lines)
 
 
-def cmd_compare(studio, args) -> None:
+def compare_results(studio, cfg, rows: list[dict], options: dict) -> tuple[dict, str]:
+    """`compare`'s output: the table (and the HTML/CSV report files asked for); what is still missing on stderr."""
     from backend.evaluation import report
-    from backend.evaluation.compare import collect, long_rows, submit_missing, wide_table
+    from backend.evaluation.compare import collect, long_rows, wide_table
 
-    cfg = _config(args, CompareFlags)
-    models = split_names(args.models)
-    comp = collect(studio.db, studio.settings, models, cfg)
-    jobs = {}
-    if comp.missing and not args.cached_only:
-        jobs = submit_missing(studio.db, studio.home, _submit(studio, args), comp, owner=args.owner)
-        wait_for(studio, list(dict.fromkeys(jobs.values())), args.timeout, quiet=args.json)
-        comp = collect(studio.db, studio.settings, models, cfg)
+    comp = collect(studio.db, studio.settings, cfg.models, cfg.eval_config())
     written = {}
-    if args.html:
-        written["html"] = str(report.write(args.html, report.html_text(studio.db, comp)))
-    if args.csv:
-        written["csv"] = str(report.write(args.csv, report.csv_text(comp)))
-    if args.json:
-        print(json.dumps({"models": [m["id"] for m in comp.models], "tasks": [t.name for t in comp.tasks],
-                          "rows": long_rows(comp), "missing": comp.missing, "jobs": jobs, **written},
-                         indent=1, ensure_ascii=False))
-        return
-    headers, rows = wide_table(comp)
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
-    for line in [headers] + rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(line, widths)))
+    if options.get("html"):
+        written["html"] = str(report.write(options["html"], report.html_text(studio.db, comp)))
+    if options.get("csv"):
+        written["csv"] = str(report.write(options["csv"], report.csv_text(comp)))
+    jobs = {r["config"]["model"]: r["id"] for r in rows}
+    payload = {"models": [m["id"] for m in comp.models], "tasks": [t.name for t in comp.tasks],
+               "rows": long_rows(comp), "missing": comp.missing, "jobs": jobs, **written}
+    headers, table = wide_table(comp)
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *table)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in [headers] + table]
     for kind, path in written.items():
         print(f"{kind}: {path}", file=sys.stderr)
     if comp.missing:
         print("missing (run without --cached-only): " + "; ".join(f"{m}: {', '.join(t)}"
                                                                   for m, t in comp.missing.items()), file=sys.stderr)
+    return payload, "\n".join(lines)
 
 
 def cmd_benchmark_add(studio, args) -> None:
@@ -143,39 +63,32 @@ def cmd_benchmark_add(studio, args) -> None:
 
 
 def cmd_benchmark_list(studio, args) -> None:
-    from backend.evaluation.tasks import all_tasks
+    """Every benchmark found (built-in, a data folder's, uploaded) with its folder; the folders that could not be
+    read as `error:` lines (on stderr with --json)."""
+    from backend.evaluation.tasks import all_tasks, benchmark_errors
 
-    rows = [{"task": s.name, "short": s.short, "title": s.title, "domain": s.domain, "language": s.language,
-             "metrics": list(s.metrics), "custom": bool(s.extra), "note": s.note}
+    rows = [{"task": s.name, "short": s.short, "title": s.title, "title_fr": s.title_fr or s.title,
+             "domain": s.domain, "language": s.language, "metrics": list(s.metrics), "fewshot": s.fewshot,
+             "default": s.default, "study": s.study, "source": s.source, "custom": s.source == "uploaded",
+             "folder": str(s.folder) if s.folder else None, "data_files": list(s.data_files), "note": s.note}
             for s in all_tasks(studio.settings).values()]
-    print(json.dumps(rows, indent=1, ensure_ascii=False) if args.json else
-          "\n".join(f"{r['short']:<28} {r['domain']:<8} {r['language']}  {r['title']}" for r in rows))
+    errors = [f"error: {folder}: {why}" for folder, why in benchmark_errors(studio.settings)]
+    if args.json:
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+        for line in errors:
+            print(line, file=sys.stderr)
+        return
+    print("\n".join([f"{r['short']:<28} {r['source']:<8} {r['domain']:<8} {r['language']}  {r['title']}"
+                     + (f"  ({r['folder']})" if r["folder"] else "") for r in rows] + errors))
 
 
-def add_eval_commands(subparsers) -> None:
-    """Add `eval` and `compare` to the top-level subparsers of `python -m backend`."""
-    from backend.config import add_arguments
-
-    for name, func, cls, text in (
-            ("eval", cmd_eval, EvalConfig, "evaluate a model on benchmarks and perplexity (cached results reused)"),
-            ("compare", cmd_compare, CompareFlags, "compare models on benchmarks: table, HTML report, CSV")):
-        p = subparsers.add_parser(name, help=text, description=__doc__.split("\n\n")[0])
-        if name == "compare":
-            p.add_argument("--models", required=True, nargs="+", help="model ids, comma-separated; the first is "
-                           "the reference (typically the base)")
-            p.add_argument("--html", metavar="OUT", help="write a self-contained HTML report here")
-            p.add_argument("--csv", metavar="OUT", help="write every value as CSV here")
-            p.add_argument("--cached-only", action="store_true", help="report cached results only; run nothing")
-        p.add_argument("--config", metavar="FILE", help="eval config (YAML or JSON); flags override its fields")
-        p.add_argument("--device", default="any", help="for missing evaluations: 'any' (default), 'cpu', 'cuda:N'")
-        p.add_argument("--owner", help="who submits the jobs")
-        p.add_argument("--timeout", type=float, default=None, help="seconds to wait for missing evaluations")
-        p.add_argument("--json", action="store_true", help="print JSON")
-        add_arguments(p.add_argument_group("eval config fields"), cls)
-        p.set_defaults(func=func)
+def add_benchmark_commands(subparsers) -> None:
+    """Add `benchmarks list|add` to the top-level subparsers of `python -m backend` (`eval` and `compare` are
+    generated from their action declarations, backend.evaluation.job)."""
     group = subparsers.add_parser("benchmarks", help="list benchmarks; add a custom multiple-choice benchmark")
     sub = group.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("list", help="every task `eval` and `compare` accept")
+    p = sub.add_parser("list", help="every task `eval` and `compare` accept: built-in (assets/benchmarks), a data "
+                       "folder's (<data>/benchmarks/<name>/) and uploaded ones, with their folders")
     p.set_defaults(func=cmd_benchmark_list)
     p = sub.add_parser("add", help="validate a JSONL of multiple-choice items and store it as a task "
                        "(schema: backend/evaluation/custom.py, README)")

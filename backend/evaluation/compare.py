@@ -9,7 +9,7 @@ from backend.evaluation import store
 from backend.evaluation.config import EvalConfig, EvalError
 from backend.evaluation.runner import Planned, plan
 from backend.evaluation.tasks import PERPLEXITY, TaskSpec
-from backend.settings import Settings
+from frbio_core.settings import Settings
 
 LOWER_IS_BETTER = ("_ppl",)
 

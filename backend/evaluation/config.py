@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from typing import Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from backend.config import describe_validation_error
+from frbio_core.config import labels, parse_config
+from backend.errors import EvalError
 
-DEFAULT_TASKS = ["frbio_frenchmedmcqa_single", "frbio_frenchmedmcqa_all", "frbio_sib200_fr", "frbio_pubmedqa"]
+
+def default_tasks(settings=None) -> list[str]:
+    """The benchmarks whose metadata says `default: true`: the built-in ones (assets/benchmarks), and with `settings`
+    those of the data folders and uploads too."""
+    from backend.evaluation.benchmarks import discover
+
+    return [name for name, spec in discover(settings)[0].items() if spec.default]
 
 
-class EvalError(RuntimeError):
-    """An evaluation request that cannot be honoured (unknown task, missing data, bad upload): the message is for
-    the user as is."""
+DEFAULT_TASKS = default_tasks()   # the built-in defaults, as read when this module was imported
 
 
 def split_names(value) -> list[str]:
@@ -32,26 +37,34 @@ class EvalConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field("smollm2-135m-instruct", description="Registered model to evaluate (its id in the registry).")
-    tasks: list[str] = Field(default_factory=lambda: list(DEFAULT_TASKS), description=(
+    tasks: list[str] = Field(default_factory=lambda: default_tasks(), description=(
         "Benchmarks to run: frenchmedmcqa_single (accuracy), frenchmedmcqa_all (EMR and Hamming score, generated "
-        "answers), sib200_fr, pubmedqa, perplexity (domain vs general), or an uploaded benchmark (custom_…). "
+        "answers), sib200_fr, pubmedqa, perplexity (domain vs general), a data folder's benchmark or an uploaded "
+        "one (custom_…); `python -m backend benchmarks list` lists them. "
         "Comma-separated on the command line."))
     fewshot_medical: int = Field(3, ge=0, le=25, description=(
-        "Worked examples shown before each question of a medical benchmark (the paper: 3)."))
+        "Worked examples shown before each question of a medical benchmark (the paper: 3)."),
+            json_schema_extra=labels("Worked examples (medical benchmarks)", "Exemples résolus (tests médicaux)"))
     fewshot_general: int = Field(5, ge=0, le=25, description=(
-        "Worked examples shown before each item of a general-domain benchmark (the paper: 5)."))
+        "Worked examples shown before each item of a general-domain benchmark (the paper: 5)."),
+            json_schema_extra=labels("Worked examples (general benchmarks)", "Exemples résolus (tests généraux)"))
     limit: Optional[int] = Field(None, ge=1, le=1_000_000, description=(
         "Evaluate only the first N items of each benchmark, for a quick check (empty: every item). Cached apart "
-        "from full runs."))
-    fewshot_seed: int = Field(1234, ge=0, description="Seed that draws the few-shot examples (lm-eval's default).")
+        "from full runs."), json_schema_extra=labels("Items per benchmark", "Questions par test (vide : toutes)"))
+    fewshot_seed: int = Field(1234, ge=0, description="Seed that draws the few-shot examples (lm-eval's default).",
+        json_schema_extra=labels("Seed for the examples", "Graine des exemples"))
     batch_size: int = Field(8, ge=1, le=1024, description=(
-        "Sequences scored together. Speed only: not part of the cache key."))
+        "Sequences scored together. Speed only: not part of the cache key."),
+            json_schema_extra=labels("Batch size", "Taille de lot"))
     snapshot: str = Field("", description=(
         "Corpus snapshot whose validation split (domain) and general-domain validation text (French, English) are "
-        "measured by the perplexity task. Empty: the newest snapshot."))
-    ppl_block_size: int = Field(256, ge=16, le=131_072, description="Tokens per perplexity block (as in training).")
+        "measured by the perplexity task. Empty: the newest snapshot."),
+            json_schema_extra=labels("Corpus snapshot (perplexity)", "Instantané du corpus (perplexité)"))
+    ppl_block_size: int = Field(256, ge=16, le=131_072, description="Tokens per perplexity block (as in training).",
+        json_schema_extra=labels("Perplexity block size", "Taille des blocs (perplexité)"))
     ppl_max_blocks: int = Field(64, ge=1, le=1_000_000, description=(
-        "Blocks measured per validation set (the first ones, in the fixed order training uses)."))
+        "Blocks measured per validation set (the first ones, in the fixed order training uses)."),
+            json_schema_extra=labels("Perplexity blocks per set", "Blocs par ensemble (perplexité)"))
 
     @field_validator("tasks", mode="before")
     @classmethod
@@ -70,9 +83,4 @@ class EvalConfig(BaseModel):
 
 
 def parse_eval_config(data: dict | EvalConfig) -> EvalConfig:
-    if isinstance(data, EvalConfig):
-        return data
-    try:
-        return EvalConfig.model_validate(data)
-    except ValidationError as exc:
-        raise EvalError(describe_validation_error(exc, "eval config")) from None
+    return parse_config(EvalConfig, data, "eval config", EvalError)

@@ -1,5 +1,7 @@
 """Custom multiple-choice benchmarks: a JSONL file uploaded by a user becomes an lm-eval task (accuracy of the most
-likely answer label), stored under <home>/benchmarks/<slug>/ with its items, its task YAML and benchmark.json.
+likely answer label), stored under <home>/benchmarks/<slug>/ with its items, its task YAML (whose `metadata.frbio`
+says what the benchmark is, like every benchmark folder: backend/evaluation/benchmarks.py) and benchmark.json (the
+upload's record: owner, source file, counts).
 
 Schema, one JSON object per line:
     {"question": "…", "choices": {"A": "…", "B": "…", …}, "answer": "B"}
@@ -20,9 +22,10 @@ import uuid
 from pathlib import Path
 
 from backend.evaluation.config import EvalError
+from backend.evaluation.benchmarks import frbio_block
 from backend.evaluation.tasks import PREFIX, TASKS_DIR, custom_root
-from backend.registry import now
-from backend.settings import Settings
+from frbio_core.registry import now
+from frbio_core.settings import Settings
 
 TEMPLATE = TASKS_DIR / "custom_multiple_choice.yaml.in"
 FEWSHOT_SPLITS = {"train", "dev", "fewshot", "validation"}
@@ -134,6 +137,11 @@ def add_benchmark(settings: Settings, path: Path | str, name: str, domain: str =
             "domain": domain, "language": language, "n_items": len(test), "n_fewshot_items": len(pool),
             "data_files": sorted(files), "source_file": Path(path).name, "owner": owner, "created_at": now(),
             "note": f"Uploaded multiple-choice benchmark: {len(test)} items, accuracy of the most likely label."}
+    yaml_text = yaml_text.rstrip("\n") + "\n" + frbio_block({
+        "title": {"en": meta["title"], "fr": f"{name or slug} (importé)"}, "domain": domain, "language": language,
+        "metrics": ["acc"], "fewshot": bool(pool), "default": False, "study": False, "data_files": sorted(files),
+        "note": {"en": meta["note"], "fr": f"Test à choix multiple importé : {len(test)} questions, exactitude de "
+                                           "l'étiquette la plus probable."}})
     tmp = root / f".{slug}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     tmp.mkdir(parents=True)
     try:

@@ -21,7 +21,7 @@ from backend.evaluation import store
 from backend.evaluation.config import EvalConfig, EvalError
 from backend.evaluation.tasks import (PERPLEXITY, TaskSpec, get_task, num_fewshot, render, resolve_snapshot_id,
                                       run_settings)
-from backend.settings import Settings
+from frbio_core.settings import Settings
 
 Progress = Callable[[float, str], None]
 
@@ -35,15 +35,9 @@ class Planned:
 
 
 def resolve_model(db, model_id: str) -> dict:
-    from backend.models.registry import ModelError, get_model
+    from backend.models.resolve import resolve_model as resolve
 
-    try:
-        model = get_model(db, model_id)
-    except ModelError as exc:
-        raise EvalError(str(exc)) from None
-    if model.get("status") == "error":
-        raise EvalError(f"model '{model['id']}' cannot be used: {model.get('error')}")
-    return model
+    return resolve(db, model_id, error=EvalError, check_files=False)
 
 
 def validate(db, settings: Settings, cfg: EvalConfig) -> None:

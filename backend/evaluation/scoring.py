@@ -1,4 +1,4 @@
-"""The scoring functions of the task files (assets/lm_eval_tasks/utils.py), importable from the project: the
+"""The scoring functions of the task files (assets/benchmarks/utils.py), importable from the project: the
 drill-down and the tests use exactly the code lm-eval runs (that file stays self-contained because lm-eval loads it
 by path, from the command line too)."""
 from __future__ import annotations

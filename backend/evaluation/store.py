@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import uuid
 from pathlib import Path
 
-from backend.registry import now
+from frbio_core.registry import now
 from backend.evaluation.config import EvalError
+from frbio_core.files import swap_folder, temp_sibling
 
 ID_PREFIX = "ev-"
 
@@ -96,18 +95,12 @@ def save(db, home: Path, *, model: dict, content_hash: str, task: str, run_setti
     eid = eval_id(content_hash, task, settings_h)
     final = eval_dir(home, eid)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{eid}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
+    tmp = temp_sibling(final)
     tmp.mkdir()
     try:
         for name, text in files.items():
             (tmp / name).write_text(text, "utf-8")
-        old = None
-        if final.exists():
-            old = final.with_name(f".{eid}.old-{uuid.uuid4().hex[:6]}")
-            os.replace(final, old)
-        os.replace(tmp, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        swap_folder(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     row = {"id": eid, "model_id": model["id"], "content_hash": content_hash, "task": task,

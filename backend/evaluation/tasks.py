@@ -1,11 +1,12 @@
-"""The benchmarks: lm-eval tasks kept as YAML data in assets/lm_eval_tasks (plus uploaded ones under
-frbio_home/benchmarks), and the perplexity task (domain vs general, measured by the training code).
+"""The benchmarks: lm-eval tasks, each a folder holding its YAML (assets/benchmarks/<task>/, a data folder's
+benchmarks/<name>/, uploaded ones under frbio_home/benchmarks/<slug>/; found by backend.evaluation.benchmarks), and
+the perplexity task (domain vs general, measured by the training code; declared here, not an lm-eval task).
 
 lm-eval needs literal data paths, so each task is *rendered*: its YAML with `@DATA@` replaced by the folder holding
-its JSONL files, next to a copy of utils.py, in `<home>/cache/lm_eval_tasks/<task>-<hash>/`. That folder is what
+its JSONL files, next to a copy of its utils.py, in `<home>/cache/lm_eval_tasks/<task>-<hash>/`. That folder is what
 our runner loads (`TaskManager(include_path=folder, include_defaults=False)`) and what the `lm_eval` command line
-gets as `--include_path`. The data folder is `$FRBIO_BENCH_DIR`, else the first `bench/` of the data folders
-(Settings.data) holding the task's files.
+gets as `--include_path`. A built-in task's data folder is `$FRBIO_BENCH_DIR`, else the first `bench/` of the data
+folders (Settings.data) holding the task's files; any other benchmark's is its own folder.
 """
 from __future__ import annotations
 
@@ -14,61 +15,22 @@ import json
 import os
 import shutil
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from backend.evaluation.benchmarks import (PERPLEXITY, PREFIX, TASKS_DIR, UTILS, TaskSpec,  # noqa: F401 (re-exported)
+                                           discover, without_frbio)
 from backend.evaluation.config import EvalConfig, EvalError
-from backend.settings import PROJECT_ROOT, Settings
+from frbio_core.settings import Settings
 
-TASKS_DIR = PROJECT_ROOT / "assets" / "lm_eval_tasks"
-UTILS = TASKS_DIR / "utils.py"
 PLACEHOLDER = "@DATA@"
-PERPLEXITY = "perplexity"
-PREFIX = "frbio_"
 
-
-@dataclass(frozen=True)
-class TaskSpec:
-    name: str                      # the lm-eval task name ('frbio_…'), or 'perplexity'
-    title: str
-    domain: str                    # 'medical' or 'general': which few-shot count applies
-    language: str                  # 'fr' or 'en'
-    metrics: tuple[str, ...]       # reported metrics, headline first
-    template: Path | None = None   # the YAML (with @DATA@) for lm-eval tasks
-    data_files: tuple[str, ...] = ()
-    data_dir: Path | None = None   # fixed data folder (uploaded benchmarks); None: searched in the bench folders
-    fewshot: bool = True           # False: the task has no few-shot pool (0 examples whatever the config says)
-    note: str = ""
-    extra: dict = field(default_factory=dict, compare=False)
-
-    @property
-    def kind(self) -> str:
-        return PERPLEXITY if self.name == PERPLEXITY else "lm_eval"
-
-    @property
-    def short(self) -> str:
-        return self.name[len(PREFIX):] if self.name.startswith(PREFIX) else self.name
-
-
-BUILTIN: dict[str, TaskSpec] = {s.name: s for s in [
-    TaskSpec("frbio_frenchmedmcqa_single", "FrenchMedMCQA (single answer)", "medical", "fr", ("acc",),
-             TASKS_DIR / "frbio_frenchmedmcqa_single.yaml", ("frenchmedmcqa_train.jsonl", "frenchmedmcqa_test.jsonl"),
-             note="321 single-answer test items; accuracy of the most likely letter A–E (log-likelihood)."),
-    TaskSpec("frbio_frenchmedmcqa_all", "FrenchMedMCQA (all items)", "medical", "fr", ("emr", "hamming"),
-             TASKS_DIR / "frbio_frenchmedmcqa_all.yaml", ("frenchmedmcqa_train.jsonl", "frenchmedmcqa_test.jsonl"),
-             note="622 test items with 1–5 correct answers; the model writes its letters (generative, as in the "
-                  "paper); exact match ratio and Hamming score of the letter sets."),
-    TaskSpec("frbio_sib200_fr", "SIB-200 French (general)", "general", "fr", ("acc",),
-             TASKS_DIR / "frbio_sib200_fr.yaml", ("sib200_fr_train.jsonl", "sib200_fr_test.jsonl"),
-             note="204 test sentences, topic among 7 (likelihood of the French label)."),
-    TaskSpec("frbio_pubmedqa", "PubMedQA (English medical)", "medical", "en", ("acc",),
-             TASKS_DIR / "frbio_pubmedqa.yaml", ("pubmedqa_pqal.jsonl",),
-             note="500 test questions, yes / no / maybe given the abstract."),
-    TaskSpec(PERPLEXITY, "Perplexity (domain vs general)", "general", "fr",
-             ("domain_ppl", "general_ppl", "general_ppl_en"), fewshot=False,
-             note="Perplexity on the snapshot's validation split (domain) and on general French and English text "
-                  "(lower is better)."),
-]}
+PERPLEXITY_SPEC = TaskSpec(
+    PERPLEXITY, "Perplexity (domain vs general)", "general", "fr", ("domain_ppl", "general_ppl", "general_ppl_en"),
+    fewshot=False, title_fr="Perplexité (domaine vs général)",
+    note="Perplexity on the snapshot's validation split (domain) and on general French and English text "
+         "(lower is better).",
+    note_fr="Perplexité sur la partie validation du corpus (domaine) et sur du texte général en français et en "
+            "anglais (plus bas = mieux).")
 
 
 def canonical_name(name: str) -> str:
@@ -80,27 +42,21 @@ def canonical_name(name: str) -> str:
 
 
 def custom_root(settings: Settings) -> Path:
+    """Where uploaded benchmarks are stored (created on demand)."""
     return settings.folder("benchmarks")
 
 
-def custom_tasks(settings: Settings) -> dict[str, TaskSpec]:
-    """Uploaded benchmarks (frbio_home/benchmarks/<slug>/benchmark.json)."""
-    out = {}
-    for meta_path in sorted(custom_root(settings).glob("*/benchmark.json")):
-        try:
-            meta = json.loads(meta_path.read_text("utf-8"))
-        except (OSError, ValueError):
-            continue
-        folder = meta_path.parent
-        out[meta["task"]] = TaskSpec(meta["task"], meta["title"], meta["domain"], meta["language"], ("acc",),
-                                     folder / "task.yaml", tuple(meta["data_files"]), data_dir=folder,
-                                     fewshot=bool(meta.get("n_fewshot_items")), note=meta.get("note", ""),
-                                     extra=meta)
-    return out
-
-
 def all_tasks(settings: Settings) -> dict[str, TaskSpec]:
-    return {**BUILTIN, **custom_tasks(settings)}
+    """Every benchmark found in the benchmark folders: the built-in ones, perplexity, then those of the data folders
+    and the uploaded ones."""
+    found = discover(settings)[0].values()
+    return {s.name: s for s in [*(s for s in found if s.source == "builtin"), PERPLEXITY_SPEC,
+                                *(s for s in found if s.source != "builtin")]}
+
+
+def benchmark_errors(settings: Settings) -> list[tuple[Path, str]]:
+    """The benchmark folders that were skipped, with the reason."""
+    return discover(settings)[1]
 
 
 def get_task(settings: Settings, name: str) -> TaskSpec:
@@ -131,6 +87,8 @@ def data_dir(settings: Settings, spec: TaskSpec) -> Path:
         if all((folder / f).is_file() for f in spec.data_files):
             return folder.resolve()
     missing = ", ".join(spec.data_files)
+    if spec.data_dir is not None:
+        raise EvalError(f"{spec.short}: benchmark data not found ({missing}) in its folder {spec.data_dir}")
     raise EvalError(f"{spec.short}: benchmark data not found ({missing}) in "
                     f"{', '.join(str(c) for c in candidates) or 'no folder'}; set FRBIO_BENCH_DIR or add a data "
                     "folder holding bench/")
@@ -153,10 +111,12 @@ def file_hash(path: Path) -> str:
 
 
 def fingerprint(settings: Settings, spec: TaskSpec) -> str:
-    """What defines a task's scores apart from the model and the run settings: its YAML, utils.py and the content
-    of its data files (not their location: the same files elsewhere give the same cached results)."""
+    """What defines a task's scores apart from the model and the run settings: its YAML (without the `frbio`
+    metadata block: retitling a benchmark keeps its cached results), utils.py and the content of its data files (not
+    their location: the same files elsewhere give the same cached results)."""
     folder = data_dir(settings, spec)
-    digest = hashlib.sha256(spec.template.read_bytes() + b"\0" + UTILS.read_bytes())
+    template = without_frbio(spec.template.read_bytes().decode("utf-8")).encode("utf-8")
+    digest = hashlib.sha256(template + b"\0" + spec.utils.read_bytes())
     for name in spec.data_files:
         digest.update(f"\0{name}\0{file_hash(folder / name)}".encode())
     return digest.hexdigest()[:16]
@@ -168,7 +128,7 @@ def render(settings: Settings, spec: TaskSpec) -> Path:
     folder = data_dir(settings, spec)
     literal = json.dumps(str(folder), ensure_ascii=False)[1:-1]  # the path inside a double-quoted YAML string
     text = spec.template.read_text("utf-8").replace(PLACEHOLDER, literal)
-    utils = UTILS.read_text("utf-8")
+    utils = spec.utils.read_text("utf-8")
     key = hashlib.sha256((text + "\0" + utils).encode()).hexdigest()[:12]
     target = settings.folder("cache") / "lm_eval_tasks" / f"{spec.name}-{key}"
     if (target / f"{spec.name}.yaml").is_file():

@@ -16,14 +16,11 @@ import sqlite_utils
 from backend.generation.config import GenerateConfig, GenerationError, parse_generate_config
 from backend.generation.models_cache import ModelCache
 from backend.generation.stream import side_by_side
-from backend.registry import now
+from frbio_core.registry import now
+from backend.errors import ArenaError
 
 VOTES = {"a": "A est meilleure", "b": "B est meilleure", "tie": "Égalité", "both_bad": "Les deux sont mauvaises"}
 NOTICE = "Ceci n'est pas un avis médical."
-
-
-class ArenaError(RuntimeError):
-    """A round or vote that cannot go on, with a clear message in French."""
 
 
 def _upgrade_dev_schema(db: sqlite_utils.Database) -> None:

@@ -12,7 +12,7 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def cmd_generate(studio, args) -> None:
-    from backend.config import values_from_args
+    from frbio_core.config import values_from_args
     from backend.generation.config import PRESETS, GenerateConfig, GenerationError, parse_generate_config
     from backend.generation.models_cache import shared_cache
     from backend.generation.presets import prompt_text
@@ -48,7 +48,7 @@ def cmd_generate(studio, args) -> None:
 
 
 def cmd_winrates(studio, args) -> None:
-    from backend.arena import win_rates
+    from backend.generation.arena import win_rates
 
     rows = win_rates(studio.db, _split(args.models) or None)
     if args.json:
@@ -64,7 +64,7 @@ def cmd_winrates(studio, args) -> None:
 
 def add_generate_command(subparsers) -> None:
     """Add `generate` and `arena` to the top-level subparsers of `python -m backend`."""
-    from backend.config import add_arguments
+    from frbio_core.config import add_arguments
     from backend.generation.config import PRESETS, GenerateConfig
 
     p = subparsers.add_parser("generate", help="one prompt to several models, side by side",

@@ -4,44 +4,50 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from backend.config import describe_validation_error
-
-
-class GenerationError(RuntimeError):
-    """A generation request that cannot run (bad settings, prompt too long, model not loadable), one clear line."""
+from frbio_core.config import labels, parse_config
+from backend.errors import GenerationError
 
 
 class GenerateConfig(BaseModel):
     """Sampling settings applied identically to every pane (same seed per pane)."""
 
     do_sample: bool = Field(False, description="Sample the next token at random. Off = greedy decoding, the fair "
-                            "comparison: every model gives its single most likely answer, the same each time.")
-    temperature: float = Field(0.7, gt=0, le=2, json_schema_extra={"step": 0.05},
+                            "comparison: every model gives its single most likely answer, the same each time.",
+                            json_schema_extra=labels("Sampling (off: greedy)", "Échantillonnage (sinon : glouton)"))
+    temperature: float = Field(0.7, gt=0, le=2,
+        json_schema_extra={**labels("Temperature", "Température"), "step": 0.05},
                                description="With sampling: below 1 sharper, above 1 more varied.")
-    top_p: float = Field(0.9, gt=0, le=1, json_schema_extra={"step": 0.01},
+    top_p: float = Field(0.9, gt=0, le=1, json_schema_extra={**labels("Top-p", "Top-p"), "step": 0.01},
                          description="With sampling: keep the smallest set of tokens whose probabilities sum to "
                                      "this (nucleus sampling; 1 = off).")
-    top_k: int = Field(0, ge=0, le=1000, description="With sampling: keep only the k most likely tokens (0 = off).")
-    repetition_penalty: float = Field(1.0, ge=1, le=2, json_schema_extra={"step": 0.05},
+    top_k: int = Field(0, ge=0, le=1000, description="With sampling: keep only the k most likely tokens (0 = off).",
+        json_schema_extra=labels("Top-k", "Top-k"))
+    repetition_penalty: float = Field(1.0, ge=1, le=2,
+        json_schema_extra={**labels("Repetition penalty", "Pénalité de répétition"), "step": 0.05},
                                       description="Above 1 discourages repeating tokens already in the prompt or "
                                                   "answer (1 = off).")
     max_new_tokens: int = Field(128, ge=1, le=4096, description="Longest answer, in tokens (cut to fit the model's "
-                                "context when the prompt is long).")
+                                "context when the prompt is long).",
+                                    json_schema_extra=labels("Max new tokens", "Nombre maximal de nouveaux tokens"))
     seed: int = Field(42, ge=0, description="Random seed, the same for every pane: with sampling, the same seed gives "
-                      "the same answers again.")
+                      "the same answers again.", json_schema_extra=labels("Seed", "Graine aléatoire"))
     prompt_format: Literal["auto", "raw", "chat"] = Field(
         "auto", description="auto: the chat template for instruct models (tokenizer with a chat template and a model "
         "registered as instruct), raw completion for base and DAPT models; raw: the prompt as is for every model; "
-        "chat: the chat template wherever the tokenizer has one.")
+        "chat: the chat template wherever the tokenizer has one.",
+            json_schema_extra=labels("Prompt format", "Format du texte d'entrée"))
     strategy: Literal["round_robin", "threads"] = Field(
         "round_robin", description="How panes stream together: one token of each model in turn in one thread "
-        "(round_robin, faster on few cores, see bench/README.md), or one thread per model.")
+        "(round_robin, faster on few cores, see bench/README.md), or one thread per model.",
+            json_schema_extra=labels("Streaming strategy", "Stratégie de diffusion"))
     num_threads: int = Field(1, ge=0, le=256, description="CPU threads each decoding thread uses (0 = torch's default, "
                              "every core). 1 keeps generation fast when other work shares the CPU (bench/README.md).")
     memory_budget_mb: int = Field(4096, ge=1, description="Memory for loaded models (MB). Beyond it the least "
-                                  "recently used models are unloaded.")
+                                  "recently used models are unloaded.",
+                                  json_schema_extra=labels("Memory budget (MB)",
+                                                           "Mémoire pour les modèles chargés (Mo)"))
 
 
 # A preset sets only the fields it names; the rest keep their current values.
@@ -61,7 +67,4 @@ def parse_generate_config(data: dict | GenerateConfig | None = None, preset: str
         if preset not in PRESETS:
             raise GenerationError(f"unknown preset '{preset}' (known: {', '.join(PRESETS)})")
         values.update(PRESETS[preset])
-    try:
-        return GenerateConfig.model_validate(values)
-    except ValidationError as exc:
-        raise GenerationError(describe_validation_error(exc, "generation settings")) from None
+    return parse_config(GenerateConfig, values, "generation settings", GenerationError)

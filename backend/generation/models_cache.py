@@ -16,7 +16,6 @@ from pathlib import Path
 import sqlite_utils
 
 from backend.generation.config import GenerationError
-from backend.models.registry import ModelError, get_model
 
 MB = 2**20
 
@@ -89,12 +88,9 @@ class ModelCache:
             self.release(entry)
 
     def acquire(self, db: sqlite_utils.Database, model_id: str) -> LoadedModel:
-        try:
-            row = get_model(db, model_id)
-        except ModelError as exc:
-            raise GenerationError(str(exc)) from None
-        if row.get("status") == "error":
-            raise GenerationError(f"model '{row['id']}' cannot be used: {row.get('error')}")
+        from backend.models.resolve import resolve_model
+
+        row = resolve_model(db, model_id, error=GenerationError, check_files=False)
         key = (row["id"], row.get("content_hash") or "")
         with self._lock:  # one load at a time: the budget is checked against what is really loaded
             entry = self._models.get(key)

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from backend.generation.config import GenerationError
-from backend.settings import PROJECT_ROOT
+from frbio_core.settings import PROJECT_ROOT
 
 PROMPTS_FILE = PROJECT_ROOT / "assets" / "prompts_fr.yaml"
 

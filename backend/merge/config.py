@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from backend.merge.methods import (SCHEDULE_SUFFIXES, MergeError, method_info, methods, validate_parameters)
+from frbio_core.config import required_text
 
 YAML_KEYS = {"merge_method", "base_model", "models", "parameters", "random_seed"}
 
@@ -34,12 +35,7 @@ class MergeConfig(BaseModel):
     output_name: str = Field("", max_length=80, description=(
         "Id of the merged model under frbio_home/models (empty: '<DAPT model>-<method>-<job id>')."))
 
-    @field_validator("dapt_model")
-    @classmethod
-    def _dapt_given(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("required: the id of a registered DAPT model")
-        return value.strip()
+    _dapt_given = required_text("dapt_model", hint="the id of a registered DAPT model")
 
     @field_validator("method")
     @classmethod
@@ -65,12 +61,9 @@ class MergeConfig(BaseModel):
 
 
 def parse_merge_config(data: dict) -> MergeConfig:
-    from backend.config import describe_validation_error
+    from frbio_core.config import parse_config
 
-    try:
-        return MergeConfig.model_validate(data)
-    except ValidationError as exc:
-        raise MergeError(describe_validation_error(exc, "merge config")) from None
+    return parse_config(MergeConfig, data, "merge config", MergeError)
 
 
 # ------------------------------------------------------------------------------------ studio config → mergekit
@@ -132,29 +125,9 @@ def to_yaml(config: dict, header: str = "") -> str:
 def resolve_model(db, ref: str, role: str) -> dict:
     """The registry row of a model named by id, name or folder path (absolute, or relative to the current folder);
     MergeError naming the role ('base_model', 'dapt_model') when it is not registered or its folder is broken."""
-    from backend.models.inspect import inspect_folder
-    from backend.models.registry import ModelError, get_model, list_models
+    from backend.models.resolve import resolve_model as resolve
 
-    ref = str(ref or "").strip()
-    if not ref:
-        raise MergeError(f"{role}: no model given")
-    try:
-        row = get_model(db, ref)
-    except ModelError:
-        path = Path(ref).expanduser()
-        row = None
-        if path.exists():
-            target = path.resolve()
-            row = next((r for r in list_models(db) if Path(r["path"]).resolve() == target), None)
-        if row is None:
-            known = ", ".join(r["id"] for r in list_models(db)) or "none"
-            hint = (f"; register it first: python -m backend models import {ref}" if path.exists() else "")
-            raise MergeError(f"{role}: model '{ref}' is not registered (registered: {known}){hint}") from None
-    try:
-        inspect_folder(Path(row["path"]))
-    except ModelError as exc:
-        raise MergeError(f"{role}: '{row['id']}' cannot be used: {exc}") from None
-    return row
+    return resolve(db, ref, role=role, error=MergeError, by_path=True)
 
 
 def _unschedule(setting, name: str, is_main: bool) -> tuple[Any, list, list]:
@@ -250,12 +223,9 @@ def from_mergekit(db, data: dict) -> dict:
 
 def load_merge_file(db, path) -> dict:
     """A merge config file: mergekit-style YAML (`merge_method:`…) or the studio's own fields (`method:`…)."""
-    from backend.config import ConfigFileError, read_config_file
+    from frbio_core.config import load_config_file
 
-    try:
-        data = read_config_file(path, "merge config")
-    except ConfigFileError as exc:
-        raise MergeError(str(exc)) from None
+    data = load_config_file(path, "merge config", MergeError)
     return from_mergekit(db, data) if "merge_method" in data else data
 
 

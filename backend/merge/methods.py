@@ -20,32 +20,57 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
-from jobs.store import JobError
+from backend.errors import MergeError
+from frbio_core.config import labels
 
-# What the registry does not say: bounds and help text of the parameters we know (others get a plain number box).
-# Keys: pydantic bounds (ge/gt/le/lt), a default for a required parameter, the help text, a widget hint (ui).
+
+# What the registry does not say, in one table: each parameter's bounds (pydantic ge/gt/le/lt), a default for a
+# required one, its help text, a widget hint (ui) and its label in English and French. Others get a plain box.
 KNOWN: dict[str, dict] = {
-    "t": dict(ge=0.0, le=1.0, default=0.5, description=(
-        "Interpolation factor: 0 gives the base model, 1 the DAPT model (the paper merges at 0.5).")),
-    "weight": dict(ge=0.0, le=1.0, default=0.5, description=(
-        "Weight of the DAPT model (of its difference to the base, for task-arithmetic methods).")),
-    "density": dict(gt=0.0, le=1.0, description=(
-        "Fraction of the DAPT model's changes kept (in (0, 1]; 1 keeps all). TIES keeps the largest, DARE a random "
-        "subset.")),
-    "lambda": dict(ge=0.0, le=3.0, description="Scale of the merged difference added to the base (1 = as is)."),
-    "gamma": dict(ge=0.0, le=0.5, description="Fraction of the largest changes removed as outliers (Breadcrumbs)."),
-    "normalize": dict(description="Divide the combined changes by the sum of the weights."),
-    "rescale": dict(description="Rescale the kept changes to the norm of all changes (DARE's rescaling)."),
-    "int8_mask": dict(description="Store the sign-agreement mask as int8 (less memory, same result)."),
-    "select_topk": dict(gt=0.0, le=1.0, description="Fraction of the highest-variance elements kept (SCE)."),
-    "normalize_weights": dict(description="Normalise the weights to sum to 1."),
-    "nuslerp_row_wise": dict(description="Interpolate row vectors instead of column vectors."),
-    "nuslerp_flatten": dict(description="Interpolate whole flattened tensors (off: row or column vectors)."),
-    "eps": dict(ge=0.0, le=1.0, ui="number", description="Numerical tolerance."),
-    "tol": dict(gt=0.0, le=1.0, ui="number", description="Convergence tolerance of the Karcher mean."),
-    "max_iter": dict(ge=1, le=1000, description="Iterations of the Karcher mean at most."),
-    "r": dict(ge=0.0, le=1.0, description="Rescaling ratio of RAM+ (tensor-local)."),
-    "alpha": dict(ge=0.0, le=1.0, description="Overlap scaling of RAM+ (tensor-local)."),
+    "t": dict(ge=0.0, le=1.0, default=0.5,
+              label=("t (0 = base model, 1 = DAPT model)", "t (0 = modèle de base, 1 = modèle DAPT)"),
+              description="Interpolation factor: 0 gives the base model, 1 the DAPT model (the paper merges at 0.5)."),
+    "weight": dict(ge=0.0, le=1.0, default=0.5, label=("Weight of the DAPT model", "Poids du modèle DAPT"),
+                   description="Weight of the DAPT model (of its difference to the base, for task-arithmetic "
+                               "methods)."),
+    "base_weight": dict(label=("Weight of the base model (empty: 1 − DAPT weight)",
+                               "Poids du modèle de base (vide : 1 − poids du modèle DAPT)")),
+    "density": dict(gt=0.0, le=1.0,
+                    label=("Density (share of changes kept)", "Densité (part des modifications conservées)"),
+                    description="Fraction of the DAPT model's changes kept (in (0, 1]; 1 keeps all). TIES keeps the "
+                                "largest, DARE a random subset."),
+    "lambda": dict(ge=0.0, le=3.0,
+                   label=("Lambda (scale of the merged change)", "Lambda (échelle de la modification fusionnée)"),
+                   description="Scale of the merged difference added to the base (1 = as is)."),
+    "gamma": dict(ge=0.0, le=0.5,
+                  label=("Gamma (share of extreme changes removed)", "Gamma (part des modifications extrêmes retirées)"),
+                  description="Fraction of the largest changes removed as outliers (Breadcrumbs)."),
+    "epsilon": dict(label=("Epsilon", "Epsilon")),
+    "normalize": dict(label=("Normalise by the weights", "Normaliser par les poids"),
+                      description="Divide the combined changes by the sum of the weights."),
+    "rescale": dict(label=("Rescale the kept changes", "Remettre à l'échelle les modifications conservées"),
+                    description="Rescale the kept changes to the norm of all changes (DARE's rescaling)."),
+    "int8_mask": dict(label=("int8 sign mask (less memory)", "Masque de signes int8 (moins de mémoire)"),
+                      description="Store the sign-agreement mask as int8 (less memory, same result)."),
+    "select_topk": dict(gt=0.0, le=1.0,
+                        label=("Share of elements kept (top-k)", "Part des éléments conservés (top-k)"),
+                        description="Fraction of the highest-variance elements kept (SCE)."),
+    "normalize_weights": dict(label=("Normalise the weights", "Normaliser les poids"),
+                              description="Normalise the weights to sum to 1."),
+    "nuslerp_row_wise": dict(label=("Row-wise interpolation", "Interpolation par lignes"),
+                             description="Interpolate row vectors instead of column vectors."),
+    "nuslerp_flatten": dict(label=("Interpolate whole tensors", "Interpoler les tenseurs entiers"),
+                            description="Interpolate whole flattened tensors (off: row or column vectors)."),
+    "eps": dict(ge=0.0, le=1.0, ui="number", label=("Numerical tolerance", "Tolérance numérique"),
+                description="Numerical tolerance."),
+    "tol": dict(gt=0.0, le=1.0, ui="number", label=("Convergence tolerance", "Tolérance de convergence"),
+                description="Convergence tolerance of the Karcher mean."),
+    "max_iter": dict(ge=1, le=1000, label=("Iterations at most", "Nombre maximal d'itérations"),
+                     description="Iterations of the Karcher mean at most."),
+    "r": dict(ge=0.0, le=1.0, label=("r (rescaling ratio)", "r (taux de remise à l'échelle)"),
+              description="Rescaling ratio of RAM+ (tensor-local)."),
+    "alpha": dict(ge=0.0, le=1.0, label=("alpha (overlap scaling)", "alpha (mise à l'échelle du recouvrement)"),
+                  description="Overlap scaling of RAM+ (tensor-local)."),
 }
 # Same name, another meaning in a family of methods.
 KNOWN_BY_METHOD: dict[tuple[str, str], dict] = {
@@ -57,13 +82,15 @@ KNOWN_BY_METHOD: dict[tuple[str, str], dict] = {
     ("ramplus_tl", "epsilon"): dict(ge=0.0, le=1.0, ui="number",
                                     description="Threshold below which a change is ignored."),
 }
+# Labels of the per-layer schedules of the main parameter ({p}: its name).
+SCHEDULE_LABELS = {"attention": ("Per-layer {p} for attention, first → last layer (e.g. 0, 0.5, 0.3, 0.7, 1)",
+                                 "{p} par couche pour l'attention, de la première à la dernière (ex. 0, 0.5, 0.3, "
+                                 "0.7, 1)"),
+                   "mlp": ("Per-layer {p} for the MLP, first → last layer (e.g. 1, 0.5, 0.7, 0.3, 0)",
+                           "{p} par couche pour le MLP, de la première à la dernière (ex. 1, 0.5, 0.7, 0.3, 0)")}
 MAIN_CANDIDATES = ("t", "weight")
 SCHEDULE_SUFFIXES = {"attention": "self_attn", "mlp": "mlp"}   # field suffix → mergekit tensor-name filter
 RENDERABLE = (bool, int, float)
-
-
-class MergeError(JobError):
-    """A merge that cannot be done (incompatible models, a bad parameter, no room on disk), with a clear message."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +102,7 @@ class ParamInfo:
     bounds: dict                  # pydantic ge/gt/le/lt
     description: str
     ui: str | None = None
+    label: tuple[str, str | None] = ("", None)
 
 
 @dataclass(frozen=True)
@@ -127,7 +155,8 @@ def _param_info(method: str, spec_param, uses_base: bool) -> ParamInfo | None:
              ParameterScope.NON_BASE: "dapt" if uses_base else "both"}[spec_param.scope]
     bounds = {k: known[k] for k in ("ge", "gt", "le", "lt") if k in known and kind is not bool}
     description = known.get("description") or spec_param.description or f"mergekit parameter '{spec_param.name}'."
-    return ParamInfo(spec_param.name, kind, scope, kind(default), bounds, description, known.get("ui"))
+    label = known.get("label") or (KNOWN.get(spec_param.name) or {}).get("label") or (spec_param.name, None)
+    return ParamInfo(spec_param.name, kind, scope, kind(default), bounds, description, known.get("ui"), label)
 
 
 def _parse_schedule(value: Any) -> Any:
@@ -150,15 +179,13 @@ def _class_name(method: str) -> str:
 def _build_config(info_name: str, title: str, params: tuple[ParamInfo, ...], main: str | None) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for p in params:
-        extra = {"step": 0.01} if p.kind is float else {}
-        if p.ui:
-            extra["ui"] = p.ui
-        fields[p.name] = (p.kind, Field(p.default, description=p.description, json_schema_extra=extra or None,
-                                        **p.bounds))
+        extra = labels(*p.label, **({"step": 0.01} if p.kind is float else {}), **({"ui": p.ui} if p.ui else {}))
+        fields[p.name] = (p.kind, Field(p.default, description=p.description, json_schema_extra=extra, **p.bounds))
         if p.scope == "both":
+            base_label = (KNOWN.get(f"base_{p.name}") or {}).get("label") or (f"base_{p.name}", None)
             fields[f"base_{p.name}"] = (Optional[float], Field(None, description=(
                 f"Value of '{p.name}' for the base model (empty: 1 − the DAPT model's value)."),
-                json_schema_extra={"ui": "number"}, **p.bounds))
+                json_schema_extra=labels(*base_label, ui="number"), **p.bounds))
     validators = {}
     if main is not None:
         main_param = next(p for p in params if p.name == main)
@@ -166,7 +193,7 @@ def _build_config(info_name: str, title: str, params: tuple[ParamInfo, ...], mai
             fields[f"{main}_{suffix}"] = (list[float], Field(default_factory=list, description=(
                 f"Advanced: per-layer values of '{main}' for the {tensor_filter} tensors, interpolated from the first "
                 f"layer to the last (e.g. 0, 0.5, 0.3, 0.7, 1 as BioMistral's SLERP). Empty: '{main}' everywhere."),
-                json_schema_extra={"ui": "schedule"}))
+                json_schema_extra=labels(*(text.format(p=main) for text in SCHEDULE_LABELS[suffix]), ui="schedule")))
         bounds = main_param.bounds
 
         def check_schedule(cls, value, _bounds=bounds, _main=main):
@@ -238,7 +265,7 @@ def validate_parameters(method: str, parameters: dict | None) -> dict:
     """The method's parameters checked and completed with defaults (MergeError naming the field otherwise)."""
     from pydantic import ValidationError
 
-    from backend.config import describe_validation_error
+    from frbio_core.config import describe_validation_error
 
     info = method_info(method)
     try:

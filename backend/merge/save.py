@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
+from backend.lineage import merge_allowed, merged_licence, sentence
 from backend.merge.compat import check_compatible
 from backend.merge.config import MergeConfig, mergekit_config, resolve_model, to_yaml
 from backend.merge.methods import MergeError, method_info
@@ -79,11 +80,6 @@ def _snapshot(db, snap_id: str | None) -> dict | None:
     return {"id": snap_id, "commercial_use": bool(row["commercial_use"]), "licenses": manifest.get("licenses") or []}
 
 
-def inherited_licence(base: dict, dapt: dict) -> str | None:
-    licences = sorted({r.get("license") for r in (base, dapt) if r.get("license")})
-    return " AND ".join(licences) if licences else None
-
-
 def card_parameters(cfg: MergeConfig) -> dict:
     out = {"method": cfg.method}
     for name, value in cfg.parameters.items():
@@ -104,8 +100,7 @@ def _write_card(folder: Path, model_id: str, cfg: MergeConfig, base: dict, dapt:
     description = (f"Merge of the DAPT model `{dapt['id']}` with its base `{base['id']}` by mergekit's {info.title}"
                    + (f" ({info.reference_url})" if info.reference_url else "") + ", made with FrBio Studio"
                    + (f" (job {job_id})" if job_id else "") + "."
-                   + ("" if commercial else " **Not for commercial use**: a parent model or the DAPT model's "
-                                           "training data does not allow it."))
+                   + " " + sentence(commercial, "merged"))
     path = write_model_card(folder, title=model_id, base_models=[base["id"], dapt["id"]], snapshot=snapshot,
                             method=f"merge-{cfg.method}", hyperparameters=card_parameters(cfg), license=licence,
                             description=description)
@@ -117,6 +112,25 @@ def _write_card(folder: Path, model_id: str, cfg: MergeConfig, base: dict, dapt:
         f"\n\n## mergekit configuration\n\nRe-run with `mergekit-yaml {YAML_NAME} OUTPUT_FOLDER{seed}`:\n\n"
         f"```yaml\n{yaml_text}```\n")
     path.write_text(text, "utf-8")
+
+
+def same_merge(db, base_id: str, dapt_id: str, cfg: MergeConfig) -> dict | None:
+    """A merged model already saved from the same parents with the same method, parameters (and seed, for the
+    random methods): the same weights, so an unnamed merge reuses it instead of writing them again."""
+    from backend.models.registry import list_models
+
+    for row in list_models(db, "merged"):
+        if row["parents"] != [base_id, dapt_id] or row.get("status") != "ok":
+            continue
+        try:
+            marker = json.loads((Path(row["path"]) / MARKER).read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        seeded = cfg.method.startswith(RANDOM_METHODS)
+        if (marker.get("method"), marker.get("parameters")) == (cfg.method, cfg.parameters) and \
+                (not seeded or marker.get("seed") == cfg.seed):
+            return row
+    return None
 
 
 def save_merge(db, home: Path, cfg: MergeConfig, job_id: str | None = None, owner: str | None = None,
@@ -132,6 +146,13 @@ def save_merge(db, home: Path, cfg: MergeConfig, job_id: str | None = None, owne
     report = progress or (lambda f, m: None)
     checked = check_merge(db, home, cfg, job_id)
     base, dapt = checked["base"], checked["dapt"]
+    existing = None if cfg.output_name else same_merge(db, base["id"], dapt["id"], cfg)
+    if existing is not None:
+        report(1.0, f"the same merge is already saved as {existing['id']}: reused")
+        return {"model_id": existing["id"], "path": existing["path"], "yaml": str(Path(existing["path"]) / YAML_NAME),
+                "method": cfg.method, "parameters": cfg.parameters, "parents": [base["id"], dapt["id"]],
+                "license": existing.get("license"), "commercial_use": bool(existing.get("commercial_use", 1)),
+                "reused": True}
     model_id = output_id(cfg, dapt["id"], job_id)
     models = Path(home) / "models"
     final = models / model_id
@@ -144,9 +165,8 @@ def save_merge(db, home: Path, cfg: MergeConfig, job_id: str | None = None, owne
                  else ""))
     yaml_text = to_yaml(config, header)
     snapshot = _snapshot(db, dapt.get("snapshot_id"))
-    parents_ok = all(r.get("commercial_use", 1) for r in (base, dapt))
-    commercial = bool(parents_ok and (snapshot is None or snapshot["commercial_use"]))
-    licence = inherited_licence(base, dapt)
+    commercial = merge_allowed([base, dapt], snapshot)
+    licence = merged_licence([base, dapt])
     tmp = models / f".{model_id}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     try:
         report(0.05, f"merging {dapt['id']} into {base['id']} ({cfg.method}) with mergekit")

@@ -90,6 +90,47 @@ def _eval_sets(db, home: Path, cfg: SweepConfig, snapshot_id: str, tokenizer, ca
     return sets
 
 
+def check_sweep(db, cfg: SweepConfig) -> None:
+    """Before a sweep is queued: both models registered and compatible, a snapshot to measure."""
+    from backend.corpus.snapshot import existing_snapshot
+    from backend.merge.compat import check_compatible
+
+    base = resolve_model(db, cfg.base_model, "base_model")
+    dapt = resolve_model(db, cfg.dapt_model, "dapt_model")
+    check_compatible(base["path"], dapt["path"], (f"the base {base['id']}", f"the DAPT model {dapt['id']}"))
+    snapshot = cfg.snapshot or dapt.get("snapshot_id")
+    if not snapshot:
+        raise MergeError(f"snapshot: the DAPT model '{dapt['id']}' records no training snapshot: choose the snapshot "
+                         "whose validation text to measure")
+    if existing_snapshot(db, snapshot) is None:
+        raise MergeError(f"snapshot: unknown snapshot '{snapshot}' (build one in the Corpus tab)")
+
+
+BEST_BY = ("balanced", "domain", "general")
+
+
+def best_point(points: list[dict], base: dict, by: str = "balanced") -> float:
+    """The best merge of a sweep, among 0 < t < 1 (t = 0 is the base, t = 1 the DAPT model); ties go to the t
+    nearest 0.5. 'balanced': lowest mean log(perplexity / base perplexity) over the measured sets; 'domain': lowest
+    domain perplexity; 'general': lowest mean log ratio over the general-domain sets."""
+    import math
+
+    inner = [p for p in points if 0.0 < p["value"] < 1.0]
+    if not inner:
+        return 0.5
+    keys = [k for k in ("domain_ppl", "general_ppl", "general_ppl_en")
+            if base.get(k) and all(p.get(k) for p in inner)]
+    if by == "general":
+        keys = [k for k in keys if k != "domain_ppl"] or keys
+    elif by == "domain":
+        keys = ["domain_ppl"]
+
+    def score(p: dict) -> float:
+        return sum(math.log(p[k] / base[k]) for k in keys) / len(keys)
+
+    return min(inner, key=lambda p: (round(score(p), 12), abs(p["value"] - 0.5)))["value"]
+
+
 def run_sweep(db, home: Path, cfg: SweepConfig, device: str = "cpu",
               progress: Callable[[float, str], None] | None = None, metric: Callable[..., object] | None = None,
               should_stop: Callable[[], bool] | None = None, log: Callable[[str], None] | None = None,
@@ -136,9 +177,10 @@ def run_sweep(db, home: Path, cfg: SweepConfig, device: str = "cpu",
     for i, p in enumerate(points):
         p["pareto"] = i in front
     report(1.0, f"{len(points)} points, {len(front)} on the Pareto front")
+    best = {by: best_point(points, ends["base"], by) for by in BEST_BY} if points else {}
     return {"method": cfg.method, "main": info.main, "base_model": base["id"], "dapt_model": dapt["id"],
             "snapshot": snapshot_id, "general_metric": y, "points": points, "base": ends["base"], "dapt": ends["dapt"],
-            "parameters": cfg.parameters, "seed": cfg.seed, "stopped": stopped}
+            "parameters": cfg.parameters, "seed": cfg.seed, "stopped": stopped, "best": best}
 
 
 def load_sweep(db, job_id: str) -> dict | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from backend.lineage import status as status_of
 
 TAGS = ["frbio-studio", "biomedical", "french"]
 
@@ -36,8 +37,7 @@ def model_card(*, title: str, base_models: list[str] | None = None, snapshot: di
     if snapshot:
         licences = sorted({(x.get("license") if isinstance(x, dict) else str(x)) or "unknown"
                            for x in snapshot.get("licenses") or []})
-        status = ("**NON-COMMERCIAL (research only)**: trained on data from research-only sources"
-                  if non_commercial else "commercial use allowed by the licences of its training data")
+        status = status_of(not non_commercial)
         lines += [f"Training corpus: snapshot `{snapshot['id']}` ({status}"
                   + (f"; licences: {', '.join(licences)}" if licences else "") + ").", ""]
     for heading, values in (("Hyperparameters", hyperparameters), ("Metrics", metrics)):

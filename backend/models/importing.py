@@ -11,7 +11,6 @@ import re
 import shutil
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Callable
 
@@ -19,7 +18,8 @@ import sqlite_utils
 
 from backend.models.inspect import MARKER, inspect_folder
 from backend.models.registry import ModelError, register_model, slug
-from backend.settings import offline
+from frbio_core.settings import offline
+from frbio_core.files import swap_folder, temp_sibling
 
 Progress = Callable[[float, str], None]
 REPO_ID = re.compile(r"[\w][\w.-]*(/[\w.-]+)?")
@@ -77,7 +77,7 @@ def _check_free_id(db, model_id: str, folder: Path) -> None:
 
 def _tmp_sibling(folder: Path) -> Path:
     folder.parent.mkdir(parents=True, exist_ok=True)
-    return folder.with_name(f".{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    return temp_sibling(folder)
 
 
 # --- the offline default model ------------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ def make_tiny_model(home: Path, name: str = "tiny-llama", seed: int = 0, tokeniz
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if db is None:
-        from backend.registry import connect
+        from frbio_core.registry import connect
 
         db = connect(home / "frbio.db")
     return register_model(db, final, model_id=model_id, name=name, kind="tiny", origin="tiny", license="apache-2.0")
@@ -170,13 +170,7 @@ def byte_tokenizer():
 
 
 def _swap(tmp: Path, final: Path) -> None:
-    old = None
-    if final.exists():
-        old = _tmp_sibling(final)
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    swap_folder(tmp, final)
 
 
 # --- the Hugging Face Hub -------------------------------------------------------------------------------------------

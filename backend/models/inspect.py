@@ -4,8 +4,10 @@ weights. Every problem is a `ModelError` whose message is shown as is in the UI 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
+import re
 import struct
 from collections import Counter
 from pathlib import Path
@@ -262,3 +264,31 @@ def _first(config: dict, *keys: str):
 
 def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def decoder_layer_class(folder: Path | str | None) -> str | None:
+    """The class FSDP wraps one unit at a time (e.g. 'Qwen3DecoderLayer', 'LlamaDecoderLayer'): the first entry of
+    the model class's `_no_split_modules`, read from transformers' modeling file for the folder's `model_type`
+    (no torch import in the scheduler), else '<Arch>DecoderLayer' guessed from `architectures`; None if unknown
+    (accelerate then falls back to the model's `_no_split_modules` at run time)."""
+    if folder is None:
+        return None
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    model_type = str(config.get("model_type") or "")
+    if re.fullmatch(r"[a-z0-9_]+", model_type or "-"):
+        spec = importlib.util.find_spec("transformers")
+        if spec is not None and spec.origin:
+            modeling = Path(spec.origin).parent / "models" / model_type / f"modeling_{model_type}.py"
+            try:
+                match = re.search(r"_no_split_modules\s*=\s*\[\s*[\"'](\w+)[\"']", modeling.read_text("utf-8"))
+            except OSError:
+                match = None
+            if match:
+                return match.group(1)
+    for arch in config.get("architectures") or []:
+        if isinstance(arch, str) and arch.endswith("ForCausalLM"):
+            return arch[: -len("ForCausalLM")] + "DecoderLayer"
+    return None

@@ -11,7 +11,8 @@ import sqlite_utils
 
 from backend.models.importing import REPO_ID, hub_error, hub_unavailable, resolve_token
 from backend.models.registry import ModelError, get_model
-from backend.settings import offline
+from frbio_core.settings import offline
+from backend import lineage
 
 log = logging.getLogger(__name__)
 IGNORE = (".", "__pycache__")  # hidden files (.frbio_hash.json, .cache/, .git/) and caches are not uploaded
@@ -42,7 +43,7 @@ def publish_snapshot(db: sqlite_utils.Database, snapshot_id: str, repo_id: str, 
         raise ModelError(f"The folder of snapshot '{row['id']}' is gone: {folder}")
     card = None
     if not (folder / "README.md").is_file():
-        status = "commercial use allowed" if row["commercial_use"] else "NON-COMMERCIAL (research only)"
+        status = lineage.status(bool(row["commercial_use"]))
         card = (f"---\nlicense: other\nlanguage: [fr]\ntags: [biomedical, french, frbio-studio]\n---\n"
                 f"# {row.get('name') or row['id']} ({row['id']})\n\nLicence status: {status}.\n")
     return _publish(folder, repo_id, "dataset", token, private, card, f"Upload snapshot {row['id']} from FrBio Studio")
@@ -75,8 +76,8 @@ def model_card_for(db: sqlite_utils.Database, row: dict) -> str:
                       method=row.get("kind") if row.get("kind") in ("dapt", "merged") else "",
                       hyperparameters=facts, license=row.get("license"),
                       description="Published from FrBio Studio." + (
-                          "" if row.get("commercial_use", 1) else " **Non-commercial use only** (research-only "
-                          "training data or ancestor)."))
+                          "" if row.get("commercial_use", 1) else " " + lineage.sentence(
+                              False, row["kind"] if row.get("kind") in lineage.WHY else "merged")))
 
 
 def _publish(folder: Path, repo_id: str, repo_type: str, token: str | None, private: bool, card: str | None,

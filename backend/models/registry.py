@@ -8,11 +8,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from backend.registry import now
-
-
-class ModelError(ValueError):
-    """A model that cannot be used (unknown id, unreadable folder, incompatible), with a clear message."""
+from frbio_core.registry import now
+from backend.errors import ModelError
 
 
 def slug(text: str) -> str:
@@ -30,10 +27,12 @@ def register_model(db: sqlite_utils.Database, folder: Path, *, model_id: str | N
     facts = inspect_folder(folder)
     parents = parents or []
     if commercial_use is None:  # a child of a non-commercial model, or of research-only data, stays non-commercial
-        commercial_use = all(get_model(db, p).get("commercial_use", 1) for p in parents) if parents else True
+        from backend.lineage import merge_allowed
+
+        snap = None
         if snapshot_id and db["snapshots"].exists():
             snap = next(iter(db["snapshots"].rows_where("id = ?", [snapshot_id], limit=1)), None)
-            commercial_use = commercial_use and bool(snap["commercial_use"] if snap else 1)
+        commercial_use = merge_allowed([get_model(db, p) for p in parents], snap)
     row_id = model_id or folder.name
     before = next(iter(db["models"].rows_where("id = ?", [row_id], select="created_at", limit=1)), None)
     row = {"id": row_id, "name": name or model_id or folder.name, "kind": kind,

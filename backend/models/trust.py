@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from backend import users
+from frbio_core import users
 from backend.models.registry import ModelError, get_model
 
 

@@ -6,12 +6,20 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from backend.config import describe_validation_error
-from jobs.store import JobError
+from backend.errors import StudyError
+from backend.evaluation.benchmarks import known_study_name, study_names
+from frbio_core.config import labels, parse_config
 
-BENCHMARKS = ["frenchmedmcqa_single", "frenchmedmcqa_all", "sib200_fr", "pubmedqa"]
+
+def study_benchmarks(settings=None) -> list[str]:
+    """The study's benchmarks (short names): those whose metadata says `study: true`, the built-in ones
+    (assets/benchmarks), and with `settings` those of the data folders and uploads too."""
+    return study_names(settings)
+
+
+BENCHMARKS = study_benchmarks()   # the built-in ones, as read when this module was imported
 SWEEP_GRID = [round(i / 10, 1) for i in range(11)]
 
 # What each budget means. cpu-hour is sized from measurements on this 2-core machine (README "Reproducing the
@@ -44,17 +52,21 @@ class StudyConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field("", max_length=80, description="A label for the study (shown in lists and the report).")
+    name: str = Field("", max_length=80, description="A label for the study (shown in lists and the report).",
+        json_schema_extra=labels("Study name", "Nom de l'étude"))
     budget: Literal["smallest", "cpu-hour"] = Field("cpu-hour", description=(
         "Preset sizes: 'cpu-hour' (the whole study in under an hour on 2 CPU cores) or 'smallest' (a smoke test in "
-        "minutes). The fields below left empty take the preset's value."))
+        "minutes). The fields below left empty take the preset's value."), json_schema_extra=labels("Budget", "Budget"))
     base_model: str = Field("smollm2-135m-instruct", description=(
-        "Registered base model to specialise (the offline default is SmolLM2-135M-Instruct)."))
+        "Registered base model to specialise (the offline default is SmolLM2-135M-Instruct)."),
+            json_schema_extra=labels("Model to specialise", "Modèle à spécialiser"))
     sources: list[str] = Field(default_factory=list, description=(
-        "Domain sources of the snapshot (empty: every source whose licence allows commercial use)."))
+        "Domain sources of the snapshot (empty: every source whose licence allows commercial use)."),
+        json_schema_extra=labels("Domain sources (none ticked: every commercial source)",
+                                 "Sources du domaine (aucune cochée : toutes les sources commerciales)"))
     license_mode: Literal["commercial", "research"] = Field("commercial", description=(
         "'commercial' (the paper's released corpus): only sources that allow commercial use; 'research' also admits "
-        "research-only sources."))
+        "research-only sources."), json_schema_extra=labels("Licences admitted", "Licences admises"))
     max_steps: Optional[int] = Field(None, ge=1, le=10_000_000, description="DAPT optimizer steps (empty: preset).")
     micro_batch_size: Optional[int] = Field(None, ge=1, le=1024, description="DAPT blocks per step (empty: preset).")
     block_size: Optional[int] = Field(None, ge=16, le=131_072, description=(
@@ -69,15 +81,18 @@ class StudyConfig(BaseModel):
         "GPUs for the DAPT job (a GPU server): more than one launches it through `accelerate launch`."))
     strategy: Literal["ddp", "fsdp"] = Field("fsdp", description=(
         "Multi-GPU strategy of the DAPT job: FSDP full shard (the paper) or DDP; ignored on one device."))
-    sweep_grid: Optional[list[float]] = Field(None, description="SLERP t values of the sweep (empty: preset).")
+    sweep_grid: Optional[list[float]] = Field(None, description="SLERP t values of the sweep (empty: preset).",
+        json_schema_extra=labels("SLERP t values of the sweep", "Valeurs de t du balayage SLERP"))
     ppl_blocks: Optional[int] = Field(None, ge=1, le=1_000_000, description=(
         "Blocks per perplexity set (domain validation, general French, general English), the same blocks for the "
         "sweep and the evaluations (empty: preset)."))
     ppl_batch_size: Optional[int] = Field(None, ge=1, le=1024, description="Blocks per forward pass (empty: preset).")
-    benchmarks: list[str] = Field(default_factory=lambda: list(BENCHMARKS), description=(
-        "Benchmarks of every compared model (perplexity is always measured)."))
+    benchmarks: list[str] = Field(default_factory=lambda: study_benchmarks(), description=(
+        "Benchmarks of every compared model (perplexity is always measured)."),
+            json_schema_extra=labels("Benchmarks", "Tests"))
     eval_limits: Optional[dict[str, int]] = Field(None, description=(
-        "First N items of each benchmark, e.g. {\"pubmedqa\": 30} (empty: preset; 0 = every item)."))
+        "First N items of each benchmark, e.g. {\"pubmedqa\": 30} (empty: preset; 0 = every item)."),
+            json_schema_extra=labels("Items per benchmark (JSON, 0 = all)", "Questions par test (JSON, 0 = toutes)"))
     fewshot_medical: Optional[int] = Field(None, ge=0, le=25, description=(
         "Worked examples before each medical benchmark question (empty: preset; the paper: 3)."))
     fewshot_general: Optional[int] = Field(None, ge=0, le=25, description=(
@@ -85,7 +100,8 @@ class StudyConfig(BaseModel):
     best_by: Literal["balanced", "domain", "general"] = Field("balanced", description=(
         "How the best sweep point (0 < t < 1) is chosen: 'balanced' the lowest mean log perplexity ratio to the base "
         "over domain, general French and general English; 'domain' the lowest domain perplexity; 'general' the "
-        "lowest mean general perplexity."))
+        "lowest mean general perplexity."),
+            json_schema_extra=labels("Best sweep point chosen by", "Meilleur point du balayage choisi selon"))
     seed: int = Field(42, ge=0, le=2**32 - 1, description="Seed of the snapshot split, the block order and few-shot draws.")
 
     @field_validator("benchmarks", mode="before")
@@ -94,9 +110,9 @@ class StudyConfig(BaseModel):
         from backend.evaluation.config import split_names
 
         names = [n[len("frbio_"):] if n.startswith("frbio_") else n for n in split_names(value)]
-        unknown = [n for n in names if n not in BENCHMARKS]
+        unknown = [n for n in names if not known_study_name(n)]
         if unknown:
-            raise ValueError(f"unknown benchmark {', '.join(unknown)} (known: {', '.join(BENCHMARKS)})")
+            raise ValueError(f"unknown benchmark {', '.join(unknown)} (known: {', '.join(study_benchmarks())})")
         return names
 
     @field_validator("sweep_grid")
@@ -113,9 +129,9 @@ class StudyConfig(BaseModel):
     def _limits(cls, value):
         if value is None:
             return None
-        bad = [k for k in value if k.removeprefix("frbio_") not in BENCHMARKS]
+        bad = [k for k in value if not known_study_name(k.removeprefix("frbio_"))]
         if bad:
-            raise ValueError(f"unknown benchmark {', '.join(bad)} (known: {', '.join(BENCHMARKS)})")
+            raise ValueError(f"unknown benchmark {', '.join(bad)} (known: {', '.join(study_benchmarks())})")
         if any(int(v) < 0 for v in value.values()):
             raise ValueError("a limit is a number of items, 0 for all")
         return {k.removeprefix("frbio_"): int(v) for k, v in value.items()}
@@ -142,9 +158,4 @@ def with_budget(values: dict, budget: str) -> dict:
 
 
 def parse_study_config(data: dict | StudyConfig) -> StudyConfig:
-    if isinstance(data, StudyConfig):
-        return data
-    try:
-        return StudyConfig.model_validate(data or {})
-    except ValidationError as exc:
-        raise JobError(describe_validation_error(exc, "study config")) from None
+    return parse_config(StudyConfig, data, "study config", StudyError)

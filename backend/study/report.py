@@ -12,7 +12,7 @@ from pathlib import Path
 from backend.evaluation import charts
 from backend.evaluation.compare import Comparison, fmt
 from backend.evaluation.report import html_table, page_head, write
-from backend.settings import Settings
+from frbio_core.settings import Settings
 from backend.study.config import StudyConfig
 from backend.study.figures import tradeoff_figure
 from backend.study.results import (QUESTION, findings, labelled_comparison, machine, result_rows, results_table,

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from backend.evaluation.compare import Comparison, long_rows
-from backend.settings import Settings
+from frbio_core.settings import Settings
 from backend.study.stages import PERPLEXITY, comparisons, eval_configs
 
 QUESTION = ("Is biomedical domain-adaptive pre-training (DAPT) worth it for this model, and does merging the DAPT "
@@ -27,13 +27,13 @@ def role_label(role: str, best_t: float | None = None) -> str:
 def labelled_comparison(db, home: Path, settings: Settings, row: dict) -> Comparison | None:
     """One Comparison over every eval config of the study, its models named by role (base, DAPT, SLERP t=0.5, best
     SLERP t=…), each model row keeping its registry id as `model_id`. None before the merge stage is done."""
-    from backend.study.pipeline import _context
+    from backend.study.config import StudyConfig
+    from backend.study.stages import StageContext, compared_models
 
     a = row["artefacts"]
     if "merged" not in a:
         return None
-    ctx = _context(db, home, settings, row)
-    from backend.study.stages import compared_models
+    ctx = StageContext(db, Path(home), settings, row, StudyConfig.model_validate(row["config"]))
 
     roles = compared_models(ctx)
     comps = comparisons(ctx)
@@ -159,7 +159,7 @@ def machine() -> dict:
 
 
 def stage_table(row: dict) -> list[dict]:
-    from backend.study.pipeline import STAGE_NAMES
+    from backend.study.state import STAGE_NAMES
 
     out = []
     for name in STAGE_NAMES:

@@ -1,22 +1,27 @@
-"""The stages of a study, each a set of real jobs: what to submit (from the artefacts of the stages before) and what
-to keep from their results. Every job goes through jobs.store.submit with the study's owner, so it is checked,
-queued, run, listed and resumable like any other job."""
+"""The stages of a study, each a set of real jobs, all submitted at once when the study starts: what each stage
+submits (its configs take the artefacts of the stages before from their jobs' results, `jobs.deps.ref`, and wait
+for them) and what each keeps from the results. Every part is an ordinary job of the study's owner, part of the
+study's own job, so it is checked, queued, run, listed, cancelled and resumed like any other."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from backend.settings import Settings
+from backend.errors import StudyError
 from backend.study.config import StudyConfig
+from frbio_core.settings import Settings
 from jobs import store
+from jobs.deps import ref
 
 PERPLEXITY = "perplexity"
 
 
 @dataclass
 class StageContext:
+    """A study as its stages see it: the registry, the settings, the resolved config and (once known) the
+    artefacts gathered from its finished parts."""
     db: object
     home: Path
     settings: Settings
@@ -27,16 +32,31 @@ class StageContext:
     def artefacts(self) -> dict:
         return self.study["artefacts"]
 
-    def submit(self, kind: str, config: dict) -> str:
-        return store.submit(self.db, self.home, kind, config, owner=self.study.get("owner"))
+
+@dataclass
+class Planner:
+    """Submits the parts of a new study (the study's own job id is reserved first, so each part names it)."""
+    studio: object
+    cfg: StudyConfig
+    owner: str | None
+    parent: str
+    parts: dict[str, str] = field(default_factory=dict)     # label → job id, in submission order
+
+    def submit(self, label: str, kind: str, config: dict, after: tuple[str, ...] = ()) -> str:
+        job_id = store.submit(self.studio.db, self.studio.home, kind, config, owner=self.owner,
+                              context=self.studio, depends_on=[self.parts[a] for a in after], parent=self.parent,
+                              label=label)
+        self.parts[label] = job_id
+        return job_id
 
 
 @dataclass(frozen=True)
 class Stage:
     name: str
     title: str
-    submit: Callable[[StageContext], dict]              # → {label: job id} (may be empty: nothing to run)
-    collect: Callable[[StageContext, dict], dict]       # ({label: finished job row}) → artefacts to add
+    plan: Callable[[Planner], None]                      # submits the stage's parts
+    collect: Callable[[StageContext, dict], dict]        # ({role: finished part row}) → artefacts to add
+    roles: Callable[[str], str] = lambda label: label    # a part's label → its role within the stage
 
 
 def ppl_batches(cfg: StudyConfig) -> int:
@@ -51,13 +71,11 @@ def ppl_cap(cfg: StudyConfig) -> int:
 
 # -------------------------------------------------------------------------------------------------- snapshot
 
-def submit_snapshot(ctx: StageContext) -> dict:
-    from backend.corpus.catalogue import scan
-
-    scan(ctx.db, ctx.settings.data_paths, ctx.settings.folder("uploads"))
-    recipe = {"name": f"{ctx.study['id']} {ctx.cfg.name}".strip(), "sources": ctx.cfg.sources,
-              "license_mode": ctx.cfg.license_mode, "seed": ctx.cfg.seed}   # the paper's cleaning: the defaults
-    return {"snapshot": ctx.submit("corpus_build", recipe)}
+def plan_snapshot(p: Planner) -> None:
+    p.studio.scan_sources()
+    recipe = {"name": f"{p.parent} {p.cfg.name}".strip(), "sources": p.cfg.sources,
+              "license_mode": p.cfg.license_mode, "seed": p.cfg.seed}   # the paper's cleaning: the defaults
+    p.submit("snapshot", "corpus_build", recipe)
 
 
 def collect_snapshot(ctx: StageContext, rows: dict) -> dict:
@@ -74,22 +92,22 @@ def collect_snapshot(ctx: StageContext, rows: dict) -> dict:
 
 # ----------------------------------------------------------------------------------------------------- train
 
-def submit_train(ctx: StageContext) -> dict:
-    cfg = ctx.cfg
-    every = cfg.train_eval_every
-    config = {"base_model": cfg.base_model, "snapshot": ctx.artefacts["snapshot"], "max_steps": cfg.max_steps,
-              "micro_batch_size": cfg.micro_batch_size, "block_size": cfg.block_size,
-              "learning_rate": cfg.learning_rate, "eval_every": every,
-              "eval_batches": max(1, cfg.ppl_blocks // cfg.micro_batch_size), "save_every": every, "keep_last": 1,
-              "compile": cfg.compile, "seed": cfg.seed, "num_gpus": cfg.num_gpus, "strategy": cfg.strategy}
-    return {"dapt": ctx.submit("train", config)}
+def plan_train(p: Planner) -> None:
+    cfg = p.cfg
+    config = {"base_model": cfg.base_model, "snapshot": ref(p.parts["snapshot"], "snapshot_id"),
+              "max_steps": cfg.max_steps, "micro_batch_size": cfg.micro_batch_size, "block_size": cfg.block_size,
+              "learning_rate": cfg.learning_rate, "eval_every": cfg.train_eval_every,
+              "eval_batches": max(1, cfg.ppl_blocks // cfg.micro_batch_size), "save_every": cfg.train_eval_every,
+              "keep_last": 1, "compile": cfg.compile, "seed": cfg.seed, "num_gpus": cfg.num_gpus,
+              "strategy": cfg.strategy}
+    p.submit("train", "train", config)
 
 
 def collect_train(ctx: StageContext, rows: dict) -> dict:
     r = rows["dapt"]["result"] or {}
     if not r.get("model_id"):
-        raise store.JobError(f"training job {rows['dapt']['id']} ended without a saved model "
-                             f"(stopped at step {r.get('stopped_at_step')})")
+        raise StudyError(f"training job {rows['dapt']['id']} ended without a saved model "
+                         f"(stopped at step {r.get('stopped_at_step')})")
     keep = ("steps", "tokens_seen", "precision", "domain_ppl", "general_ppl", "general_ppl_en", "initial",
             "tokens_per_s")
     return {"dapt_model": r["model_id"], "train": {k: r[k] for k in keep if k in r}}
@@ -97,63 +115,47 @@ def collect_train(ctx: StageContext, rows: dict) -> dict:
 
 # ----------------------------------------------------------------------------------------------------- sweep
 
-def submit_sweep(ctx: StageContext) -> dict:
-    cfg = ctx.cfg
-    config = {"base_model": cfg.base_model, "dapt_model": ctx.artefacts["dapt_model"], "method": "slerp",
-              "parameters": {"t": 0.5}, "snapshot": ctx.artefacts["snapshot"], "grid": cfg.sweep_grid,
+def plan_sweep(p: Planner) -> None:
+    cfg = p.cfg
+    config = {"base_model": cfg.base_model, "dapt_model": ref(p.parts["train"], "model_id"), "method": "slerp",
+              "parameters": {"t": 0.5}, "snapshot": ref(p.parts["snapshot"], "snapshot_id"), "grid": cfg.sweep_grid,
               "block_size": cfg.block_size, "eval_batches": ppl_batches(cfg), "micro_batch_size": cfg.ppl_batch_size}
-    return {"sweep": ctx.submit("merge_sweep", config)}
-
-
-def best_point(points: list[dict], base: dict, by: str = "balanced") -> float:
-    """The best merge of the sweep, among 0 < t < 1 (t = 0 is the base, t = 1 the DAPT model); ties go to the t
-    nearest 0.5. 'balanced': lowest mean log(perplexity / base perplexity) over the measured sets; 'domain': lowest
-    domain perplexity; 'general': lowest mean log ratio over the general-domain sets."""
-    inner = [p for p in points if 0.0 < p["value"] < 1.0]
-    if not inner:
-        return 0.5
-    keys = [k for k in ("domain_ppl", "general_ppl", "general_ppl_en")
-            if base.get(k) and all(p.get(k) for p in inner)]
-    if by == "general":
-        keys = [k for k in keys if k != "domain_ppl"] or keys
-    elif by == "domain":
-        keys = ["domain_ppl"]
-
-    def score(p: dict) -> float:
-        return sum(math.log(p[k] / base[k]) for k in keys) / len(keys)
-
-    return min(inner, key=lambda p: (round(score(p), 12), abs(p["value"] - 0.5)))["value"]
+    p.submit("sweep", "merge_sweep", config)
 
 
 def collect_sweep(ctx: StageContext, rows: dict) -> dict:
+    from backend.merge.sweep import best_point
+
     r = rows["sweep"]["result"]
     if r.get("stopped"):
-        raise store.JobError(f"sweep job {rows['sweep']['id']} stopped before its last point")
-    best = best_point(r["points"], r["base"], ctx.cfg.best_by)
+        raise StudyError(f"sweep job {rows['sweep']['id']} stopped before its last point")
+    best = (r.get("best") or {}).get(ctx.cfg.best_by)
+    if best is None:
+        best = best_point(r["points"], r["base"], ctx.cfg.best_by)
     return {"sweep": {k: r[k] for k in ("points", "base", "dapt", "general_metric", "method", "main")},
             "best_t": best}
 
 
 # ----------------------------------------------------------------------------------------------------- merge
 
-def merge_points(ctx: StageContext) -> dict:
-    """{label: t}: t = 0.5 (the paper) and the sweep's best point when it differs."""
-    out = {"t=0.5": 0.5}
-    if ctx.artefacts["best_t"] != 0.5:
-        out["best"] = ctx.artefacts["best_t"]
-    return out
-
-
-def submit_merge(ctx: StageContext) -> dict:
-    return {label: ctx.submit("merge", {"base_model": ctx.cfg.base_model, "dapt_model": ctx.artefacts["dapt_model"],
-                                        "method": "slerp", "parameters": {"t": t}})
-            for label, t in merge_points(ctx).items()}
+def plan_merge(p: Planner) -> None:
+    """t = 0.5 (the paper) and the sweep's best point; when the best is 0.5 too, the second merge finds the first
+    one saved and reuses it (backend.merge.save.same_merge)."""
+    dapt = ref(p.parts["train"], "model_id")
+    p.submit("merge t=0.5", "merge", {"base_model": p.cfg.base_model, "dapt_model": dapt, "method": "slerp",
+                                      "parameters": {"t": 0.5}})
+    p.submit("merge best", "merge", {"base_model": p.cfg.base_model, "dapt_model": dapt, "method": "slerp",
+                                     "parameters": {"t": ref(p.parts["sweep"], f"best.{p.cfg.best_by}")}},
+             after=("merge t=0.5",))
 
 
 def collect_merge(ctx: StageContext, rows: dict) -> dict:
     merged = {label: rows[label]["result"]["model_id"] for label in rows}
     merged.setdefault("best", merged["t=0.5"])
-    return {"merged": merged, "merge_yaml": {label: rows[label]["result"]["yaml"] for label in rows}}
+    yaml = {label: rows[label]["result"]["yaml"] for label in rows}
+    if merged["best"] == merged["t=0.5"]:
+        yaml.pop("best", None)
+    return {"merged": merged, "merge_yaml": yaml}
 
 
 # ------------------------------------------------------------------------------------------------------ eval
@@ -167,7 +169,7 @@ def compared_models(ctx: StageContext) -> dict:
     return roles
 
 
-def eval_configs(cfg: StudyConfig, snapshot: str) -> list[dict]:
+def eval_configs(cfg: StudyConfig, snapshot) -> list[dict]:
     """One EvalConfig (as a dict, model left to fill) per distinct item limit; perplexity goes with the first."""
     groups: dict[int, list[str]] = {}
     for name in cfg.benchmarks:
@@ -181,6 +183,34 @@ def eval_configs(cfg: StudyConfig, snapshot: str) -> list[dict]:
     return out
 
 
+def _base_cached(p: Planner, config: dict) -> bool:
+    """Whether every result of the base model for `config` is cached already (then no job is needed); unknown
+    (the perplexity snapshot is not built yet) counts as not cached."""
+    from backend.evaluation.config import EvalConfig
+    from backend.evaluation.runner import plan
+
+    if any(task == PERPLEXITY for task in config["tasks"]):
+        return False
+    try:
+        cfg = EvalConfig(**{**config, "model": p.cfg.base_model, "snapshot": ""})
+        _, _, planned = plan(p.studio.db, p.studio.settings, cfg)
+    except Exception:  # noqa: BLE001 — missing data etc.: the job will say so
+        return False
+    return all(item.cached is not None for item in planned)
+
+
+def plan_eval(p: Planner) -> None:
+    models = {"base": p.cfg.base_model, "dapt": ref(p.parts["train"], "model_id"),
+              "t=0.5": ref(p.parts["merge t=0.5"], "model_id"), "best": ref(p.parts["merge best"], "model_id")}
+    merges = ("merge t=0.5", "merge best")
+    for i, config in enumerate(eval_configs(p.cfg, ref(p.parts["snapshot"], "snapshot_id"))):
+        for role, model in models.items():
+            if role == "base" and _base_cached(p, config):
+                continue
+            after = merges + ((f"eval t=0.5#{i + 1}",) if role == "best" else ())   # same model when best = 0.5
+            p.submit(f"eval {role}#{i + 1}", "eval", {**config, "model": model}, after=after)
+
+
 def comparisons(ctx: StageContext) -> list:
     """compare.Comparison per eval config, over the compared models (cached results looked up)."""
     from backend.evaluation.compare import collect
@@ -191,17 +221,6 @@ def comparisons(ctx: StageContext) -> list:
             for c in eval_configs(ctx.cfg, ctx.artefacts["snapshot"])]
 
 
-def submit_eval(ctx: StageContext) -> dict:
-    from backend.evaluation.compare import submit_missing
-
-    role_of = {m: r for r, m in compared_models(ctx).items()}
-    jobs = {}
-    for i, comp in enumerate(comparisons(ctx)):
-        submitted = submit_missing(ctx.db, ctx.home, lambda kind, config, owner=None: ctx.submit(kind, config), comp)
-        jobs.update({f"{role_of[m]}#{i + 1}": j for m, j in submitted.items()})
-    return jobs
-
-
 def collect_eval(ctx: StageContext, rows: dict) -> dict:
     roles = compared_models(ctx)
     evals: dict[str, dict] = {role: {} for role in roles}
@@ -210,15 +229,16 @@ def collect_eval(ctx: StageContext, rows: dict) -> dict:
             for spec in comp.tasks:
                 result = comp.result(model_id, spec.name)
                 if result is None:
-                    raise store.JobError(f"evaluation of {model_id} on {spec.short} is missing after its job")
+                    raise StudyError(f"evaluation of {model_id} on {spec.short} is missing after its job")
                 evals[role][spec.name] = result["id"]
     return {"models": roles, "evals": evals}
 
 
 STAGES: list[Stage] = [
-    Stage("snapshot", "Corpus snapshot (commercial sources, the paper's cleaning)", submit_snapshot, collect_snapshot),
-    Stage("train", "DAPT of the base model", submit_train, collect_train),
-    Stage("sweep", "SLERP sweep between base and DAPT", submit_sweep, collect_sweep),
-    Stage("merge", "Merged models saved (t = 0.5 and the best t)", submit_merge, collect_merge),
-    Stage("eval", "Benchmarks and perplexities", submit_eval, collect_eval),
+    Stage("snapshot", "Corpus snapshot (commercial sources, the paper's cleaning)", plan_snapshot, collect_snapshot),
+    Stage("train", "DAPT of the base model", plan_train, collect_train, lambda label: "dapt"),
+    Stage("sweep", "SLERP sweep between base and DAPT", plan_sweep, collect_sweep),
+    Stage("merge", "Merged models saved (t = 0.5 and the best t)", plan_merge, collect_merge,
+          lambda label: label.split(" ", 1)[1]),
+    Stage("eval", "Benchmarks and perplexities", plan_eval, collect_eval, lambda label: label.split(" ", 1)[1]),
 ]

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from backend.study.config import PRESETS, StudyConfig
-from backend.study.pipeline import list_studies, stage_rows
+from backend.study.state import stage_rows, summaries
 from backend.study.results import role_label, results_table, total_wall_s
 
 ICONS = {"done": "✅", "succeeded": "✅", "running": "⏳", "queued": "⏳", "pending": "·", "failed": "❌",
@@ -19,7 +19,7 @@ ARTEFACT_HEADERS = ["what", "id", "where to see it"]
 
 def study_choices(db, limit: int = 50) -> list[tuple[str, str]]:
     """(label, id) of the studies, newest first."""
-    return [(f"{r['id']} · {r['name']} · {r['status']}", r["id"]) for r in list_studies(db, limit=limit)]
+    return [(f"{r['id']} · {r['name']} · {r['status']}", r["id"]) for r in summaries(db, limit=limit)]
 
 
 def budget_markdown(cfg: StudyConfig) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from frbio_core.files import swap_folder
 
 MARKER = "checkpoint.json"
 WEIGHTS = "weights.safetensors"
@@ -108,14 +109,7 @@ def save_checkpoint(folder: Path, step: int, weights: dict, optimizer_state: dic
         (tmp / MARKER).write_text(json.dumps({"step": step, **meta}, indent=1, default=str), "utf-8")
         for name in (WEIGHTS, STATE, MARKER):
             _fsync(tmp / name)
-        old = None
-        if final.exists():  # the same step written again (a resumed run): swap, then drop the old one
-            old = folder / f".old-{final.name}-{uuid.uuid4().hex[:6]}"
-            os.rename(final, old)
-        os.rename(tmp, final)
-        _fsync(folder)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        swap_folder(tmp, final, after_rename=lambda: _fsync(folder))   # the same step again (a resume): swapped
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from backend.config import describe_validation_error
-from jobs.store import JobError
+from frbio_core.config import labels, load_config_file, parse_config, required_text
+from backend.errors import TrainError
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -25,73 +25,93 @@ class TrainConfig(BaseModel):
 
     base_model: str = Field("smollm2-135m-instruct", description=(
         "Registered model to continue pre-training (its id in the model registry; the offline default is "
-        "SmolLM2-135M-Instruct)."))
+        "SmolLM2-135M-Instruct)."), json_schema_extra=labels("Base model", "Modèle de base"))
     snapshot: str = Field("", validate_default=True, description=(
         "Corpus snapshot id (snap-…) whose train split is the training text; its validation split and the "
-        "general-domain validation set are evaluated as perplexity. Required."))
+        "general-domain validation set are evaluated as perplexity. Required."),
+            json_schema_extra=labels("Corpus snapshot", "Instantané du corpus"))
     output_name: str = Field("", max_length=80, description=(
-        "Id of the trained model under frbio_home/models (empty: '<base model>-dapt-<job id>')."))
+        "Id of the trained model under frbio_home/models (empty: '<base model>-dapt-<job id>')."),
+            json_schema_extra=labels("Name of the trained model", "Nom du modèle entraîné"))
     method: Literal["full", "lora"] = Field("full", description=(
         "'full': every parameter is trained (the paper). 'lora': low-rank adapters through peft (cheaper; the "
-        "adapter is merged into the base for the saved model and also kept on its own)."))
-    lora_r: int = Field(16, ge=1, le=1024, description="LoRA rank (method 'lora' only).")
-    lora_alpha: int = Field(32, ge=1, le=4096, description="LoRA scaling alpha; the update is scaled by alpha / r.")
-    lora_dropout: float = Field(0.05, ge=0.0, le=0.9, json_schema_extra={"step": 0.01},
+        "adapter is merged into the base for the saved model and also kept on its own)."),
+            json_schema_extra=labels("Method (full or LoRA)", "Méthode (complète ou LoRA)"))
+    lora_r: int = Field(16, ge=1, le=1024, description="LoRA rank (method 'lora' only).",
+        json_schema_extra=labels("LoRA rank", "Rang LoRA"))
+    lora_alpha: int = Field(32, ge=1, le=4096, description="LoRA scaling alpha; the update is scaled by alpha / r.",
+        json_schema_extra=labels("LoRA alpha", "Alpha LoRA"))
+    lora_dropout: float = Field(0.05, ge=0.0, le=0.9,
+        json_schema_extra={**labels("LoRA dropout", "Dropout LoRA"), "step": 0.01},
                                 description="Dropout on the LoRA branch during training.")
     lora_target_modules: list[str] = Field(default_factory=lambda: list(LORA_TARGETS), description=(
         "Module names that get adapters (Llama/Qwen projections by default; ['all-linear'] for every linear "
-        "layer but the output head)."))
-    learning_rate: float = Field(2e-5, gt=0.0, le=1.0, json_schema_extra={"ui": "number", "step": 1e-6},
+        "layer but the output head)."), json_schema_extra=labels("LoRA target modules", "Modules ciblés par LoRA"))
+    learning_rate: float = Field(2e-5, gt=0.0, le=1.0,
+        json_schema_extra={**labels("Learning rate", "Taux d'apprentissage"), "ui": "number", "step": 1e-6},
                                  description="Peak learning rate (the paper: 2e-5).")
     lr_scheduler: Literal["cosine", "linear", "constant"] = Field("cosine", description=(
-        "Decay of the learning rate after warm-up, down to 0 at max_steps ('constant' keeps it)."))
-    warmup_steps: int = Field(0, ge=0, le=10_000_000, description="Linear warm-up steps from 0 (the paper: none).")
-    weight_decay: float = Field(0.05, ge=0.0, le=1.0, json_schema_extra={"step": 0.01}, description=(
+        "Decay of the learning rate after warm-up, down to 0 at max_steps ('constant' keeps it)."),
+            json_schema_extra=labels("Learning rate schedule", "Évolution du taux d'apprentissage"))
+    warmup_steps: int = Field(0, ge=0, le=10_000_000, description="Linear warm-up steps from 0 (the paper: none).",
+        json_schema_extra=labels("Warm-up steps", "Pas d'échauffement"))
+    weight_decay: float = Field(0.05, ge=0.0, le=1.0,
+        json_schema_extra={**labels("Weight decay", "Décroissance des poids"), "step": 0.01}, description=(
         "AdamW decoupled weight decay (not applied to biases and norm weights), the paper's 0.05."))
-    max_grad_norm: float = Field(1.0, ge=0.0, le=1e6, description="Gradient clipping by global norm (0 = none).")
+    max_grad_norm: float = Field(1.0, ge=0.0, le=1e6, description="Gradient clipping by global norm (0 = none).",
+        json_schema_extra=labels("Gradient clipping (max norm)", "Écrêtage du gradient (norme max.)"))
     max_steps: int = Field(100, ge=1, le=10_000_000, description=(
-        "Optimizer steps to run. Tokens per step = micro_batch_size × grad_accum × block_size (× GPUs)."))
-    micro_batch_size: int = Field(8, ge=1, le=1024, description="Blocks per forward/backward pass (per device).")
-    grad_accum: int = Field(1, ge=1, le=4096, description="Micro-batches accumulated into one optimizer step.")
+        "Optimizer steps to run. Tokens per step = micro_batch_size × grad_accum × block_size (× GPUs)."),
+            json_schema_extra=labels("Training steps", "Pas d'entraînement"))
+    micro_batch_size: int = Field(8, ge=1, le=1024, description="Blocks per forward/backward pass (per device).",
+        json_schema_extra=labels("Micro-batch size", "Taille du micro-lot"))
+    grad_accum: int = Field(1, ge=1, le=4096, description="Micro-batches accumulated into one optimizer step.",
+        json_schema_extra=labels("Gradient accumulation", "Accumulation de gradients"))
     block_size: int = Field(256, ge=16, le=131_072, description=(
         "Tokens per packed training block (documents joined with EOS, no padding). 256 for the CPU demo; the paper "
-        "uses 2048. At most the model's context length."))
+        "uses 2048. At most the model's context length."),
+            json_schema_extra=labels("Block size (tokens)", "Taille des blocs (tokens)"))
     precision: Literal["auto", "bf16", "fp32"] = Field("auto", description=(
         "'auto': bf16 autocast where the device supports it (a CUDA GPU with bf16, a CPU with AVX512-BF16/AMX: "
-        "about 1.4× faster there), else fp32. Weights and optimizer states stay fp32 either way."))
+        "about 1.4× faster there), else fp32. Weights and optimizer states stay fp32 either way."),
+            json_schema_extra=labels("Precision", "Précision numérique"))
     gradient_checkpointing: bool = Field(False, description=(
-        "Recompute activations in the backward pass: far less activation memory, about 30 % more compute."))
+        "Recompute activations in the backward pass: far less activation memory, about 30 % more compute."),
+            json_schema_extra=labels("Gradient checkpointing", "Recalcul des activations (gradient checkpointing)"))
     compile: Literal["auto", "on", "off"] = Field("auto", description=(
         "torch.compile the model for training (inductor): on this 2-core CPU 1.5× the tokens/s of eager with bf16 "
         "(bench/README.md), after a compile of about a minute at the first step. 'auto': on for models of 50M+ "
         "parameters trained for 60+ steps (where it pays back), off otherwise. Falls back to eager if compiling "
-        "fails."))
+        "fails."), json_schema_extra=labels("Compile the model (torch.compile)", "Compiler le modèle (torch.compile)"))
     attention: Literal["auto", "sdpa", "eager"] = Field("auto", description=(
         "Attention kernel. 'auto': 'eager' (scores materialised, fused by torch.compile: fastest on a CPU for blocks "
         "up to 512 tokens) when compiling on a CPU, else 'sdpa' (PyTorch's fused attention; the choice for GPUs and "
-        "long blocks)."))
+        "long blocks)."), json_schema_extra=labels("Attention kernel", "Noyau d'attention"))
     eval_every: int = Field(25, ge=0, le=10_000_000, description=(
         "Evaluate domain and general-domain perplexity every N steps (also before the first step and after the "
-        "last; 0 = only then)."))
+        "last; 0 = only then)."),
+            json_schema_extra=labels("Evaluate perplexity every N steps", "Mesurer la perplexité tous les N pas"))
     eval_batches: int = Field(8, ge=1, le=100_000, description=(
-        "At most this many micro-batches of each validation set per evaluation (the same blocks every time)."))
+        "At most this many micro-batches of each validation set per evaluation (the same blocks every time)."),
+            json_schema_extra=labels("Evaluation batches", "Lots d'évaluation"))
     save_every: int = Field(25, ge=0, le=10_000_000, description=(
-        "Write a resumable checkpoint every N steps (0 = none: a stopped job restarts from step 0)."))
-    keep_last: int = Field(2, ge=1, le=1000, description="Checkpoints kept (older ones are deleted).")
+        "Write a resumable checkpoint every N steps (0 = none: a stopped job restarts from step 0)."),
+            json_schema_extra=labels("Checkpoint every N steps", "Point de contrôle tous les N pas"))
+    keep_last: int = Field(2, ge=1, le=1000, description="Checkpoints kept (older ones are deleted).",
+        json_schema_extra=labels("Checkpoints kept", "Points de contrôle conservés"))
     seed: int = Field(42, ge=0, le=2**32 - 1, description=(
-        "Seed for the block order, LoRA initialisation and dropout: same seed and data, same run."))
-    num_threads: int = Field(0, ge=0, le=1024, description="CPU threads for torch (0 = one per core).")
+        "Seed for the block order, LoRA initialisation and dropout: same seed and data, same run."),
+            json_schema_extra=labels("Random seed", "Graine aléatoire"))
+    num_threads: int = Field(0, ge=0, le=1024, description="CPU threads for torch (0 = one per core).",
+        json_schema_extra=labels("CPU threads", "Fils d'exécution CPU"))
     num_gpus: int = Field(1, ge=1, le=64, description=(
-        "GPUs for one job: more than one launches it through `accelerate launch` (see strategy)."))
+        "GPUs for one job: more than one launches it through `accelerate launch` (see strategy)."),
+            json_schema_extra=labels("GPUs", "Nombre de GPU"))
     strategy: Literal["ddp", "fsdp"] = Field("ddp", description=(
-        "Multi-GPU strategy: DDP (a full copy per GPU) or FSDP full shard (the paper); ignored on one device."))
+        "Multi-GPU strategy: DDP (a full copy per GPU) or FSDP full shard (the paper); ignored on one device."),
+            json_schema_extra=labels("Multi-GPU strategy", "Stratégie multi-GPU"))
 
-    @field_validator("snapshot")
-    @classmethod
-    def _snapshot_given(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("required: the id of a built corpus snapshot (snap-…)")
-        return value.strip()
+    _snapshot_given = required_text("snapshot", hint="the id of a built corpus snapshot (snap-…)")
 
     @property
     def tokens_per_step(self) -> int:
@@ -99,17 +119,9 @@ class TrainConfig(BaseModel):
 
 
 def parse_train_config(data: dict) -> TrainConfig:
-    try:
-        return TrainConfig.model_validate(data)
-    except ValidationError as exc:
-        raise JobError(describe_validation_error(exc, "train config")) from None
+    return parse_config(TrainConfig, data, "train config", TrainError)
 
 
 def load_train_config(path: Path | str) -> dict:
     """The fields of a YAML or JSON train config file (validated later, with any CLI overrides)."""
-    from backend.config import ConfigFileError, read_config_file
-
-    try:
-        return read_config_file(path, "train config")
-    except ConfigFileError as exc:
-        raise JobError(str(exc)) from None
+    return load_config_file(path, "train config", TrainError)

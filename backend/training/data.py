@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from jobs.store import JobError
+from backend.errors import TrainError
 
 SPLITS = {"train": "train.parquet", "validation": "validation.parquet",
           "general_validation": "general_validation.parquet"}
@@ -48,7 +48,7 @@ def eos_id(tokenizer) -> int:
         value = getattr(tokenizer, attr, None)
         if value is not None:
             return int(value)
-    raise JobError("the model's tokenizer has no end-of-sequence token to separate packed documents")
+    raise TrainError("the model's tokenizer has no end-of-sequence token to separate packed documents")
 
 
 def encode(texts: list[str], tokenizer) -> list[list[int]]:
@@ -104,7 +104,7 @@ def tokenize_snapshot(folder: Path, tokenizer, vocab_size: int, should_stop: Cal
         path = folder / file
         if not path.is_file():
             if split == "train":
-                raise JobError(f"snapshot folder {folder} has no {file}")
+                raise TrainError(f"snapshot folder {folder} has no {file}")
             continue
         texts, languages = _read_split(path)
         ids: list[list[int]] = []
@@ -214,7 +214,7 @@ class BlockSampler:
 
     def __init__(self, n_blocks: int, seed: int, micro_batch: int, grad_accum: int, world: int = 1, rank: int = 0):
         if n_blocks < 1:
-            raise JobError("the training split holds less than one block of tokens")
+            raise TrainError("the training split holds less than one block of tokens")
         self.n, self.seed, self.micro, self.accum, self.world, self.rank = (
             n_blocks, seed, micro_batch, grad_accum, world, rank)
         self._perms: dict[int, np.ndarray] = {}

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import time
 from pathlib import Path
 
@@ -122,7 +121,7 @@ def cpu_memory() -> dict:
 
 def gpu_memory(device: str) -> dict | None:
     """Free/total memory of 'cuda:N': torch.cuda.mem_get_info when CUDA is already initialised in this process (a
-    worker), else nvidia-smi (no CUDA context in the app's process). None when unknown."""
+    worker), else the app's one nvidia-smi query (jobs.devices; no CUDA context in the app). None when unknown."""
     index = int(device.split(":")[1]) if ":" in device else 0
     try:
         import torch
@@ -132,17 +131,9 @@ def gpu_memory(device: str) -> dict | None:
             return {"total": int(total), "available": int(free), "source": "torch.cuda.mem_get_info"}
     except Exception:
         pass
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.total,memory.free,name", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, timeout=15)
-        rows = [r.split(",") for r in out.stdout.strip().splitlines()] if out.returncode == 0 else []
-        if index < len(rows):
-            total, free, name = rows[index][0], rows[index][1], ",".join(rows[index][2:]).strip()
-            return {"total": int(float(total)) * 1024 ** 2, "available": int(float(free)) * 1024 ** 2,
-                    "source": "nvidia-smi", "name": name}
-    except (OSError, subprocess.SubprocessError, ValueError):
-        pass
-    return None
+    from jobs.devices import gpu_memory as listed
+
+    return listed(device if ":" in device else "cuda:0")
 
 
 def device_memory(device: str) -> dict | None:
@@ -324,8 +315,9 @@ def measure_warmup(model_folder: Path, cfg, device: str = "cpu", steps: int = 3)
 def estimate_config(db, home: Path, cfg, devices: list[str] | None = None, measure: bool = True) -> dict:
     """The estimate for a TrainConfig as the Train tab shows it: the base model's shape read from its folder, every
     local device (CPU and GPUs) unless `devices` is given, and the FLOPs-model time (measuring the device's matmul
-    throughput once if `measure`). Raises JobError for an unknown model."""
-    from backend.training.validate import local_devices, model_config, resolve_base
+    throughput once if `measure`). Raises TrainError for an unknown model."""
+    from backend.training.validate import model_config, resolve_base
+    from jobs.devices import local_devices
 
     base = resolve_base(db, home, cfg.base_model)
     shape = model_shape(model_config(base), base.get("n_params"))

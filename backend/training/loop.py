@@ -1,10 +1,10 @@
 """The DAPT training loop (not the HF Trainer: a lean loop, measured faster on this CPU — see bench/README.md).
 
-`run_dapt(ctx)` runs the job a `train` row describes, through the JobContext `ctx`: data from the snapshot (packed
+`run_dapt(studio, cfg, job)` runs the job a `train` row describes, reporting through `job` (a Reporter): data from the snapshot (packed
 blocks, data.py), the model (model.py), then per optimizer step `grad_accum` micro-batches under bf16 autocast when
 the run is bf16, gradient clipping, AdamW, the schedule; a metrics record every step (step, loss, lr, tokens_per_s,
 tokens_seen, grad_norm) and every `eval_every` steps (domain_ppl, general_ppl, general_ppl_en, … as perplexity);
-progress and an ETA on the job row; a checkpoint every `save_every` steps (checkpoint.py); `ctx.should_stop()` polled
+progress and an ETA on the job row; a checkpoint every `save_every` steps (checkpoint.py); `job.should_stop()` polled
 between micro-batches. A job started again (resumed) continues from its newest checkpoint and reproduces the losses
 an uninterrupted run would have had. At the end: a final evaluation, the model saved and registered (output.py).
 """
@@ -21,7 +21,8 @@ from backend.training.data import BlockSampler, PackedBlocks, eval_blocks, load_
 from backend.training.model import (attention_for, autocast, causal_lm_loss, compile_enabled, compiled, load_model,
                                     make_optimizer, make_scheduler, model_parameters, set_threads,
                                     trainable_parameters)
-from jobs.store import JobError, METRICS_FILE
+from backend.errors import TrainError
+from jobs.folders import METRICS_FILE
 
 
 def ppl_key(name: str) -> str:
@@ -93,8 +94,8 @@ def _duration(seconds: float) -> str:
     return f"{h}h{m:02d}" if h else f"{m}m{s:02d}s"
 
 
-def run_dapt(ctx) -> dict:
-    """Run (or resume) the train job of `ctx` (a JobContext whose config is a TrainConfig). Returns the result
+def run_dapt(studio, cfg: TrainConfig, job) -> dict:
+    """Run (or resume) a train job: `cfg` is its config, `job` its Reporter (jobs.reporter). Returns the result
     stored on the job row: the model id, final metrics, throughput; or where it stopped when asked to stop."""
     import torch
     from transformers import AutoTokenizer
@@ -104,8 +105,7 @@ def run_dapt(ctx) -> dict:
     from backend.training.precision import resolve_precision
     from backend.training.validate import context_length, output_id, resolve_base, resolve_snapshot
 
-    cfg: TrainConfig = ctx.config
-    dist = Dist(cfg.strategy, ctx.torch_device)
+    dist = Dist(cfg.strategy, job.torch_device)
     device, device_type = dist.device, dist.device_type
     threads = set_threads(cfg, device_type)
     precision = resolve_precision(cfg.precision, device_type)
@@ -114,21 +114,21 @@ def run_dapt(ctx) -> dict:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
 
-    base = resolve_base(ctx.db, ctx.home, cfg.base_model)
-    remote = remote_code(ctx.db, base)   # False unless an admin allowed this model's own code
-    snap_row, manifest = resolve_snapshot(ctx.db, cfg.snapshot)
+    base = resolve_base(studio.db, studio.home, cfg.base_model)
+    remote = remote_code(studio.db, base)   # False unless an admin allowed this model's own code
+    snap_row, manifest = resolve_snapshot(studio.db, cfg.snapshot)
     context = context_length(base)
     if context and cfg.block_size > context:
-        raise JobError(f"block_size {cfg.block_size} is above the context length of '{base['id']}' ({context})")
+        raise TrainError(f"block_size {cfg.block_size} is above the context length of '{base['id']}' ({context})")
     tokenizer = AutoTokenizer.from_pretrained(base["path"], local_files_only=True, trust_remote_code=remote)
 
-    ctx.progress(0.0, "preparing data")
+    job.progress(0.0, "preparing data")
     vocab = int(base.get("vocab_size") or len(tokenizer))
     try:
         streams, cache, cached = load_streams(
-            Path(snap_row["path"]), tokenizer, max(vocab, len(tokenizer)), fallback_cache=ctx.job_dir / "tokens",
-            should_stop=ctx.should_stop, log=ctx.log,
-            progress=lambda f, m: ctx.progress(0.01 * f, m))
+            Path(snap_row["path"]), tokenizer, max(vocab, len(tokenizer)), fallback_cache=job.job_dir / "tokens",
+            should_stop=job.should_stop, log=job.log,
+            progress=lambda f, m: job.progress(0.01 * f, m))
     except InterruptedError:
         return {"stopped_at_step": 0, "reason": "stopped while preparing data"}
     blocks = PackedBlocks(streams["train"], cfg.block_size)
@@ -138,8 +138,8 @@ def run_dapt(ctx) -> dict:
                  if name != "train" and len(s) >= 2}
     data_stats = {**blocks.stats(), "token_cache": str(cache), "cache_hit": cached,
                   "eval_blocks": {k: len(v) for k, v in eval_sets.items()}}
-    ctx.metric(stage="data", **data_stats, attempt=ctx.attempt)
-    ctx.log(f"data: {data_stats['train_tokens']:,} training tokens → {blocks.n_blocks:,} blocks of {cfg.block_size} "
+    job.metric(stage="data", **data_stats, attempt=job.attempt)
+    job.log(f"data: {data_stats['train_tokens']:,} training tokens → {blocks.n_blocks:,} blocks of {cfg.block_size} "
             f"(padding 0, {blocks.dropped_tokens} tail tokens left out); "
             f"{cfg.max_steps} steps = {sampler.epoch(cfg.max_steps):.2f} epochs"
             + (" (tokens from cache)" if cached else ""))
@@ -148,7 +148,7 @@ def run_dapt(ctx) -> dict:
     try:
         model = load_model(Path(base["path"]), cfg, device, compiling, trust_remote_code=remote)
     except (OSError, ValueError, RuntimeError) as exc:
-        raise JobError(f"base_model: '{base['id']}' cannot be loaded from {base['path']}: {exc}") from exc
+        raise TrainError(f"base_model: '{base['id']}' cannot be loaded from {base['path']}: {exc}") from exc
     forward = dist.wrap(model)
     params = trainable_parameters(model)
     optimizer = make_optimizer(model, cfg)
@@ -157,14 +157,14 @@ def run_dapt(ctx) -> dict:
         forward = compiled(forward)
     n_trainable = sum(p.numel() for p in params.values())
     n_total = sum(p.numel() for p in model.parameters())
-    ctx.log(f"model {base['id']}: {n_total / 1e6:.1f}M parameters, {n_trainable / 1e6:.2f}M trainable ({cfg.method}); "
+    job.log(f"model {base['id']}: {n_total / 1e6:.1f}M parameters, {n_trainable / 1e6:.2f}M trainable ({cfg.method}); "
             f"{precision} on {device}" + (f" with {threads} threads" if device_type == "cpu" else "")
             + f"; attention {attention_for(cfg, device_type, compiling)}" + ("; torch.compile" if compiling else ""))
     if dist.world > 1:
-        ctx.log(f"{dist.world} processes ({dist.strategy}), this one rank {dist.rank}")
+        job.log(f"{dist.world} processes ({dist.strategy}), this one rank {dist.rank}")
 
     step, tokens_seen, train_seconds, resumed_from, last_eval, first_eval = 0, 0, 0.0, None, {}, {}
-    state = ckpt.load_latest(ctx.checkpoints_dir, log=ctx.log)
+    state = ckpt.load_latest(job.checkpoints_dir, log=job.log)
     if state is not None:
         dist.load_states(model, optimizer, params, state["weights"], state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -174,19 +174,19 @@ def run_dapt(ctx) -> dict:
         train_seconds, last_eval = float(meta.get("train_seconds", 0.0)), meta.get("last_eval") or {}
         first_eval = meta.get("first_eval") or {}
         resumed_from = step
-        dropped = trim_metrics(ctx.job_dir, step) if dist.main else 0
-        ctx.log(f"resumed from checkpoint {state['path'].name} (step {step}, {tokens_seen:,} tokens seen)"
+        dropped = trim_metrics(job.job_dir, step) if dist.main else 0
+        job.log(f"resumed from checkpoint {state['path'].name} (step {step}, {tokens_seen:,} tokens seen)"
                 + (f"; {dropped} metric records after it dropped" if dropped else ""))
-        ctx.metric(event="resumed", from_step=step, attempt=ctx.attempt)
+        job.metric(event="resumed", from_step=step, attempt=job.attempt)
         del state
 
     def run_eval(at_step: int) -> dict:
         t = time.perf_counter()
         result = evaluate(model, eval_sets, cfg.micro_batch_size, device, bf16)
         if result:
-            ctx.metric(step=at_step, **result, tokens_seen=tokens_seen, eval_s=round(time.perf_counter() - t, 2),
-                       attempt=ctx.attempt)
-            ctx.log(f"eval at step {at_step}: " + ", ".join(f"{k} {v:.2f}" for k, v in result.items()))
+            job.metric(step=at_step, **result, tokens_seen=tokens_seen, eval_s=round(time.perf_counter() - t, 2),
+                       attempt=job.attempt)
+            job.log(f"eval at step {at_step}: " + ", ".join(f"{k} {v:.2f}" for k, v in result.items()))
         return result
 
     def save(at_step: int) -> None:
@@ -194,28 +194,28 @@ def run_dapt(ctx) -> dict:
         if not dist.main:
             return
         meta = {"tokens_seen": tokens_seen, "train_seconds": train_seconds, "epoch": sampler.epoch(at_step),
-                "last_eval": last_eval, "first_eval": first_eval, "attempt": ctx.attempt,
+                "last_eval": last_eval, "first_eval": first_eval, "attempt": job.attempt,
                 "data": {"seed": cfg.seed, "blocks": blocks.n_blocks, "next_sample": sampler.first_sample(at_step, 0)},
                 "config": cfg.model_dump(mode="json")}
         try:
-            path = ckpt.save_checkpoint(ctx.checkpoints_dir, at_step, weights, optim_state,
+            path = ckpt.save_checkpoint(job.checkpoints_dir, at_step, weights, optim_state,
                                         scheduler.state_dict(), meta, cfg.keep_last)
-            ctx.log(f"checkpoint {path.name} written")
+            job.log(f"checkpoint {path.name} written")
         except OSError as exc:  # e.g. a full disk: the previous checkpoints are intact; training goes on
-            ctx.log(f"WARNING: checkpoint at step {at_step} not written ({exc}); the previous ones are intact")
-            ctx.metric(step=at_step, checkpoint_error=str(exc), attempt=ctx.attempt)
+            job.log(f"WARNING: checkpoint at step {at_step} not written ({exc}); the previous ones are intact")
+            job.metric(step=at_step, checkpoint_error=str(exc), attempt=job.attempt)
 
     if step == 0 and eval_sets:
-        ctx.progress(0.01, "evaluating the base model")
+        job.progress(0.01, "evaluating the base model")
         first_eval = last_eval = run_eval(0)
 
     stopped = False
     run_start = time.perf_counter()
     if compiling and step < cfg.max_steps:
-        ctx.progress(0.01 + 0.97 * step / cfg.max_steps, "compiling the model (torch.compile): the first step takes "
+        job.progress(0.01 + 0.97 * step / cfg.max_steps, "compiling the model (torch.compile): the first step takes "
                      "a minute or more")
     while step < cfg.max_steps:
-        if dist.any(ctx.should_stop()):
+        if dist.any(job.should_stop()):
             stopped = True
             break
         t0 = time.perf_counter()
@@ -226,7 +226,7 @@ def run_dapt(ctx) -> dict:
                 loss = causal_lm_loss(forward, x)
             (loss / cfg.grad_accum).backward()
             total += loss.detach().float()
-            if micro < cfg.grad_accum - 1 and dist.any(ctx.should_stop()):
+            if micro < cfg.grad_accum - 1 and dist.any(job.should_stop()):
                 stopped = True
                 break
         if stopped:
@@ -239,18 +239,18 @@ def run_dapt(ctx) -> dict:
         optimizer.zero_grad(set_to_none=True)
         loss_value = dist.mean(total / cfg.grad_accum)
         if not math.isfinite(loss_value):
-            raise JobError(f"the loss became {loss_value} at step {step + 1} (learning rate {lr:.3g} too high?); "
+            raise TrainError(f"the loss became {loss_value} at step {step + 1} (learning rate {lr:.3g} too high?); "
                            "the last checkpoint is intact")
         step += 1
         dt = time.perf_counter() - t0
         train_seconds += dt
         tokens_seen += cfg.micro_batch_size * cfg.grad_accum * cfg.block_size * dist.world
         tps = cfg.micro_batch_size * cfg.grad_accum * cfg.block_size * dist.world / dt
-        ctx.metric(step=step, loss=loss_value, lr=lr, grad_norm=round(float(grad_norm), 6),
+        job.metric(step=step, loss=loss_value, lr=lr, grad_norm=round(float(grad_norm), 6),
                    tokens_per_s=round(tps, 1), tokens_seen=tokens_seen, epoch=round(sampler.epoch(step), 4),
-                   step_s=round(dt, 3), attempt=ctx.attempt)
+                   step_s=round(dt, 3), attempt=job.attempt)
         remaining = (time.perf_counter() - run_start) / max(1, step - (resumed_from or 0)) * (cfg.max_steps - step)
-        ctx.progress(0.01 + 0.97 * step / cfg.max_steps,
+        job.progress(0.01 + 0.97 * step / cfg.max_steps,
                      f"step {step}/{cfg.max_steps} · loss {loss_value:.3f} · {tps:.0f} tok/s · ETA {_duration(remaining)}")
         if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.max_steps and eval_sets:
             last_eval = run_eval(step)
@@ -261,18 +261,18 @@ def run_dapt(ctx) -> dict:
                "train_seconds": round(train_seconds, 2), "padding_fraction": 0.0, "resumed_from": resumed_from,
                "tokens_per_s": round(tokens_seen / train_seconds, 1) if train_seconds else None}
     if stopped:
-        done = ckpt.list_checkpoints(ctx.checkpoints_dir)
-        ctx.log(f"stopped at step {step}; resume continues from "
+        done = ckpt.list_checkpoints(job.checkpoints_dir)
+        job.log(f"stopped at step {step}; resume continues from "
                 + (f"checkpoint step {done[-1][0]}" if done else "step 0 (no checkpoint yet)"))
         dist.close()
         return {**summary, "stopped_at_step": step, "checkpoint_step": done[-1][0] if done else None}
 
     optimizer.zero_grad(set_to_none=True)
     del optimizer, scheduler              # the optimizer states are no longer needed: memory for the final save
-    ctx.progress(0.98, "final evaluation")
+    job.progress(0.98, "final evaluation")
     final_eval = run_eval(step) if eval_sets else {}
-    ctx.progress(0.99, "saving the model")
-    model_id = output_id(cfg, base["id"], ctx.job_id)
+    job.progress(0.99, "saving the model")
+    model_id = output_id(cfg, base["id"], job.job_id)
     metrics = {**{f"initial_{k}": v for k, v in first_eval.items()}, **final_eval,
                "tokens_seen": tokens_seen, "steps": step}
     row = None
@@ -285,10 +285,10 @@ def run_dapt(ctx) -> dict:
     if dist.main:
         if hasattr(to_save, "_orig_mod"):
             to_save = to_save._orig_mod
-        row = save_model(to_save, tokenizer, cfg=cfg, db=ctx.db, home=ctx.home, model_id=model_id,
-                         job_id=ctx.job_id, base=base, snapshot_row=snap_row, manifest=manifest, metrics=metrics,
-                         precision=precision, owner=ctx.owner, result=summary)
-        ctx.log(f"model saved as {row['id']} in {row['path']}")
+        row = save_model(to_save, tokenizer, cfg=cfg, db=studio.db, home=studio.home, model_id=model_id,
+                         job_id=job.job_id, base=base, snapshot_row=snap_row, manifest=manifest, metrics=metrics,
+                         precision=precision, owner=job.owner, result=summary)
+        job.log(f"model saved as {row['id']} in {row['path']}")
     dist.barrier()
     dist.close()
     return {**summary, **{k: v for k, v in final_eval.items()}, "initial": first_eval,

@@ -7,12 +7,11 @@ also kept on its own in `adapter/` (peft format). The folder is built in a hidde
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import uuid
 from pathlib import Path
 
 from backend.training.config import TrainConfig
+from frbio_core.files import swap_folder, temp_sibling
 
 MARKER = "frbio_model.json"
 CARD_HYPERPARAMETERS = ("method", "learning_rate", "lr_scheduler", "warmup_steps", "weight_decay", "max_grad_norm",
@@ -45,12 +44,13 @@ def save_model(model, tokenizer, *, cfg: TrainConfig, db, home: Path, model_id: 
 
     from backend.models.cards import write_model_card
     from backend.models.registry import register_model
+    from backend.lineage import sentence
     from backend.training.validate import commercial_use
 
     models = Path(home) / "models"
     models.mkdir(parents=True, exist_ok=True)
     model_id, final = _free_folder(models, model_id, job_id)
-    tmp = models / f".{model_id}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    tmp = temp_sibling(final)
     tmp.mkdir()
     try:
         if cfg.method == "lora":
@@ -78,19 +78,12 @@ def save_model(model, tokenizer, *, cfg: TrainConfig, db, home: Path, model_id: 
             description=(f"Domain-adaptive pre-training (causal LM, packed {cfg.block_size}-token blocks) of "
                          f"`{base['id']}` on the French biomedical corpus snapshot `{cfg.snapshot}`, by FrBio Studio"
                          + (f" (job {job_id})" if job_id else "") + "."
-                         + ("" if allowed else " **Not for commercial use**: its base model or its training data "
-                                               "does not allow it.")))
+                         + " " + sentence(allowed, "dapt")))
         (tmp / MARKER).write_text(json.dumps({
             "name": model_id, "kind": "dapt", "job_id": job_id, "base_model": base["id"],
             "snapshot_id": cfg.snapshot, "license": base.get("license"), "commercial_use": allowed,
             "source": f"job:{job_id}" if job_id else "dapt"}, indent=1) + "\n", "utf-8")
-        old = None
-        if final.exists():
-            old = models / f".{model_id}.old-{uuid.uuid4().hex[:6]}"
-            os.rename(final, old)
-        os.rename(tmp, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        swap_folder(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return register_model(db, final, model_id=model_id, name=model_id, kind="dapt",

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Callable
 
 from jobs import store
-from jobs.context import JobContext
-from jobs.processes import GRACE_S, signal_group
+from jobs.processes import GRACE_S, signal_group, stop_groups
 
 LAUNCH_GRACE_S = 120.0   # a multi-process job may take this long (launcher + N ranks importing) before rank 0 beats
 
@@ -92,24 +90,6 @@ def is_ancestor(pid: int | None) -> bool:
     return False
 
 
-class RankContext(JobContext):
-    """The context of a rank other than 0: it runs the runner like rank 0 but writes nothing about the job (no
-    progress, no metrics; the row, heartbeat and final status are rank 0's). Its log lines carry its rank."""
-
-    def __init__(self, *args, rank: int = 1, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.rank = rank
-
-    def log(self, message: str) -> None:
-        super().log(f"[rank {self.rank}] {message}")
-
-    def progress(self, fraction: float, message: str | None = None) -> None:
-        return None
-
-    def metric(self, record: dict | None = None, **values) -> dict:
-        return {**(record or {}), **values}
-
-
 # ----------------------------------------------------------------------------------------------- stopping all
 
 def _scan(job_id: str | None) -> tuple[set[int], set[int]]:
@@ -151,32 +131,7 @@ def stop_job_processes(job_id: str, pgid: int | None, grace: float = GRACE_S,
                        reap: Callable[[], None] | None = None) -> bool:
     """SIGTERM every process group of the job, SIGKILL what is left after `grace` s; True once none is left
     (within grace + 2 s). For jobs on several GPUs; a one-process job keeps `processes.stop_group`."""
-    groups = job_process_groups(job_id, pgid)
-    if not groups:
-        return True
-    for group in groups:
-        signal_group(group, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    killed_at = None
-    while True:
-        if reap:
-            reap()
-        live, ours = _scan(job_id)
-        groups = (groups & live) | ours
-        groups.discard(os.getpgid(0))
-        if not groups:
-            return True
-        t = time.monotonic()
-        if killed_at is None and t >= deadline:
-            for group in groups:
-                signal_group(group, signal.SIGKILL)
-            killed_at = t
-        elif killed_at is not None:
-            if t - killed_at > 2.0:
-                return False
-            for group in groups:  # a rank started after the first SIGKILL
-                signal_group(group, signal.SIGKILL)
-        time.sleep(0.05)
+    return stop_groups(lambda: job_process_groups(job_id, pgid), grace, reap)
 
 
 def kill_job_processes(job_id: str, pgid: int | None) -> None:

@@ -37,13 +37,11 @@ class SlurmError(JobError):
     """sbatch/scancel refused or could not be run; the message is for the user."""
 
 
-def gpus_for(row: dict, kind_devices: tuple[str, ...]) -> int:
-    """GPUs to ask Slurm for: 0 for a kind that cannot use CUDA or a job asking for the CPU, else its num_gpus."""
-    from jobs.scaleout.launch import gpus_requested
-
-    if "cuda" not in kind_devices or row.get("requested_device") == "cpu":
+def gpus_for(row: dict, resources) -> int:
+    """GPUs to ask Slurm for: 0 for a kind that cannot use CUDA or a job asking for the CPU, else its GPUs."""
+    if not resources.uses_gpus() or row.get("requested_device") == "cpu":
         return 0
-    return gpus_requested(row.get("config") or {})
+    return int(resources.gpus)
 
 
 def _check(name: str, value: Any) -> str:
@@ -95,6 +93,9 @@ def sbatch_script(settings, row: dict, *, gpus: int, command: list[str], project
            "FRBIO_JOB_DEVICE": "cuda" if gpus > 0 else "cpu",
            "FRBIO_JOB_ATTEMPT": str(row["attempt"]),
            "PYTHONUNBUFFERED": "1"}
+    from jobs.kinds import MODULES_ENV, kind_modules
+
+    env[MODULES_ENV] = ",".join(kind_modules())
     lines += ["", "set -eu", f"cd {shlex.quote(str(project_root))}"]
     lines += [f"export {k}={shlex.quote(v)}" for k, v in env.items()]
     lines += ['export TOKENIZERS_PARALLELISM="${TOKENIZERS_PARALLELISM:-false}"',
@@ -114,19 +115,18 @@ def claim(db, job_id: str) -> bool:
     return cursor.rowcount > 0
 
 
-def submit_job(settings, row: dict, kind_devices: tuple[str, ...], *, project_root: Path,
+def submit_job(settings, row: dict, resources, *, project_root: Path,
                env: dict[str, str] | None = None, python: str | None = None) -> str:
     """Write the job's batch script (and accelerate.yaml for N > 1 GPUs), submit it with `sbatch --parsable`, and
     return the Slurm job id. SlurmError (a JobError) says why when it cannot."""
-    from jobs.scaleout.launch import worker_command, write_accelerate_config
+    from jobs.launchers.accelerate import worker_command, write_accelerate_config
 
     folder = store.job_dir(settings.home_path, row["id"])
     folder.mkdir(parents=True, exist_ok=True)
-    gpus = gpus_for(row, kind_devices)
+    gpus = gpus_for(row, resources)
     accelerate_file = None
     if gpus > 1:  # port 0: accelerate picks a free one on the compute node
-        accelerate_file = write_accelerate_config(folder, row.get("config") or {}, gpus, port=0,
-                                                  home=settings.home_path)
+        accelerate_file = write_accelerate_config(folder, resources, gpus, port=0)
     command = worker_command(row["id"], accelerate_file, python=python or sys.executable)
     script = folder / SCRIPT_FILE
     script.write_text(sbatch_script(settings, row, gpus=gpus, command=command, project_root=project_root), "utf-8")
@@ -179,3 +179,81 @@ def scancel(slurm_id: str) -> None:
         raise SlurmError(f"scancel {slurm_id} could not be run: {exc}") from None
     if done.returncode != 0:
         raise SlurmError(f"scancel {slurm_id} failed (exit {done.returncode}): {(done.stderr or '').strip()}")
+
+
+class SlurmLauncher:
+    """Every job goes to Slurm with sbatch (Slurm queues: no local slots); its state comes from squeue/sacct at
+    most every `slurm_poll_s` seconds per job."""
+    name = "slurm"
+
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+        self._polled: dict[tuple[str, int], float] = {}
+
+    def handles(self, row: dict) -> bool:
+        return bool(row.get("external_id")) or row.get("device") == DEVICE
+
+    def start(self, row: dict, devices: list[str], resources) -> bool:
+        """Claim the queued job (running on 'slurm') and submit it; False when another process took it first."""
+        from jobs.launchers.base import note, worker_env
+
+        s = self.scheduler
+        if not claim(s.db, row["id"]):
+            return False
+        row = store.get(s.db, row["id"])
+        env = worker_env(s.settings, "", DEVICE)
+        for name in ("CUDA_VISIBLE_DEVICES", "FRBIO_JOB_DEVICE"):   # Slurm sets the GPUs; the script the device
+            env.pop(name, None)
+        try:
+            slurm_id = submit_job(s.settings, row, resources, project_root=s.project_root, env=env)
+        except JobError as exc:
+            store.finish(s.db, row["id"], "failed", attempt=row["attempt"], resumable=True, exit_reason=str(exc))
+            note(s.home, row["id"], f"[scheduler] {exc}")
+            return False
+        if not store.update(s.db, row["id"], expect=("running",), if_attempt=row["attempt"], external_id=slurm_id,
+                            message=f"submitted to Slurm as job {slurm_id}"):
+            try:   # cancelled while sbatch ran
+                scancel(slurm_id)
+            except JobError:
+                pass
+            return False
+        note(s.home, row["id"], f"[scheduler] attempt {row['attempt']} submitted to Slurm as job {slurm_id} "
+                                f"({SCRIPT_FILE})")
+        return True
+
+    def stop(self, row: dict, grace: float, reap=None) -> str:
+        if not row.get("external_id"):
+            return ""
+        try:
+            scancel(row["external_id"])
+            return f"; Slurm job {row['external_id']} cancelled (scancel)"
+        except JobError as exc:
+            return f"; {exc}"
+
+    def verdict(self, row: dict) -> str | None:
+        """Why a running Slurm row must be marked failed, or None: Slurm still has it (PENDING, RUNNING, ...), cannot
+        be asked right now, or was asked less than `slurm_poll_s` ago."""
+        s = self.scheduler
+        if not row.get("external_id"):
+            if store.now() - (row["started_at"] or 0) <= SUBMIT_TIMEOUT_S * 2:
+                return None
+            return "never submitted to Slurm (no Slurm job id)"
+        t = store.now()
+        key = (row["id"], row["attempt"])
+        if t - self._polled.get(key, float("-inf")) < s.settings.slurm_poll_s:
+            return None
+        self._polled[key] = t
+        state = job_state(row["external_id"])
+        if state == GONE and t - (row["started_at"] or 0) <= SUBMIT_TIMEOUT_S:
+            state = None   # just submitted: the controller may not list it yet
+        if state is None or state not in TERMINAL_STATES:
+            ours = ("submitting to Slurm", "PENDING on Slurm", f"submitted to Slurm as job {row['external_id']}")
+            if state in ("PENDING", "RUNNING") and row["message"] in ours and row["message"] != f"{state} on Slurm":
+                store.update(s.db, row["id"], expect=("running",), if_attempt=row["attempt"],
+                             message=f"{state} on Slurm")   # until the worker reports its own progress
+            return None
+        return (f"Slurm job {row['external_id']} ended {state} without a final status" if state != GONE else
+                f"Slurm job {row['external_id']} is gone (neither squeue nor sacct knows it) without a final status")
+
+    def kill(self, row: dict) -> None:
+        return None

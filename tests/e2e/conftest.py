@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -136,7 +137,7 @@ def app_server(request, make_home, shared_data, tmp_path) -> AppServer:
 def auth_app_server(request, make_home, shared_data, tmp_path) -> AppServer:
     """As `app_server`, with logins on (`--auth`) and two ordinary accounts, alice and bob (passwords in
     `.users`); the test job kinds (tests.jobkinds) are known to the app and its workers."""
-    from backend import registry, users
+    from frbio_core import registry, users
     from tests.jobkinds import MODULE
 
     home = make_home(tmp_path / "home")
@@ -170,3 +171,108 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+# --- acting on the page: wait for the state an action relies on, never for a time --------------------------------
+#
+# Gradio shows the components of a tab or an accordion when it is opened, and one animation frame later sets them
+# again from its own state: a value typed in between is lost (on a busy machine frames come late and that window
+# widens), and an action clicked next runs on the old value. Gradio reads a box's value when an action is clicked,
+# so a value the box shows once that reset is past is the value the action gets.
+
+NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done())))"
+
+
+def frames_drawn(page) -> None:
+    """Wait until the page has drawn two more animation frames (what gradio waits for before the reset above)."""
+    page.evaluate(NEXT_FRAMES)
+
+
+def reveal(page, trigger, shown) -> None:
+    """Click `trigger` (a tab, an accordion's header) and wait until gradio has finished showing what it opens:
+    `shown` (a component inside) visible and the frame after which gradio resets the shown values drawn."""
+    from playwright.sync_api import expect
+
+    trigger.click()
+    expect(shown).to_be_visible()
+    frames_drawn(page)
+
+
+def open_tab(page, name: str, shown) -> None:
+    """`reveal` the tab called `name`, `shown` being a component inside it."""
+    reveal(page, page.get_by_role("tab", name=name), shown)
+
+
+def commit(page, field, value) -> None:
+    """Type `value` into the text or number box `field` and leave it (blur, as Tab or a click elsewhere does, without
+    focusing anything else), then wait until the app holds it: the box shows it, and still does once two more frames
+    are drawn (nothing set it back)."""
+    from playwright.sync_api import expect
+
+    text = str(value)
+    field.fill(text)
+    field.blur()
+    expect(field).to_have_value(text)
+    frames_drawn(page)
+    expect(field).to_have_value(text)
+
+
+def number_box(page, label: str):
+    """The (first) number box whose label starts with `label`."""
+    return page.get_by_role("spinbutton", name=re.compile(rf"^{re.escape(label)}")).first
+
+
+def set_number(page, label: str, value) -> None:
+    """`commit` `value` to the `number_box` labelled `label`."""
+    commit(page, number_box(page, label), value)
+
+
+def choose_option(page, box, value: str) -> None:
+    """Pick `value` in the dropdown whose text box is `box` by typing it and pressing Enter, once it is among the
+    choices (they may be refreshed on page load), then wait until the box shows it."""
+    from playwright.sync_api import expect
+
+    box.fill(value)
+    choices = page.locator(f'[id="{box.get_attribute("aria-controls")}"]')   # this dropdown's list of choices
+    expect(choices.get_by_role("option", name=value, exact=True)).to_be_visible()
+    box.press("Enter")
+    expect(box).to_have_value(value)
+    frames_drawn(page)
+    expect(box).to_have_value(value)
+
+
+def start_smallest_study(page, server) -> str:
+    """On the Reproduce tab: the `smallest` budget, a tiny random model (SmolLM2's tokenizer, registered as `tiny`)
+    to specialise, Start; returns the study's id once the page says it started."""
+    from playwright.sync_api import expect
+
+    from backend.default_model import DEFAULT_MODEL_NAME
+    from backend.models.importing import make_tiny_model
+    from frbio_core import registry
+
+    make_tiny_model(server.home, "tiny", seed=0, tokenizer_from=server.home / "models" / DEFAULT_MODEL_NAME,
+                    db=registry.connect(server.home / "frbio.db"))
+    page.goto(server.url)
+    expect(page.get_by_role("tab", name="Reproduce the paper")).to_have_attribute("aria-selected", "true")
+    page.get_by_label("smallest").check()
+    expect(page.locator("#rep-budget")).to_contain_text("smoke test", timeout=30_000)
+    expect(page.locator("#rep-budget")).to_contain_text("4 steps × 2 blocks × 64 tokens")
+    base = page.get_by_label("Model to specialise")
+    base.fill("tiny")
+    base.press("Enter")
+    expect(page.locator("#rep-budget")).to_contain_text("DAPT of tiny", timeout=30_000)
+    page.locator("#rep-start").click()
+    expect(page.locator("#rep-start-msg")).to_contain_text("started", timeout=30_000)
+    return re.search(r"job-\d+", page.locator("#rep-start-msg").inner_text()).group(0)
+
+
+def pick_job(page, job_id: str) -> None:
+    """Open the Jobs tab and select `job_id` in its job list (its status line then shows it)."""
+    from playwright.sync_api import expect
+
+    open_tab(page, "Jobs", page.locator("#jobs-table-all"))
+    expect(page.locator("#jobs-table-all")).to_contain_text(job_id, timeout=30_000)
+    pick = page.locator("#job-pick-all input")
+    pick.fill(job_id)
+    pick.press("Enter")
+    expect(page.locator("#job-status-all")).to_contain_text(job_id, timeout=30_000)

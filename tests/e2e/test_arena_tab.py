@@ -5,7 +5,8 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from backend.models.importing import make_tiny_model
-from backend.registry import connect
+from frbio_core.registry import connect
+from tests.e2e.conftest import commit, open_tab
 
 
 def test_blind_round_trip(app_server, page: Page):
@@ -13,7 +14,7 @@ def test_blind_round_trip(app_server, page: Page):
     make_tiny_model(app_server.home, name="tiny-a", seed=1, db=db)
     make_tiny_model(app_server.home, name="tiny-b", seed=2, db=db)
     page.goto(app_server.url)  # the browser asks for English (locale en-US)
-    page.get_by_role("tab", name="Évaluation à l'aveugle").click()
+    open_tab(page, "Évaluation à l'aveugle", page.locator("#arena-notice"))
     expect(page.locator("#arena-notice")).to_contain_text("Ceci n'est pas un avis médical")
     expect(page.locator("#arena-vote-a")).to_contain_text("A est meilleure")
     expect(page.locator("#arena-vote-a")).to_be_disabled()
@@ -21,7 +22,7 @@ def test_blind_round_trip(app_server, page: Page):
     expect(pool).to_contain_text("tiny-b", timeout=30_000)
     pool.get_by_label("tiny-a").check()
     pool.get_by_label("tiny-b").check()
-    page.locator("#arena-prompt textarea").fill("Quels conseils donner à une personne hypertendue ?")
+    commit(page, page.locator("#arena-prompt textarea"), "Quels conseils donner à une personne hypertendue ?")
     page.get_by_label("Échantillonnage libre").check()
     page.locator("#arena-start").click()
 

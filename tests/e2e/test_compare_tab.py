@@ -4,17 +4,16 @@ are computed beforehand through the backend (as earlier eval jobs would have), s
 cache at once."""
 from __future__ import annotations
 
-import re
-
 from playwright.sync_api import Page, expect
 
-from backend import registry
+from frbio_core import registry
 from backend.corpus import catalogue, snapshot
 from backend.corpus.recipe import Recipe
 from backend.evaluation.config import EvalConfig
 from backend.evaluation.runner import run_eval
 from backend.models.importing import make_tiny_model
-from backend.settings import load_settings
+from frbio_core.settings import load_settings
+from tests.e2e.conftest import number_box, open_tab, reveal, set_number
 
 TASKS = ["frenchmedmcqa_single", "sib200_fr", "perplexity"]
 SETTINGS = dict(limit=6, ppl_block_size=64, ppl_max_blocks=3, batch_size=6)
@@ -39,23 +38,17 @@ def pick_model(page: Page, name: str) -> None:
     expect(page.locator("#cmp-models")).to_contain_text(name)
 
 
-def set_number(page: Page, label: str, value: int) -> None:
-    field = page.get_by_role("spinbutton", name=re.compile(rf"^{re.escape(label)}")).first
-    field.fill(str(value))
-    field.press("Tab")
-
-
 def test_pick_models_and_see_table_charts_items_and_report(app_server, shared_data, page: Page):
     prepare(app_server, shared_data)
     page.goto(app_server.url)
-    page.get_by_role("tab", name="Compare").click()
+    open_tab(page, "Compare", page.locator("#cmp-models"))
     pick_model(page, "tiny-base")
     pick_model(page, "tiny-dapt")
     tasks = page.locator("#cmp-tasks")
     for title in ("FrenchMedMCQA (all items)", "PubMedQA (English medical)"):
         tasks.get_by_label(title, exact=True).uncheck()
     tasks.get_by_label("Perplexity (domain vs general)", exact=True).check()
-    page.get_by_text("Evaluation settings").click()
+    reveal(page, page.get_by_text("Evaluation settings"), number_box(page, "Items per benchmark"))
     set_number(page, "Items per benchmark", SETTINGS["limit"])
     set_number(page, "Perplexity block size", SETTINGS["ppl_block_size"])
     set_number(page, "Perplexity blocks per set", SETTINGS["ppl_max_blocks"])

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import commit, open_tab, reveal
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = PROJECT_ROOT / "assets" / "screenshots" / "corpus_tab.png"
 COMMERCIAL = ["mantra_gsc", "pxcorpus", "ScopeSanteQualite"]  # the data folder of the app_server fixture
@@ -24,7 +26,7 @@ BUILD_TIMEOUT_MS = 180_000
 
 def open_app(page: Page, url: str) -> None:
     page.goto(url)
-    page.get_by_role("tab", name="Corpus").click()
+    open_tab(page, "Corpus", page.locator("#sources-table"))
     expect(page.locator("#sources-table")).to_contain_text(RESEARCH_ONLY, timeout=60_000)
     # the page-load estimate has run: the app is fully wired
     expect(page.locator("#estimate")).to_contain_text("Commercial use allowed", timeout=60_000)
@@ -129,10 +131,11 @@ def test_bad_upload_names_file_and_line_and_changes_nothing(app_server, page, tm
     table = page.locator("#sources-table")
     before = table.inner_text()
 
-    page.get_by_text("Add a source (upload)").click()
+    name = page.locator("#upload-name").get_by_role("textbox")
+    reveal(page, page.get_by_text("Add a source (upload)"), name)
     page.locator("#upload-file input[type=file]").set_input_files(str(bad))
     expect(page.locator("#upload-file")).to_contain_text("notes_cliniques")
-    page.locator("#upload-name").get_by_role("textbox").fill("notes")
+    commit(page, name, "notes")
     page.locator("#upload-button").click()
 
     msg = page.locator("#sources-msg")

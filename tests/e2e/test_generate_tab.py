@@ -7,7 +7,8 @@ import re
 from playwright.sync_api import Page, expect
 
 from backend.models.importing import make_tiny_model
-from backend.registry import connect
+from frbio_core.registry import connect
+from tests.e2e.conftest import commit, open_tab, reveal
 
 
 def test_two_panes_stream_then_stop(app_server, page: Page):
@@ -15,16 +16,17 @@ def test_two_panes_stream_then_stop(app_server, page: Page):
     make_tiny_model(app_server.home, name="tiny-base", seed=1, db=db)
     make_tiny_model(app_server.home, name="tiny-instruct", seed=2, db=db)
     page.goto(app_server.url)
-    page.get_by_role("tab", name="Generate").click()
     models = page.locator("#gen-models")
+    open_tab(page, "Generate", models)
     expect(models).to_contain_text("tiny-instruct", timeout=30_000)  # choices refreshed on page load
     models.get_by_label("tiny-base").check()
     models.get_by_label("tiny-instruct").check()
     page.locator("#gen-prompt-preset input").click()
     page.get_by_role("option", name="Définition de l'AVC (texte à compléter)").click()
     expect(page.locator("#gen-prompt textarea")).to_have_value(re.compile("accident vasculaire cérébral"))
-    page.get_by_text("Generation settings").click()
-    page.get_by_label("Max new tokens").fill("24")
+    max_new_tokens = page.get_by_label("Max new tokens")
+    reveal(page, page.get_by_text("Generation settings"), max_new_tokens)
+    commit(page, max_new_tokens, 24)
     page.locator("#gen-go").click()
 
     for i, name, fmt in ((0, "tiny-base", "raw completion"), (1, "tiny-instruct", "chat template")):
@@ -39,7 +41,7 @@ def test_two_panes_stream_then_stop(app_server, page: Page):
     # a long answer from the real default model, stopped early
     models.get_by_label("tiny-instruct").uncheck()
     models.get_by_label("smollm2-135m-instruct").check()
-    page.get_by_label("Max new tokens").fill("2000")
+    commit(page, max_new_tokens, 2000)
     page.locator("#gen-go").click()
     expect(page.locator("#gen-pane-1")).to_contain_text("✍️", timeout=60_000)
     page.locator("#gen-stop").click()

@@ -8,8 +8,9 @@ import time
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from backend import registry, users
+from frbio_core import registry, users
 from jobs import store
+from tests.e2e.conftest import pick_job
 from tests.jobkinds import MODULE  # noqa: F401  (registers test_sleep in this process, for store.submit)
 
 
@@ -38,12 +39,7 @@ def log_in(browser: Browser, auth_app_server):
 
 
 def cancel_from_jobs_tab(page: Page, job_id: str) -> None:
-    page.get_by_role("tab", name="Jobs").click()
-    expect(page.locator("#jobs-table-all")).to_contain_text(job_id, timeout=30_000)
-    pick = page.locator("#job-pick-all input")
-    pick.fill(job_id)
-    pick.press("Enter")
-    expect(page.locator("#job-status-all")).to_contain_text(job_id, timeout=30_000)
+    pick_job(page, job_id)
     page.locator("#job-cancel-all").click()
 
 

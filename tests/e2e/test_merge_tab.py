@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from backend import registry
+from frbio_core import registry
 from backend.default_model import DEFAULT_MODEL_NAME
 from backend.models.importing import make_tiny_model
+from tests.e2e.conftest import choose_option, commit, open_tab, reveal
 from tests.merge_models import tiny_models
 
 
@@ -18,26 +19,22 @@ def prepare(app_server) -> None:
 
 
 def choose(page: Page, elem_id: str, value: str) -> None:
-    box = page.locator(f"#{elem_id} input").first
-    box.fill(value)
-    box.press("Enter")
+    choose_option(page, page.locator(f"#{elem_id} input").first, value)
 
 
-def open_tab(app_server, page: Page) -> None:
-    prepare(app_server)
-    page.goto(app_server.url)
-    page.get_by_role("tab", name="Merge").click()
+def open_merge_tab(page: Page, url: str) -> None:
+    page.goto(url)
+    open_tab(page, "Merge", page.locator("#merge-base input").first)
 
 
 def set_slider(page: Page, label: str, value: float) -> None:
     """Type the value in the slider's number box and leave it: gradio fires the slider's release event."""
-    box = page.locator(f'input[aria-label="number input for {label}"]:visible').first
-    box.fill(str(value))
-    box.blur()
+    commit(page, page.locator(f'input[aria-label="number input for {label}"]:visible').first, value)
 
 
 def test_moving_the_slider_changes_the_preview_generation(app_server, page: Page):
-    open_tab(app_server, page)
+    prepare(app_server)
+    open_merge_tab(page, app_server.url)
     choose(page, "merge-base", "tiny-base")
     choose(page, "merge-dapt", "tiny-other")
     expect(page.locator("#merge-compat")).to_contain_text("compatible: LlamaForCausalLM", timeout=30_000)
@@ -58,7 +55,7 @@ def test_moving_the_slider_changes_the_preview_generation(app_server, page: Page
     expect(merged).to_have_value(other_text, timeout=60_000)      # t = 1 the other one
     assert middle not in (base_text, other_text)
 
-    page.locator("#merge-output-name").locator("textarea, input").first.fill("tiny-merged-e2e")
+    commit(page, page.locator("#merge-output-name").locator("textarea, input").first, "tiny-merged-e2e")
     page.locator("#merge-save").click()
     expect(page.locator("#merge-save-msg")).to_contain_text("queued as", timeout=30_000)
     expect(page.locator("#job-status-merge")).to_contain_text("succeeded", timeout=180_000)
@@ -68,7 +65,8 @@ def test_moving_the_slider_changes_the_preview_generation(app_server, page: Page
 
 
 def test_incompatible_models_are_refused_with_the_mismatch_named(app_server, page: Page):
-    open_tab(app_server, page)
+    prepare(app_server)
+    open_merge_tab(page, app_server.url)
     choose(page, "merge-base", "tiny-base")
     choose(page, "merge-dapt", "tiny-narrow")
     expect(page.locator("#merge-compat")).to_contain_text("hidden_size differs: 64 in the base tiny-base, 32 in the "
@@ -89,15 +87,14 @@ def test_sweep_chart_and_choosing_a_point_sets_the_slider(app_server, page: Page
     snap = snapshot.build_snapshot(db, app_server.home, Recipe(sources=["mantra_gsc", "pxcorpus"]))["snapshot_id"]
     models = tiny_models(app_server.home, db, tokenizer_from=app_server.home / "models" / DEFAULT_MODEL_NAME)
     perturbed_copy(app_server.home, db, models["other"], "tiny-dapt-trained", scale=0.5, snapshot_id=snap)
-    page.goto(app_server.url)
-    page.get_by_role("tab", name="Merge").click()
+    open_merge_tab(page, app_server.url)
     choose(page, "merge-base", "tiny-other")
     choose(page, "merge-dapt", "tiny-dapt-trained")
     expect(page.locator("#merge-compat")).to_contain_text("compatible", timeout=30_000)
 
-    page.get_by_text("t-sweep: domain vs general").click()
     grid = page.locator("#merge-grid textarea")
-    grid.fill("0, 0.5, 1")
+    reveal(page, page.get_by_text("t-sweep: domain vs general"), grid)
+    commit(page, grid, "0, 0.5, 1")
     page.locator("#merge-sweep-run").click()
     expect(page.locator("#merge-sweep-msg")).to_contain_text("queued as", timeout=30_000)
     points = page.locator("#merge-sweep-points")

@@ -7,11 +7,12 @@ import re
 from playwright.sync_api import Page, expect
 
 from backend.models.importing import make_tiny_model
+from tests.e2e.conftest import commit, open_tab, reveal
 
 
 def open_models(page: Page, url: str) -> None:
     page.goto(url)
-    page.get_by_role("tab", name="Models").click()
+    open_tab(page, "Models", page.locator("#models-table"))
     expect(page.locator("#models-table")).to_contain_text("smollm2-135m-instruct", timeout=60_000)
 
 
@@ -24,13 +25,14 @@ def test_default_model_listed_and_local_import(app_server, page: Page, tmp_path)
 
     outside = tmp_path / "elsewhere"
     tiny = make_tiny_model(outside, name="tiny-demo", seed=3, tokenizer_from=None)
-    page.get_by_text("Import a local Hugging Face folder").click()
-    page.locator("#import-path textarea, #import-path input").first.fill(tiny["path"])
+    path = page.locator("#import-path textarea, #import-path input").first
+    reveal(page, page.get_by_text("Import a local Hugging Face folder"), path)
+    commit(page, path, tiny["path"])
     page.locator("#import-button").click()
     expect(page.locator("#models-msg")).to_contain_text("Registered", timeout=30_000)
     expect(table).to_contain_text("tiny-demo")
 
-    page.locator("#import-path textarea, #import-path input").first.fill(str(tmp_path / "no-such-model"))
+    commit(page, path, tmp_path / "no-such-model")
     page.locator("#import-button").click()
     expect(page.locator("#models-msg")).to_contain_text("❌", timeout=30_000)
     expect(page.locator("#models-msg")).to_contain_text("no-such-model")
@@ -38,7 +40,8 @@ def test_default_model_listed_and_local_import(app_server, page: Page, tmp_path)
 
 def test_hub_download_offline_is_refused_clearly(app_server, page: Page):
     open_models(page, app_server.url)
-    page.get_by_text("Download from the Hugging Face Hub").click()
-    page.get_by_role("textbox", name=re.compile(r"^Hub model id")).fill("Qwen/Qwen3-0.6B-Base")
+    repo = page.get_by_role("textbox", name=re.compile(r"^Hub model id"))
+    reveal(page, page.get_by_text("Download from the Hugging Face Hub"), repo)
+    commit(page, repo, "Qwen/Qwen3-0.6B-Base")
     page.locator("#download-button").click()
     expect(page.locator("#models-msg")).to_contain_text("offline mode is on", timeout=30_000)

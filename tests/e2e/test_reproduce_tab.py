@@ -10,43 +10,31 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from backend import registry
-from backend.default_model import DEFAULT_MODEL_NAME
-from backend.models.importing import make_tiny_model
+from frbio_core import registry
+from tests.e2e.conftest import reveal, start_smallest_study
 
 STUDY_TIMEOUT_MS = 600_000
 
 
 def test_the_paper_study_runs_end_to_end_from_the_reproduce_tab(app_server, shared_data, page: Page):
     db = registry.connect(app_server.home / "frbio.db")
-    make_tiny_model(app_server.home, "tiny", seed=0, tokenizer_from=app_server.home / "models" / DEFAULT_MODEL_NAME,
-                    db=db)
     (app_server.data / "bench").symlink_to(shared_data / "bench", target_is_directory=True)
-
     page.goto(app_server.url)
-    expect(page.get_by_role("tab", name="Reproduce the paper")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#rep-budget")).to_contain_text("under one hour on 2 CPU cores")
-    page.get_by_label("smallest").check()
-    expect(page.locator("#rep-budget")).to_contain_text("smoke test", timeout=30_000)
-    expect(page.locator("#rep-budget")).to_contain_text("4 steps × 2 blocks × 64 tokens")
-    page.get_by_text("Sizes (filled by the budget; change any)").click()
-    steps = page.get_by_label("Max steps")
-    expect(steps).to_have_value("4")
-    base = page.get_by_label("Model to specialise")
-    base.fill("tiny")
-    base.press("Enter")
-    expect(page.locator("#rep-budget")).to_contain_text("DAPT of tiny", timeout=30_000)
 
-    page.locator("#rep-start").click()
-    expect(page.locator("#rep-start-msg")).to_contain_text("started", timeout=30_000)
+    start_smallest_study(page, app_server)
+    steps = page.get_by_label("Max steps")       # the budget filled the size fields with what runs
+    reveal(page, page.get_by_text("Sizes (filled by the budget; change any)"), steps)
+    expect(steps).to_have_value("4")
     status = page.locator("#rep-status")
     expect(status).to_contain_text("running", timeout=30_000)
     expect(page.locator("#rep-stages")).to_contain_text("dapt: job-", timeout=180_000)
     expect(status).to_contain_text("succeeded", timeout=STUDY_TIMEOUT_MS)
 
-    from backend.study.pipeline import list_studies
+    from backend.study.state import list_studies
+    from frbio_core.settings import Settings
 
-    row = list_studies(db)[0]
+    row = list_studies(db, Settings(home=str(app_server.home), data=[str(app_server.data)]))[0]
     assert row["status"] == "succeeded" and row["config"]["budget"] == "smallest"
     # what the form showed is what ran: the preset's sizes, the JSON item limits parsed back into a mapping
     assert row["config"]["max_steps"] == 4 and row["config"]["base_model"] == "tiny"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
-from backend import registry
+from frbio_core import registry
 from backend.corpus import catalogue, snapshot
 from backend.corpus.recipe import Recipe
 from backend.models.importing import make_tiny_model
+from tests.e2e.conftest import choose_option, open_tab, set_number
 
 
 def prepare(app_server) -> str:
@@ -21,24 +23,22 @@ def prepare(app_server) -> str:
     return snap["snapshot_id"]
 
 
-def choose(page: Page, label: str, value: str) -> None:
-    box = page.get_by_role("combobox", name=re.compile(rf"^{label}"))
-    box.fill(value)
-    box.press("Enter")
+def combobox(page: Page, label: str):
+    return page.get_by_role("combobox", name=re.compile(rf"^{label}"))
 
 
-def set_number(page: Page, label: str, value: int) -> None:
-    field = page.get_by_role("spinbutton", name=re.compile(rf"^{label}")).first
-    field.fill(str(value))
-    field.press("Tab")
-
-
-def test_launch_tiny_run_and_watch_its_curve(app_server, page: Page):
+@pytest.fixture
+def train_tab(app_server, page: Page) -> str:
+    """The Train tab open on a prepared home, the tiny model and the snapshot chosen; returns the snapshot's id."""
     snap_id = prepare(app_server)
     page.goto(app_server.url)
-    page.get_by_role("tab", name="Train").click()
-    choose(page, "Base model", "tiny-e2e")
-    choose(page, "Corpus snapshot", snap_id)
+    open_tab(page, "Train", combobox(page, "Base model"))
+    choose_option(page, combobox(page, "Base model"), "tiny-e2e")
+    choose_option(page, combobox(page, "Corpus snapshot"), snap_id)
+    return snap_id
+
+
+def test_launch_tiny_run_and_watch_its_curve(page: Page, train_tab):
     for label, value in (("Training steps", 40), ("Micro-batch size", 4), ("Block size", 64),
                          ("Evaluate perplexity every", 10), ("Checkpoint every", 20)):
         set_number(page, label, value)
@@ -57,17 +57,13 @@ def test_launch_tiny_run_and_watch_its_curve(app_server, page: Page):
     expect(curves).to_contain_text("train loss", timeout=120_000)  # the plot appears once metrics arrive
     expect(status).to_contain_text("succeeded", timeout=240_000)
     expect(curves).to_contain_text("domain perplexity")
-    page.get_by_role("tab", name="Models").click()
-    page.get_by_role("button", name="Refresh").first.click()
+    refresh = page.get_by_role("button", name="Refresh").first
+    open_tab(page, "Models", refresh)
+    refresh.click()
     expect(page.locator("#models-table")).to_contain_text("dapt", timeout=30_000)
 
 
-def test_impossible_config_is_refused_before_launch(app_server, page: Page):
-    snap_id = prepare(app_server)
-    page.goto(app_server.url)
-    page.get_by_role("tab", name="Train").click()
-    choose(page, "Base model", "tiny-e2e")
-    choose(page, "Corpus snapshot", snap_id)
+def test_impossible_config_is_refused_before_launch(page: Page, train_tab):
     set_number(page, "Block size", 4096)  # the tiny model's context is 512
     page.locator("#train-launch").click()
     expect(page.locator("#train-msg")).to_contain_text("block_size", timeout=30_000)

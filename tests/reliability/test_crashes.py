@@ -12,12 +12,13 @@ import time
 
 import pytest
 
-from backend.settings import PROJECT_ROOT, Settings
+from frbio_core.settings import PROJECT_ROOT, Settings
 from backend.studio import Studio
 from jobs import store
 from jobs.processes import group_alive, worker_alive
 from jobs.scheduler import Scheduler, scheduler_running
-from test_jobs import cleanup, make_studio, small_data, wait_for  # noqa: F401 (small_data: a fixture)
+from test_jobs import cleanup, make_studio
+from tests.data_helpers import wait_for
 
 
 @pytest.fixture(scope="session")
@@ -182,7 +183,7 @@ def test_wait_drives_a_scheduler_when_no_app_is_running(make_home, small_data):
 WRITER = """
 import sys
 sys.path.insert(0, {root!r})
-from backend import registry
+from frbio_core import registry
 from jobs import store
 db = registry.connect({db!r})
 for i in range(150):

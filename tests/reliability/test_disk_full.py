@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from backend.settings import PROJECT_ROOT
+from frbio_core.settings import PROJECT_ROOT
 from jobs import store
-from jobs.scheduler import worker_env
+from jobs.launchers import worker_env
 from test_training import build_env, config, run
 
 MB = 2 ** 20

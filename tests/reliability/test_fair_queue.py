@@ -5,8 +5,8 @@ import json
 import threading
 import time
 
-from backend import registry
-from backend.settings import Settings
+from frbio_core import registry
+from frbio_core.settings import Settings
 from backend.studio import Studio
 from jobs import store
 from jobs.scheduler import Scheduler

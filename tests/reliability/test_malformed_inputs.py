@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from backend import registry
+from frbio_core import registry
 from backend.__main__ import main
 from backend.models.importing import make_tiny_model
-from backend.settings import PROJECT_ROOT
-from test_jobs import small_data  # noqa: F401 (a fixture)
+from frbio_core.settings import PROJECT_ROOT
 
 
 def write(path: Path, data) -> str:
