@@ -78,7 +78,9 @@ def test_non_commercial_dapt_makes_a_non_commercial_merge(env):
     cfg = MergeConfig(base_model="tiny-base", dapt_model=dapt["id"], output_name="merged-research")
     result = merge_save.save_merge(env["db"], env["home"], cfg)
     assert result["commercial_use"] is False and get_model(env["db"], "merged-research")["commercial_use"] == 0
-    assert "Not for commercial use" in (Path(result["path"]) / "README.md").read_text("utf-8")
+    card = (Path(result["path"]) / "README.md").read_text("utf-8")
+    assert ("**NON-COMMERCIAL (research only)**: a parent model, or the training data of the DAPT model, does not "
+            "allow it") in card
 
 
 def assert_nothing_written(env, before_models: list[str], before_folders: list[str]):
