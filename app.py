@@ -13,27 +13,30 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
 
 def login_check(db_path):
-    """Gradio's `auth=` callable: an enabled account with that password (frbio_core.users; scrypt, constant time)."""
-    from frbio_core import registry, users
+    """Gradio's `auth=` callable (frbio_ui.web): throttled, audited with the client's address."""
+    from frbio_ui.web import login_check as check
 
-    def check(username: str, password: str) -> bool:
-        return users.authenticate(registry.connect(db_path), username, password)
-    return check
+    return check(db_path)
 
 
 def auth_kwargs(settings, db) -> dict:
-    """`auth=` for launch when logins are needed (beyond 127.0.0.1, or --auth); SystemExit with a clear message when
-    they are needed but no account can log in; a loud warning when the insecure flag turns them off."""
+    """`auth=` for launch when logins are needed: beyond 127.0.0.1, with --auth, or whenever the home has an enabled
+    account (then the app never acts for whoever reaches it without one); SystemExit with a clear message when they
+    are needed but no account can log in; a loud warning when the insecure flag turns them off."""
     from frbio_core import users
     from frbio_core.settings import is_loopback, needs_auth
 
-    if not needs_auth(settings):
+    has_accounts = any(not u["disabled"] for u in users.list_users(db))
+    if has_accounts and not needs_auth(settings) and is_loopback(settings.host):
+        print(f"logins are on: {settings.home_path} has accounts (every visitor logs in, even on "
+              f"{settings.host})", file=sys.stderr, flush=True)
+    elif not needs_auth(settings):
         if not is_loopback(settings.host):
             print("=" * 100 + f"\nWARNING: --insecure-no-auth-on-public-address: serving {settings.host}:"
                   f"{settings.port} WITHOUT LOGIN. Anyone who reaches this port can launch, cancel and read every job, "
                   "model and corpus.\n" + "=" * 100, file=sys.stderr, flush=True)
         return {}
-    if not any(not u["disabled"] for u in users.list_users(db)):
+    if not has_accounts:
         where = "on " + settings.host if not is_loopback(settings.host) else "with --auth"
         raise SystemExit(f"error: refusing to start {where} without login: no enabled account. Create one with\n"
                          f"  python -m backend --home {settings.home_path} users add NAME --admin\n"
@@ -55,10 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(**values_from_args(args, Settings))
 
     from backend.studio import Studio
-    from frbio_ui.app_ui import build_app, launch_kwargs
+    from frbio_ui.app_ui import build_app
 
-    studio = Studio(settings)
-    auth = auth_kwargs(settings, studio.db)   # before anything slow: refuse at once when no one could log in
+    import sqlite3
+
+    try:
+        studio = Studio(settings)
+        auth = auth_kwargs(settings, studio.db)   # before anything slow: refuse at once when no one could log in
+    except sqlite3.DatabaseError as exc:       # a corrupt registry, a full disk: one line, not a traceback
+        raise SystemExit(f"error: the registry {settings.db_path} cannot be used ({exc}): free some disk space, or "
+                         "restore it from a backup (python -m backend backup) and move the damaged file aside")
     if settings.import_default_model:
         from backend.default_model import DefaultModelError
         from backend.models.importing import register_default
@@ -71,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     studio.scheduler.reconcile()  # 'running' rows left by a previous app whose worker is gone → failed (resumable)
     studio.scheduler.start()      # launches queued jobs; the jobs themselves outlive the app
     print(f"FrBio Studio: http://{settings.host}:{settings.port}  (home {settings.home_path})", flush=True)
-    build_app(studio).queue(default_concurrency_limit=4).launch(**launch_kwargs(studio), **auth)
+    from frbio_ui.web import serve
+
+    serve(studio, build_app(studio).queue(default_concurrency_limit=4), auth=bool(auth),
+          auth_message=auth.get("auth_message", ""))
     return 0
 
 

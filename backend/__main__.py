@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 
 from backend import lineage
@@ -54,7 +55,7 @@ def cmd_add(studio, args):
     from backend.corpus.catalogue import import_upload
 
     rows = import_upload(studio.db, studio.settings.folder("uploads"), args.file, args.name, args.license,
-                         args.commercial, args.document_type, args.kind)
+                         args.commercial, args.document_type, args.kind, owner=args.actor, replace=args.replace)
     _emit(args, rows, "\n".join(f"added {r['name']}: {r['n_docs']:,} docs, {r['n_words']:,} words" for r in rows))
 
 
@@ -88,7 +89,8 @@ def cmd_models_list(studio, args):
 def cmd_models_import(studio, args):
     from backend.models.importing import import_local
 
-    row = import_local(studio.db, studio.home, args.path, name=args.name, license=args.license, copy=args.copy)
+    row = import_local(studio.db, studio.home, args.path, name=args.name, license=args.license, copy=args.copy,
+                       actor=args.actor, roots=studio.settings.import_roots, replace=args.replace)
     _emit(args, row, _model_line(row))
 
 
@@ -107,7 +109,8 @@ def cmd_models_tiny(studio, args):
     from backend.models.importing import make_tiny_model
 
     row = make_tiny_model(studio.home, name=args.name, seed=args.seed, db=studio.db,
-                          tokenizer_from=None if args.byte_tokenizer else "default")
+                          tokenizer_from=None if args.byte_tokenizer else "default", owner=args.actor,
+                          replace=args.replace)
     _emit(args, row, _model_line(row))
 
 
@@ -123,8 +126,23 @@ def cmd_models_publish(studio, args):
             raise
         is_snapshot = True
     publish = publish_snapshot if is_snapshot else publish_model
-    result = publish(studio.db, args.id, args.repo_id, private=not args.public)
+    result = publish(studio.db, args.id, args.repo_id, private=not args.public, actor=args.actor)
     _emit(args, result, f"published {args.id} to {result['url']}")
+
+
+def _as_flags(p, who: str) -> None:
+    p.add_argument("--as", dest="actor", metavar="USER", help=who + "; default: the server's operator")
+    p.add_argument("--replace", action="store_true", help="replace a model with that id (its owner or an admin; "
+                   "audited) instead of refusing")
+
+
+# commands that only read or change what exists: on a home without a registry (a mistyped --home) they say so
+# instead of creating an empty one
+EXISTING_HOME = {("models", "list"), ("models", "info"), ("models", "publish"), ("corpus", "snapshots"),
+                 ("jobs", "list"), ("jobs", "show"), ("jobs", "cancel"), ("jobs", "resume"), ("jobs", "delete"),
+                 ("jobs", "wait"), ("users", "list"), ("users", "disable"), ("users", "enable"), ("users", "admin"),
+                 ("users", "password"), ("audit", None), ("trust-remote-code", None), ("backup", None),
+                 ("reproduce", "status"), ("reproduce", "resume"), ("reproduce", "cancel"), ("reproduce", "list")}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -152,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--commercial", action="store_true", help="the licence allows commercial use")
     p.add_argument("--document-type", default="unknown")
     p.add_argument("--kind", choices=["domain", "general"], default="domain")
+    p.add_argument("--as", dest="actor", metavar="USER", help="add it as this account (its owner)")
+    p.add_argument("--replace", action="store_true", help="replace an uploaded source of that name (its owner or an "
+                   "admin; audited) instead of refusing")
     p.set_defaults(func=cmd_add)
 
     models = top.add_parser("models", help="model registry").add_subparsers(dest="cmd", required=True)
@@ -169,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--copy", action="store_true", help="copy the folder under FRBIO_HOME/models instead of "
                    "registering it in place")
     p.add_argument("--license", help="licence identifier (default: from README.md front matter)")
+    _as_flags(p, "import as this account (an admin; the folder must lie under --import-roots)")
     p.set_defaults(func=cmd_models_import)
     p = models.add_parser("info", help="one model with its facts and lineage")
     p.add_argument("id")
@@ -177,12 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="tiny-llama")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--byte-tokenizer", action="store_true", help="a 259-token byte tokenizer instead of SmolLM2's")
+    _as_flags(p, "build it as this account (its owner)")
     p.set_defaults(func=cmd_models_tiny)
     p = models.add_parser("publish", help="publish a model (or a corpus snapshot) to the Hub (token: $HF_TOKEN)")
     p.add_argument("id", help="model id, or snapshot id (snap-…)")
     p.add_argument("repo_id", help="owner/name on the Hub")
     p.add_argument("--public", action="store_true", help="create a public repository (default: private)")
     p.add_argument("--snapshot", action="store_true", help="ID is a corpus snapshot")
+    p.add_argument("--as", dest="actor", metavar="USER", help="publish as this account (its own models and "
+                   "snapshots only, unless an admin); default: the server's operator")
     p.set_defaults(func=cmd_models_publish)
     for sub in (corpus, models):
         for choice in sub.choices.values():
@@ -212,9 +237,17 @@ def main(argv: list[str] | None = None) -> int:
     from frbio_core.settings import load_settings
 
     args = build_parser().parse_args(argv)
-    studio = Studio(load_settings(**values_from_args(args, Settings)))
     try:
+        settings = load_settings(**values_from_args(args, Settings))
+        if (args.group, getattr(args, "cmd", None)) in EXISTING_HOME and not settings.db_path.exists():
+            raise UserError(f"no FrBio Studio registry in {settings.home_path} (no {settings.db_path.name}): check "
+                            "--home (or FRBIO_HOME)")
+        studio = Studio(settings)
         args.func(studio, args)
+    except sqlite3.DatabaseError as exc:   # a corrupt registry, a full disk: one line, nothing half-written
+        print(f"error: the registry {settings.db_path} cannot be used ({exc}): free some disk space, or restore it "
+              "from a backup (python -m backend backup) and move the damaged file aside", file=sys.stderr)
+        return 2
     except (UserError, RuntimeError, OSError, ValueError) as exc:
         if getattr(args, "json", False):
             print(json.dumps({"error": str(exc)}, ensure_ascii=False))

@@ -15,7 +15,7 @@ from typing import Any, Callable, Literal
 
 from pydantic import BaseModel
 
-from backend.errors import PermissionDenied, UserError
+from backend.errors import UserError
 from frbio_core import users
 from frbio_core.config import load_config_file, parse_config
 
@@ -74,10 +74,8 @@ class Action:
 
     def allow(self, studio, actor: str | None) -> None:
         """PermissionDenied when `actor` may not run this action (audited)."""
-        if self.who == "admin" and actor is not None and users.any_users(studio.db) and \
-                not users.is_admin(studio.db, actor):
-            users.audit(studio.db, actor, "refused", self.name, reason="admins only")
-            raise PermissionDenied(f"only an admin can run {self.title.lower()}")
+        users.require(studio.db, actor, "user" if self.who == "owner" else self.who, f"run {self.title.lower()}",
+                      self.name)
 
     def launch(self, studio, data: Any, owner: str | None = None, device: str = "any",
                options: dict | None = None) -> list[str]:

@@ -8,7 +8,7 @@ BASELINE  sequential: `model.generate` for model 1, then 2, then 3 (torch's defa
           recording when each token arrives: pane k's first token comes after panes 1..k-1 have finished.
           Also with 1 torch thread (`sequential-1t`), to separate the effect of threads from that of streaming.
 OURS      `backend.generation.stream.side_by_side` with strategy round_robin (one worker thread stepping the three
-          models in turn) or threads (one worker per model), with 1 torch thread per worker (`num_threads=1`, the
+          models in turn) or threads (one worker per model), with 1 torch thread per worker (`generate_threads=1`, the
           app's default) or torch's default (`-all`).
 HF        the usual recipe: one thread per model running `model.generate` with a `TextIteratorStreamer`.
 
@@ -153,9 +153,9 @@ def run_ours(args, home: Path, variant: str) -> dict:
 
     strategy = "threads" if "threads" in variant else "round_robin"
     threads = 0 if variant.endswith("-all") else 1
-    cfg = parse_generate_config({"max_new_tokens": args.tokens, "prompt_format": "raw", "strategy": strategy,
-                                 "num_threads": threads}, preset="fair")
-    db, cache, prompt = connect(home / "frbio.db"), ModelCache(8192), prompt_text(PROMPT_ID)
+    cfg = parse_generate_config({"max_new_tokens": args.tokens, "prompt_format": "raw", "strategy": strategy},
+                                preset="fair")
+    db, cache, prompt = connect(home / "frbio.db"), ModelCache(8192, threads=threads), prompt_text(PROMPT_ID)
     generate_all(db, cache, MODELS, prompt, cfg.model_copy(update={"max_new_tokens": 4}))  # load and warm up
     start = time.perf_counter()
     updates = 0

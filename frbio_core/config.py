@@ -140,8 +140,11 @@ def describe_validation_error(exc: ValidationError, what: str = "config") -> str
     """A one-paragraph, field-named explanation of a pydantic error, for the UI and the CLI."""
     parts = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ())) or what
-        parts.append(f"{loc}: {err.get('msg')}")
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        msg = str(err.get("msg", ""))
+        if err.get("type") == "value_error":   # our own validators: their message is the whole sentence
+            msg = msg.removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
     return f"Invalid {what}: " + "; ".join(parts)
 
 

@@ -218,6 +218,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE jobs ADD COLUMN label TEXT;        -- its part in the parent, e.g. 'train', 'eval base #1'
     CREATE INDEX IF NOT EXISTS jobs_parent ON jobs (parent);
     """,
+    # 12: sessions follow accounts (a session older than this is over: disabled, password changed); sources have an
+    # owner (who uploaded them); a trust_remote_code permission names the content it was given for
+    """
+    ALTER TABLE users ADD COLUMN sessions_valid_after REAL NOT NULL DEFAULT 0;
+    ALTER TABLE sources ADD COLUMN owner TEXT;
+    ALTER TABLE models ADD COLUMN trusted_hash TEXT;
+    CREATE INDEX IF NOT EXISTS audit_action_at ON audit (action, at);
+    """,
 ]
 
 

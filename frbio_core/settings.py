@@ -30,6 +30,26 @@ class Settings(BaseModel):
         "auto", description="Interface language: 'auto' follows the browser; 'fr' for the clinician demo. Each person "
         "can switch with the FR/EN links at the top (remembered by their browser).")
     max_upload_mb: int = Field(512, ge=1, le=100_000, description="Largest file one upload may hold, in MB.")
+    allow_server_hub_token: bool = Field(False, description=(
+        "Let every logged-in user publish to the Hub with the server's own token ($HF_TOKEN or `hf auth login`) "
+        "when they give none. Off: each person gives their own token."))
+    import_roots: list[str] = Field(default_factory=list, description=(
+        "Folders of this server under which an admin may register a model folder from the web page (none: that "
+        "import is off; the command line run by the operator can import any folder)."))
+    generate_memory_mb: int = Field(4096, ge=64, le=10_000_000, description=(
+        "Memory for the models the Generate and Arena tabs keep loaded, shared by everyone (MB); beyond it the least "
+        "recently used are unloaded."))
+    generate_threads: int = Field(1, ge=0, le=1024, description=(
+        "CPU threads each generation worker uses (0: torch's default, every core). 1 keeps generation fast when "
+        "other work shares the CPU (bench/README.md)."))
+    user_max_running_jobs: int = Field(0, ge=0, le=10_000, description=(
+        "Jobs one account may have running at once; its next ones wait in the queue while others go ahead (0: no "
+        "limit; the operator's command-line jobs are never limited)."))
+    user_gpu_hours_per_day: float = Field(0.0, ge=0, le=1_000_000, description=(
+        "GPU-hours (GPUs × hours) one account may use over any 24 hours; beyond it its GPU jobs are refused at "
+        "submission and queued ones wait (0: no limit)."))
+    session_idle_minutes: int = Field(480, ge=1, le=100_000, description=(
+        "A logged-in session unused this long is over (the next request asks for a login again)."))
     job_slots: str | None = Field(None, description="Jobs at once per device, e.g. 'cpu=2,cuda:0=1' or '2' for every "
                                   "device (default: one per device).")
     home: str = Field(str(PROJECT_ROOT / "frbio_home"), description="Folder holding the SQLite registry and every artefact.")

@@ -9,6 +9,8 @@ on 127.0.0.1) everyone may manage everything; ownership is enforced from the fir
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import hashlib
 import hmac
 import json
@@ -24,7 +26,7 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1     # ~16 MiB and ~50 ms per check
 MIN_PASSWORD = 8
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 LANGUAGES = ("fr", "en")
-PUBLIC_FIELDS = ("name", "is_admin", "disabled", "language", "created_at")
+PUBLIC_FIELDS = ("name", "is_admin", "disabled", "language", "created_at", "sessions_valid_after")
 
 
 # ---------------------------------------------------------------------------------------------------- passwords
@@ -64,8 +66,13 @@ _rows = registry.rows
 
 # ------------------------------------------------------------------------------------------------------ accounts
 
+RESERVED = ("local",)   # the owner of what a single-user install (no account) makes
+
+
 def _check_name(name: str) -> str:
     name = (name or "").strip()
+    if name.lower() in RESERVED:
+        raise UserError(f"'{name}' is reserved (the owner of what a single-user install makes); choose another name")
     if not NAME_RE.match(name):
         raise UserError(f"'{name}' is not a valid user name (letters, digits, '.', '_', '-', '@'; at most 64 "
                         "characters, starting with a letter or digit)")
@@ -125,8 +132,10 @@ def _set(db, name: str, action: str, actor: str | None, **fields: Any) -> dict:
 
 
 def set_disabled(db, name: str, disabled: bool = True, actor: str | None = None) -> dict:
-    """A disabled account cannot log in; its jobs, models and snapshots stay (an admin can still manage them)."""
-    return _set(db, name, "user_disable" if disabled else "user_enable", actor, disabled=int(disabled))
+    """A disabled account cannot log in, and its open sessions end at their next request; its jobs, models and
+    snapshots stay (an admin can still manage them)."""
+    extra = {"sessions_valid_after": time.time()} if disabled else {}
+    return _set(db, name, "user_disable" if disabled else "user_enable", actor, disabled=int(disabled), **extra)
 
 
 def set_admin(db, name: str, admin: bool = True, actor: str | None = None) -> dict:
@@ -134,7 +143,9 @@ def set_admin(db, name: str, admin: bool = True, actor: str | None = None) -> di
 
 
 def set_password(db, name: str, password: str, actor: str | None = None) -> dict:
-    return _set(db, name, "user_password", actor, password_hash=hash_password(_check_password(password)))
+    """A new password; every session opened with the old one ends at its next request."""
+    return _set(db, name, "user_password", actor, password_hash=hash_password(_check_password(password)),
+                sessions_valid_after=time.time())
 
 
 def set_language(db, name: str, language: str | None, actor: str | None = None) -> dict:
@@ -144,7 +155,8 @@ def set_language(db, name: str, language: str | None, actor: str | None = None) 
 
 
 def authenticate(db, name: str, password: str) -> bool:
-    """Whether `name`/`password` may log in (an enabled account with that password). Audited either way."""
+    """Whether `name`/`password` may log in (an enabled account with that password). Audited either way (with the
+    client's address when the web layer set it). Throttling is frbio_core.sessions'."""
     row = db.execute("SELECT password_hash, disabled FROM users WHERE name = ?", [name or ""]).fetchone()
     ok = verify_password(password or "", row[0] if row else _DUMMY)
     ok = bool(row) and ok and not row[1]
@@ -159,30 +171,81 @@ def is_admin(db, name: str | None) -> bool:
 
 # --------------------------------------------------------------------------------------------------- permissions
 
-def can_manage(db, actor: str | None, owner: str | None) -> bool:
-    """Whether `actor` may cancel, resume or delete something owned by `owner` (see the module doc)."""
-    if actor is None or not any_users(db):
+# Who may do an action: anyone who reached the app ("read": it changes nothing), anyone logged in ("user"), the
+# owner of what it changes or an admin ("owner"), an admin ("admin"). A trusted local caller (actor None: the
+# command line run by whoever has shell access to frbio_home) counts as an admin; while no account exists (a
+# single-user install on 127.0.0.1) everyone may do everything.
+RULES = ("read", "user", "owner", "admin")
+
+
+def allowed(db, actor: str | None, rule: str, owner: str | None = None) -> bool:
+    """Whether `actor` may do something under `rule` (see above). Once accounts exist, only an enabled account
+    (or the trusted local caller) may change anything: a disabled account's `--as` or session is refused."""
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}")
+    if rule == "read" or actor is None or not any_users(db):
         return True
-    return actor == owner or is_admin(db, actor)
+    account = find_user(db, actor)
+    if account is None or account["disabled"]:
+        return False
+    if rule == "user" or account["is_admin"]:
+        return True
+    return rule == "owner" and owner is not None and actor == owner
 
 
-def require_can_manage(db, actor: str | None, owner: str | None, action: str, what: str) -> None:
-    """PermissionDenied, worded for the user, when `actor` may not `action` `what` (e.g. 'cancel', 'job job-000003')."""
-    if not can_manage(db, actor, owner):
-        raise PermissionDenied(f"you cannot {action} {what}: it belongs to {owner or 'nobody (a command-line job)'};"
-                               f" only its owner or an admin can {action} it")
+def require(db, actor: str | None, rule: str, action: str, what: str = "", owner: str | None = None,
+            target: str | None = None) -> None:
+    """PermissionDenied worded for the person (and an audit row 'refused' with the account, the action, the target
+    (`target`, else `what`) and, from the web, the address) unless `actor` may `action` `what` under `rule`."""
+    if allowed(db, actor, rule, owner):
+        return
+    audit(db, actor, "refused", target or what or None, attempted=action, rule=rule, owner=owner)
+    account = find_user(db, actor)
+    if account is None or account["disabled"]:
+        raise PermissionDenied(f"'{actor}' is not an enabled account here: it cannot {action}")
+    if rule == "admin":
+        raise PermissionDenied(f"only an admin can {action}" + (f" ({what})" if what else ""))
+    raise PermissionDenied(f"you cannot {action} {what}: it belongs to {owner or 'nobody (a command-line job)'};"
+                           f" only its owner or an admin can {action} it")
 
 
-def require_admin(db, actor: str | None, action: str) -> None:
-    """Admins only (a trusted local caller, actor None, counts as one)."""
-    if actor is not None and not is_admin(db, actor):
-        raise PermissionDenied(f"only an admin can {action}")
+def can_manage(db, actor: str | None, owner: str | None) -> bool:
+    """Whether `actor` may cancel, resume, delete or replace something owned by `owner`."""
+    return allowed(db, actor, "owner", owner)
+
+
+def require_can_manage(db, actor: str | None, owner: str | None, action: str, what: str,
+                       target: str | None = None) -> None:
+    """PermissionDenied, worded for the user, when `actor` may not `action` `what` (e.g. 'cancel', 'job job-000003');
+    the refusal is audited (under `target`, e.g. the job id)."""
+    require(db, actor, "owner", action, what, owner, target)
+
+
+def require_admin(db, actor: str | None, action: str, what: str = "") -> None:
+    """Admins only (a trusted local caller, actor None, counts as one); the refusal is audited."""
+    require(db, actor, "admin", action, what)
 
 
 # ---------------------------------------------------------------------------------------------------------- audit
 
+CLIENT_ADDRESS: contextvars.ContextVar[str | None] = contextvars.ContextVar("frbio_client_address", default=None)
+
+
+@contextlib.contextmanager
+def acting_from(address: str | None):
+    """Within the block, audit rows record `address` (the web client's) as where the request came from."""
+    token = CLIENT_ADDRESS.set(address)
+    try:
+        yield
+    finally:
+        CLIENT_ADDRESS.reset(token)
+
+
 def audit(db, actor: str | None, action: str, target: str | None = None, **detail: Any) -> None:
-    """One row in the audit log: who did what to which job, model, snapshot or account."""
+    """One row in the audit log: who did what to which job, model, snapshot or account (and, from the web, the
+    client's address)."""
+    if CLIENT_ADDRESS.get() and "address" not in detail:
+        detail["address"] = CLIENT_ADDRESS.get()
     _write(db, "INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
            [time.time(), actor, action, target,
             json.dumps(detail, ensure_ascii=False, default=str) if detail else None])

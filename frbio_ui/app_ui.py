@@ -15,6 +15,7 @@ from frbio_ui.merge_tab import build_merge_tab
 from frbio_ui.models_tab import build_models_tab
 from frbio_ui.reproduce_tab import build_reproduce_tab
 from frbio_ui.train_tab import build_train_tab
+from frbio_ui import guard
 from frbio_ui.i18n import I18N, language_js, language_switch, tr
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -45,7 +46,7 @@ def build_app(studio: Studio) -> gr.Blocks:
                 build_arena_tab(studio)
             with gr.Tab(tr("tab.jobs", "Jobs"), id="jobs"):
                 build_jobs_panel(studio)
-        demo.load(*corpus_load, show_progress="hidden")
+        demo.load(guard.read(corpus_load[0]), *corpus_load[1:], show_progress="hidden")
     return demo
 
 

@@ -12,6 +12,7 @@ from backend.generation.models_cache import shared_cache
 from backend.generation.presets import load_prompts
 from backend.models.registry import list_models
 from backend.studio import Studio
+from frbio_ui import guard
 from frbio_ui.session import current_user
 
 # French first: these strings do not go through the browser-language lookup (tr).
@@ -83,7 +84,7 @@ def build_arena_tab(studio: Studio):
         a = b = ""
         try:
             yield None, wait, a, b, "", *off
-            for a, b in arena.stream_answers(studio.db, shared_cache(cfg.memory_budget_mb), round_id):
+            for a, b in arena.stream_answers(studio.db, shared_cache(studio.settings), round_id):
                 yield None, wait, a, b, "", *off
         except (ArenaError, GenerationError) as exc:
             yield None, f"❌ {exc}", a, b, "", *off
@@ -107,9 +108,9 @@ def build_arena_tab(studio: Studio):
     def on_load():
         return gr.update(choices=[m["id"] for m in list_models(studio.db) if m["status"] == "ok"]), win_rows(studio)
 
-    example.change(on_example, [example], [prompt], show_progress="hidden")
-    start.click(on_start, [pool, prompt, setting, length], [round_state, msg, answer_a, answer_b, reveal] + buttons,
+    example.change(guard.read(on_example), [example], [prompt], show_progress="hidden")
+    start.click(guard.user(on_start), [pool, prompt, setting, length], [round_state, msg, answer_a, answer_b, reveal] + buttons,
                 show_progress="hidden")
     for key, btn in vote_btns.items():
-        btn.click(on_vote(key), [round_state], [round_state, msg, reveal, wins] + buttons, show_progress="hidden")
-    gr.on(None, on_load, None, [pool, wins], show_progress="hidden")
+        btn.click(guard.user(on_vote(key)), [round_state], [round_state, msg, reveal, wins] + buttons, show_progress="hidden")
+    gr.on(None, guard.read(on_load), None, [pool, wins], show_progress="hidden")

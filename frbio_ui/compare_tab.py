@@ -17,10 +17,11 @@ from backend.evaluation.tasks import PERPLEXITY, all_tasks
 from backend.models.registry import list_models
 from backend.studio import Studio
 from frbio_ui import downloads
+from frbio_ui import guard
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import add_strings, tr
 from frbio_ui.launch import Follower, wire_launch
-from frbio_ui.session import current_user
+from frbio_ui.session import acting, current_user
 
 add_strings({
     "tab.compare": "Compare", "cmp.models": "Models to compare (the first one is the reference, e.g. the base)",
@@ -157,7 +158,8 @@ def build_compare_tab(studio: Studio):
         if not path:
             return "❌ Choose a .jsonl file first.", gr.update()
         try:
-            meta = add_benchmark(studio.settings, path, name, dom, lang, owner=current_user(request))
+            with acting(request):
+                meta = add_benchmark(studio.settings, path, name, dom, lang, owner=current_user(request), db=studio.db)
         except EvalError as exc:
             return f"❌ {exc}", gr.update()
         return (f"✅ **{meta['title']}**: {meta['n_items']} questions, {meta['n_fewshot_items']} worked examples "
@@ -173,7 +175,7 @@ def build_compare_tab(studio: Studio):
                 extra_outputs=view_outputs, on_launched=lambda ids, *values: on_view(*values) if ids else
                 [gr.update()] * len(view_outputs))
     follow.on_done(lambda ids, *values: on_view(*values), common, view_outputs)
-    items_btn.click(on_items, [models, tasks, item_task, disagree] + form.inputs, [items])
-    export_btn.click(on_export, common, [files])
-    add_btn.click(on_add, [upload, custom_name, domain, language], [add_msg, tasks])
-    gr.on(None, on_load, None, [models, tasks, form.component("snapshot")], show_progress="hidden")
+    items_btn.click(guard.read(on_items), [models, tasks, item_task, disagree] + form.inputs, [items])
+    export_btn.click(guard.user(on_export), common, [files])
+    add_btn.click(guard.user(on_add), [upload, custom_name, domain, language], [add_msg, tasks])
+    gr.on(None, guard.read(on_load), None, [models, tasks, form.component("snapshot")], show_progress="hidden")

@@ -16,9 +16,12 @@ from backend.default_model import DEFAULT_MODEL_NAME
 from backend.studio import Studio
 from jobs import store
 from frbio_ui import charts, downloads
+from frbio_ui import guard
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import tr
 from frbio_ui.launch import Follower, wire_launch
+from frbio_ui.session import acting, current_user
+from frbio_core.errors import UserError
 
 SOURCE_HEADERS = ["source", "kind", "licence", "commercial use", "document type", "documents", "words", "tokens",
                   "status"]
@@ -100,6 +103,7 @@ def build_corpus_tab(studio: Studio):
                     up_commercial = gr.Checkbox(label=tr("corpus.commercial"), value=False)
                     up_type = gr.Textbox(label=tr("corpus.document_type"), value="unknown")
                     up_kind = gr.Radio(["domain", "general"], value="domain", label=tr("corpus.kind"))
+                    up_replace = gr.Checkbox(label=tr("corpus.replace"), value=False)
                     up_btn = gr.Button(tr("corpus.add"), variant="primary", elem_id="upload-button")
         with gr.Accordion(tr("corpus.hub"), open=False):
             with gr.Row():
@@ -124,7 +128,8 @@ def build_corpus_tab(studio: Studio):
                     for name in names:
                         slider = gr.Slider(0, 5, value=weights.get(name, 1.0), step=0.1, label=name,
                                            key=f"w-{name}")
-                        slider.release(lambda v, w, n=name: {**w, n: v}, [slider, weights_state], weights_state)
+                        slider.release(guard.read(lambda v, w, n=name: {**w, n: v}), [slider, weights_state],
+                                       weights_state)
         with gr.Column(scale=2):
             estimate_md = gr.Markdown(elem_id="estimate")
             estimate_plot = gr.Plot(label=tr("corpus.tokens_chart"))
@@ -191,21 +196,25 @@ def build_corpus_tab(studio: Studio):
             return source_rows(studio, tokenizer), f"❌ {exc}"
         return source_rows(studio, tokenizer), f"Token counts for '{tokenizer}' are cached."
 
-    def on_upload(file, name, license, is_commercial, doc_type, kind, tokenizer):
+    def on_upload(file, name, license, is_commercial, doc_type, kind, replace, tokenizer, request: gr.Request):
         if not file:
             return (gr.update(), "❌ Choose a file first.") + (gr.update(),) * 4
         try:
-            rows = catalogue.import_upload(studio.db, studio.settings.folder("uploads"), file, name, license,
-                                           is_commercial, doc_type, kind)
-        except CorpusInputError as exc:
+            with acting(request):
+                rows = catalogue.import_upload(studio.db, studio.settings.folder("uploads"), file, name, license,
+                                               is_commercial, doc_type, kind, owner=current_user(request),
+                                               replace=replace)
+        except UserError as exc:
             return (gr.update(), f"❌ {exc}") + (gr.update(),) * 4
         return show_catalogue(tokenizer, "✅ Added " + ", ".join(f"**{r['name']}** ({r['n_docs']:,} documents)"
                                                                 for r in rows))
 
-    def on_hub(dataset_id, tokenizer):
+    def on_hub(dataset_id, tokenizer, request: gr.Request):
         from backend.corpus.hub import import_hub_dataset
         try:
-            import_hub_dataset(studio.db, studio.settings.folder("uploads"), dataset_id)
+            with acting(request):
+                import_hub_dataset(studio.db, studio.settings.folder("uploads"), dataset_id,
+                                   owner=current_user(request))
         except CorpusInputError as exc:
             return (gr.update(), f"❌ {exc}") + (gr.update(),) * 4
         return show_catalogue(tokenizer, f"✅ Imported {dataset_id}")
@@ -246,19 +255,20 @@ def build_corpus_tab(studio: Studio):
         return rows, gr.update(choices=[r[0] for r in rows])
 
     for comp in form.inputs:
-        comp.change(on_estimate, form.inputs, [estimate_md, estimate_plot], trigger_mode="always_last",
+        comp.change(guard.read(on_estimate), form.inputs, [estimate_md, estimate_plot], trigger_mode="always_last",
                     show_progress="hidden")
-    rescan_btn.click(on_rescan, [tokenizer_dd], catalogue_outputs)
-    count_btn.click(on_count, [tokenizer_dd], [sources_df, sources_msg])
-    up_btn.click(on_upload, [up_file, up_name, up_license, up_commercial, up_type, up_kind, tokenizer_dd],
+    rescan_btn.click(guard.user(on_rescan), [tokenizer_dd], catalogue_outputs)
+    count_btn.click(guard.user(on_count), [tokenizer_dd], [sources_df, sources_msg])
+    up_btn.click(guard.user(on_upload), [up_file, up_name, up_license, up_commercial, up_type, up_kind, up_replace,
+                                               tokenizer_dd],
                  catalogue_outputs)
-    hub_btn.click(on_hub, [hub_id, tokenizer_dd], catalogue_outputs)
-    prev_btn.click(on_preview, [prev_source] + form.inputs, [prev_html])
+    hub_btn.click(guard.user(on_hub), [hub_id, tokenizer_dd], catalogue_outputs)
+    prev_btn.click(guard.read(on_preview), [prev_source] + form.inputs, [prev_html])
     wire_launch(studio, BUILD, build_btn, form.inputs, lambda *values: recipe_from(values), build_follow, build_msg)
     build_follow.on_done(on_built, [], [snaps_df, snap_dd])
-    snap_dd.change(on_select, [snap_dd], [card_md, length_plot, snap_tokens_plot, snap_files])
-    refresh_btn.click(on_refresh, None, [snaps_df, snap_dd])
+    snap_dd.change(guard.read(on_select), [snap_dd], [card_md, length_plot, snap_tokens_plot, snap_files])
+    refresh_btn.click(guard.read(on_refresh), None, [snaps_df, snap_dd])
     # on every page load too: the table and dropdown above hold the snapshots of app start-up, not later builds
     gr.on(None, on_refresh, None, [snaps_df, snap_dd], show_progress="hidden")
-    gr.on(None, show_catalogue, [tokenizer_dd], catalogue_outputs, show_progress="hidden")
+    gr.on(None, guard.read(show_catalogue), [tokenizer_dd], catalogue_outputs, show_progress="hidden")
     return on_estimate, form.inputs, [estimate_md, estimate_plot]

@@ -5,13 +5,16 @@ from __future__ import annotations
 import gradio as gr
 
 from backend.generation.config import PRESETS, GenerateConfig, GenerationError, parse_generate_config
-from backend.generation.models_cache import shared_cache
+from backend.generation.models_cache import shared_cache, unload_all
 from backend.generation.presets import load_prompts
 from backend.generation.stream import MAX_PANES, PaneState, end_run, new_run, side_by_side, stop_run
 from backend.models.registry import list_models
 from backend.studio import Studio
+from frbio_ui import guard
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import add_strings, tr
+from frbio_ui.session import acting, current_user
+from frbio_core.errors import UserError
 
 add_strings({
     "tab.generate": "Generate", "gen.models": "Models (2 to 4)", "gen.prompt_preset": "French clinical prompt",
@@ -52,9 +55,9 @@ def pane_text(p: PaneState) -> str:
     return p.text + (f"\n\n[{p.note}]" if p.note else "")
 
 
-def loaded_markdown() -> str:
+def loaded_markdown(studio: Studio) -> str:
     """What the model cache holds, most recently used first, against its budget."""
-    cache = shared_cache()
+    cache = shared_cache(studio.settings)
     items = " · ".join(f"`{m['model']}` {m['mb']:,.1f} MB" + (" ✍️" if m["in_use"] else "") for m in cache.loaded())
     return f"{cache.used / 2**20:,.0f} / {cache.budget / 2**20:,.0f} MB — {items or '∅'}"
 
@@ -78,7 +81,7 @@ def build_generate_tab(studio: Studio):
                 form = build_form(GenerateConfig, values=GenerateConfig())
             gr.Markdown(tr("gen.loaded"))
             with gr.Row():
-                loaded = gr.Markdown(loaded_markdown(), elem_id="gen-loaded")
+                loaded = gr.Markdown(loaded_markdown(studio), elem_id="gen-loaded")
                 unload_btn = gr.Button(tr("gen.unload"), size="sm", scale=0)
     with gr.Row(equal_height=True):
         panes = [gr.Textbox(label=f"{i + 1}", lines=14, max_lines=30, interactive=False, visible=i < 2,
@@ -111,7 +114,7 @@ def build_generate_tab(studio: Studio):
         run_id, stop = new_run()
         last, message = keep, ""
         try:
-            for states in side_by_side(studio.db, shared_cache(cfg.memory_budget_mb), chosen, text, cfg, stop):
+            for states in side_by_side(studio.db, shared_cache(studio.settings), chosen, text, cfg, stop):
                 last = [gr.update(value=pane_text(p), label=pane_label(p), visible=True) for p in states]
                 last += [gr.update(visible=False)] * (MAX_PANES - len(states))
                 yield run_id, "", *last, gr.update()
@@ -121,24 +124,28 @@ def build_generate_tab(studio: Studio):
             end_run(run_id)
         # The last message repeats the panes' final values: the browser applies the updates that reach it within
         # one frame as one, so a closing no-op update sent right after the last tokens would hide them.
-        yield None, message, *last, loaded_markdown()
+        yield None, message, *last, loaded_markdown(studio)
 
     def on_stop(run_id):
         return "⏹ stopping…" if stop_run(run_id) else ""
 
-    def on_unload():
-        shared_cache().clear()
-        return loaded_markdown()
+    def on_unload(request: gr.Request):
+        try:
+            with acting(request):
+                unload_all(studio.db, shared_cache(studio.settings), current_user(request))
+        except UserError as exc:
+            return f"❌ {exc}\n\n" + loaded_markdown(studio)
+        return loaded_markdown(studio)
 
     def on_load():
-        return gr.update(choices=model_choices(studio)), loaded_markdown()
+        return gr.update(choices=model_choices(studio)), loaded_markdown(studio)
 
-    models.change(show_panes, [models], panes, show_progress="hidden")
-    preset.change(on_preset, [preset] + form.inputs, form.inputs, show_progress="hidden")
-    preset_prompt.change(on_prompt_preset, [preset_prompt], [prompt], show_progress="hidden")
-    go_btn.click(on_generate, [models, prompt] + form.inputs, [run_state, msg] + panes + [loaded],
+    models.change(guard.read(show_panes), [models], panes, show_progress="hidden")
+    preset.change(guard.read(on_preset), [preset] + form.inputs, form.inputs, show_progress="hidden")
+    preset_prompt.change(guard.read(on_prompt_preset), [preset_prompt], [prompt], show_progress="hidden")
+    go_btn.click(guard.user(on_generate), [models, prompt] + form.inputs, [run_state, msg] + panes + [loaded],
                  show_progress="hidden")
-    stop_btn.click(on_stop, [run_state], [msg], show_progress="hidden")
-    unload_btn.click(on_unload, None, [loaded], show_progress="hidden")
-    gr.on(None, on_load, None, [models, loaded], show_progress="hidden")
+    stop_btn.click(guard.user(on_stop), [run_state], [msg], show_progress="hidden")    # the caller's own run
+    unload_btn.click(guard.admin(on_unload), None, [loaded], show_progress="hidden")   # everyone's loaded models
+    gr.on(None, guard.read(on_load), None, [models, loaded], show_progress="hidden")
 

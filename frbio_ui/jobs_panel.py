@@ -12,11 +12,12 @@ from plotly.subplots import make_subplots
 
 from frbio_core import users
 from backend.studio import Studio
-from jobs import store, views
+from jobs import admission, store, views
 from frbio_core.errors import UserError
+from frbio_ui import guard
 from frbio_ui.i18n import tr
 from frbio_ui.polling import poll
-from frbio_ui.session import current_user
+from frbio_ui.session import acting, current_user
 
 POLL_S = 2.0
 
@@ -57,6 +58,7 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
     if kind is None:
         devices = gr.Dataframe(device_rows(studio), headers=DEVICE_HEADERS, interactive=False, label=tr("jobs.devices"),
                                elem_id="devices-table")
+        limits_md = gr.Markdown(elem_id="my-limits")
     table = gr.Dataframe(views.job_table(studio.db, kind), headers=views.JOB_HEADERS, interactive=False,
                          elem_id=f"jobs-table-{kind or 'all'}", wrap=True, max_height=300)
     with gr.Row():
@@ -114,26 +116,35 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
             return "Choose a job first.", gr.update()
         me = current_user(request)
         try:
-            if action == "cancel":
-                studio.scheduler.cancel(job_id, by=me)
-                return f"Cancelled {job_id}.", gr.update()
-            if action == "resume":
-                studio.scheduler.resume(job_id, by=me)
-                return f"{job_id} is queued again; it continues from its last checkpoint.", gr.update()
-            if action == "delete":
-                studio.scheduler.delete(job_id, by=me)
-                return f"Deleted {job_id} (its log, metrics and checkpoints).", gr.update(value=None)
-            new_id = store.clone(studio.db, studio.home, job_id, owner=me)
-            studio.scheduler.wake()
-            return f"Cloned {job_id} as {new_id}.", gr.update(value=new_id)
+            with acting(request):
+                return _act(action, job_id, me)
         except UserError as exc:
             return f"❌ {exc}", gr.update()
+
+    def _act(action, job_id, me):
+        if action == "cancel":
+            studio.scheduler.cancel(job_id, by=me)
+            return f"Cancelled {job_id}.", gr.update()
+        if action == "resume":
+            studio.scheduler.resume(job_id, by=me)
+            return f"{job_id} is queued again; it continues from its last checkpoint.", gr.update()
+        if action == "delete":
+            studio.scheduler.delete(job_id, by=me)
+            return f"Deleted {job_id} (its log, metrics and checkpoints).", gr.update(value=None)
+        new_id = store.clone(studio.db, studio.home, job_id, owner=me)
+        studio.scheduler.wake()
+        return f"Cloned {job_id} as {new_id}.", gr.update(value=new_id)
 
     # stable API names (bench/ui_load.py polls them as the page does): job_status[_KIND], devices
     poll(timer.tick, refresh, [pick, drawn], outputs, api_name="job_status" + (f"_{kind}" if kind else ""))
     if devices is not None:
         poll(timer.tick, lambda: device_rows(studio), None, [devices], api_name="devices")
-    pick.change(refresh, [pick, gr.State(None)], outputs, show_progress="hidden")
+
+        def my_limits(request: gr.Request):
+            me = current_user(request)
+            return f"**{me}** — " + admission.describe(admission.usage(studio.db, studio.settings, me))
+        poll(timer.tick, my_limits, None, [limits_md], api_name="my_limits")
+    pick.change(guard.read(refresh), [pick, gr.State(None)], outputs, show_progress="hidden")
     def handler(action):
         def on_click(job_id, request: gr.Request):
             return act(action, job_id, request)
@@ -141,5 +152,6 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
 
     for btn, action in ((cancel_btn, "cancel"), (resume_btn, "resume"), (clone_btn, "clone"),
                         (delete_btn, "delete")):
-        btn.click(handler(action), [pick], [action_msg, pick]).then(refresh, [pick, gr.State(None)], outputs)
+        rule = guard.user if action == "clone" else (lambda fn: guard.owner(fn, target=0, kind="job"))
+        btn.click(rule(handler(action)), [pick], [action_msg, pick]).then(refresh, [pick, gr.State(None)], outputs)
     return pick

@@ -18,8 +18,9 @@ import gradio as gr
 
 from backend.actions import Action
 from frbio_core.errors import UserError
+from frbio_ui import guard
 from frbio_ui.polling import poll
-from frbio_ui.session import current_user
+from frbio_ui.session import acting, current_user
 from jobs import store
 
 POLL_S = 1.0
@@ -128,7 +129,8 @@ def wire_launch(studio, action: Action, button, inputs: list, to_data: Callable[
         dev = values[0] if device is not None else "any"
         values = values[1:] if device is not None else values
         try:
-            ids = action.launch(studio, to_data(*values), owner=current_user(request), device=dev or "any")
+            with acting(request):
+                ids = action.launch(studio, to_data(*values), owner=current_user(request), device=dev or "any")
         except UserError as exc:
             return [f"❌ {exc}"] + [gr.update()] * (len(follower.outputs) + len(extra_outputs))
         if not ids:
@@ -138,4 +140,5 @@ def wire_launch(studio, action: Action, button, inputs: list, to_data: Callable[
         extra = list(on_launched(ids, *values)) if on_launched else []
         return [text, *follower.start(ids)] + extra
 
+    guard.declare(action.who, on_click)
     button.click(on_click, dev_inputs + list(inputs), [message, *follower.outputs, *extra_outputs])

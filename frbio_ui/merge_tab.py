@@ -20,6 +20,7 @@ from backend.merge.preview import preview_and_generate
 from backend.merge.sweep import DEFAULT_GRID, load_sweep
 from backend.models.registry import list_models
 from backend.studio import Studio
+from frbio_ui import guard
 from frbio_ui.forms import Form, build_form, field_label
 from frbio_ui.i18n import add_strings, tr
 from frbio_ui.jobs_panel import build_jobs_panel
@@ -193,17 +194,17 @@ def build_merge_tab(studio: Studio):
     head = [base, dapt, method, seed]
     preview_inputs = head + [prompt, max_new, greedy] + all_inputs
     preview_outputs = [timing] + outputs
-    gr.on([base.change, dapt.change], on_models, [base, dapt], [compat], show_progress="hidden",
+    gr.on([base.change, dapt.change], guard.read(on_models), [base, dapt], [compat], show_progress="hidden",
           trigger_mode="always_last")   # one queue for both: an older check never overwrites a newer one
-    method.change(on_method, [method], groups)
-    preset.change(lambda text: text, [preset], [prompt])
+    method.change(guard.read(on_method), [method], groups)
+    preset.change(guard.read(lambda text: text), [preset], [prompt])
     triggers = [preview_btn.click]
     for component in all_inputs:      # a slider released, a switch flipped: the preview recomputes
         if isinstance(component, gr.Slider):
             triggers.append(component.release)
         elif isinstance(component, gr.Checkbox):
             triggers.append(component.input)
-    gr.on(triggers, on_preview, preview_inputs, preview_outputs, trigger_mode="always_last")
+    gr.on(triggers, guard.read(on_preview), preview_inputs, preview_outputs, trigger_mode="always_last")
     wire_launch(studio, MERGE, save_btn, head + [output_name] + all_inputs,
                 lambda b, d, m, s, name, *values: {**merge_config(b, d, m, s, values), "output_name": name or ""},
                 save_follow, save_msg, extra_outputs=[save_pick], on_launched=lambda ids, *v: [gr.update(value=ids[0])])
@@ -216,7 +217,7 @@ def build_merge_tab(studio: Studio):
     poll(sweep_pick.change, on_sweep_job, [sweep_pick, sweep_state], sweep_outputs)
     sweep_follow.on_done(lambda ids, job_id, shown: on_sweep_job(job_id, shown), [sweep_pick, sweep_state],
                          sweep_outputs)
-    points.input(on_point, [sweep_pick, points], head + list(main_sliders.values())).then(
+    points.input(guard.read(on_point), [sweep_pick, points], head + list(main_sliders.values())).then(
         on_method, [method], groups).then(on_preview, preview_inputs, preview_outputs)
 
     def on_load():
@@ -224,7 +225,7 @@ def build_merge_tab(studio: Studio):
         snaps = [""] + [s["id"] for s in list_snapshots(studio.db)]
         return gr.update(choices=choices), gr.update(choices=choices), gr.update(choices=snaps)
 
-    gr.on(None, on_load, None, [base, dapt, snapshot], show_progress="hidden")
+    gr.on(None, guard.read(on_load), None, [base, dapt, snapshot], show_progress="hidden")
 
 
 def _completion_prompts() -> list[dict]:

@@ -9,11 +9,14 @@ from backend.models import importing, publish
 from backend.models.registry import ModelError, lineage, list_models
 from backend.lineage import badge as licence_badge
 from backend.studio import Studio
+from frbio_core.errors import UserError
 from backend.models.job import DOWNLOAD, HubDownload
+from frbio_ui import guard
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import tr
 from frbio_ui.launch import Follower, wire_launch
 from frbio_ui.polling import poll
+from frbio_ui.session import acting, current_user
 
 HEADERS = ["model", "kind", "architecture", "parameters", "dtype", "size on disk", "context", "tokenizer", "licence",
            "parents", "commercial use"]
@@ -47,6 +50,7 @@ def build_models_tab(studio: Studio):
             name = gr.Textbox(label=tr("models.name", "Name (optional)"))
             licence = gr.Textbox(label=tr("models.licence", "Licence (if the card has none)"))
             copy = gr.Checkbox(label=tr("models.copy", "Copy into frbio_home/models"), value=False)
+            replace = gr.Checkbox(label=tr("models.replace"), value=False)
         import_btn = gr.Button(tr("models.import_button", "Import"), variant="primary", elem_id="import-button")
     with gr.Accordion(tr("models.download", "Download from the Hugging Face Hub (background job)"), open=False):
         dl_form = build_form(HubDownload)
@@ -76,11 +80,13 @@ def build_models_tab(studio: Studio):
         except ModelError as exc:
             return f"❌ {exc}"
 
-    def on_import(folder, model_name, model_licence, do_copy):
+    def on_import(folder, model_name, model_licence, do_copy, do_replace, request: gr.Request):
         try:
-            row = importing.import_local(studio.db, studio.home, folder.strip(), name=model_name or None,
-                                         license=model_licence or None, copy=do_copy)
-        except ModelError as exc:
+            with acting(request):
+                row = importing.import_local(studio.db, studio.home, (folder or "").strip(), name=model_name or None,
+                                             license=model_licence or None, copy=do_copy, actor=current_user(request),
+                                             roots=studio.settings.import_roots, replace=do_replace)
+        except UserError as exc:
             return refreshed(f"❌ {exc}")
         return refreshed(f"✅ Registered **{row['id']}**: {row['architecture']}, {row['n_params'] / 1e6:,.1f} M "
                          "parameters.")
@@ -90,20 +96,23 @@ def build_models_tab(studio: Studio):
             [s["id"] for s in list_snapshots(studio.db)]
         return gr.update(choices=ids, value=None)
 
-    def on_publish(kind, item_id, repo_id, hub_token, is_private):
+    def on_publish(kind, item_id, repo_id, hub_token, is_private, request: gr.Request):
         fn = publish.publish_model if kind == "model" else publish.publish_snapshot
         try:
-            result = fn(studio.db, item_id, (repo_id or "").strip(), token=hub_token or None, private=is_private)
-        except (ModelError, CorpusInputError) as exc:
+            with acting(request):
+                result = fn(studio.db, item_id, (repo_id or "").strip(), token=hub_token or None,
+                            private=is_private, actor=current_user(request),
+                            server_token=studio.settings.allow_server_hub_token)
+        except (ModelError, CorpusInputError, UserError) as exc:
             return f"❌ {exc}"
         return f"✅ Published to {result['url']}"
 
     outputs = [table, pick, msg]
     poll(refresh.click, refreshed, None, outputs, api_name="list_models")
-    pick.change(on_pick, [pick], [lineage_md])
-    import_btn.click(on_import, [path, name, licence, copy], outputs)
+    pick.change(guard.read(on_pick), [pick], [lineage_md])
+    import_btn.click(guard.admin(on_import), [path, name, licence, copy, replace], outputs)
     wire_launch(studio, DOWNLOAD, dl_btn, dl_form.inputs, lambda *values: dl_form.to_dict(values), dl_follow, msg)
     dl_follow.on_done(lambda ids: refreshed(), None, outputs)
-    what.change(on_what, [what], [item])
-    pub_btn.click(on_publish, [what, item, repo, token, private], [msg])
+    what.change(guard.read(on_what), [what], [item])
+    pub_btn.click(guard.owner(on_publish, target=1, kind="model"), [what, item, repo, token, private], [msg])
     gr.on(None, refreshed, None, outputs, show_progress="hidden")

@@ -19,12 +19,13 @@ from backend.studio import Studio
 from jobs import views as job_views
 from frbio_core.errors import UserError
 from frbio_ui import downloads
+from frbio_ui import guard
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import add_strings, tr
 from frbio_ui.jobs_panel import curves_figure
 from frbio_ui.launch import Follower, wire_launch
 from frbio_ui.polling import poll
-from frbio_ui.session import current_user
+from frbio_ui.session import acting, current_user
 
 POLL_S = 2.0
 MAIN_FIELDS = ("name", "budget", "base_model", "sources", "license_mode", "benchmarks", "best_by")
@@ -87,7 +88,8 @@ def build_reproduce_tab(studio: Studio):
             follow = Follower(studio, "rep", visible=False)   # the stages table below shows the parts
     gr.Markdown("### " + "Studies")
     with gr.Row():
-        pick = gr.Dropdown(view.study_choices(studio.db), label=tr("rep.studies"), scale=4, elem_id="rep-pick")
+        pick = gr.Dropdown(view.study_choices(studio.db), label=tr("rep.studies"), scale=4, elem_id="rep-pick",
+                           allow_custom_value=True)
         cancel_btn = gr.Button(tr("rep.cancel"), variant="stop", scale=1, elem_id="rep-cancel")
         resume_btn = gr.Button(tr("rep.resume"), scale=1, elem_id="rep-resume")
     status_md = gr.Markdown(elem_id="rep-status")
@@ -154,8 +156,9 @@ def build_reproduce_tab(studio: Studio):
             return "Choose a study first."
         try:
             get_job(studio.db, study_id)
-            (studio.scheduler.cancel if action == "cancel" else studio.scheduler.resume)(study_id,
-                                                                                         by=current_user(request))
+            with acting(request):
+                (studio.scheduler.cancel if action == "cancel" else studio.scheduler.resume)(
+                    study_id, by=current_user(request))
         except UserError as exc:
             return f"❌ {exc}"
         return f"{study_id}: " + ("cancelled (resumable)." if action == "cancel" else "resumed.")
@@ -177,15 +180,15 @@ def build_reproduce_tab(studio: Studio):
                 gr.update(choices=view.study_choices(studio.db)))
 
     outputs = [status_md, stages, curves, figure, results, findings, artefacts, pick, files, shown_rev]
-    form.component("budget").change(on_budget, [form.component("budget")] + form.inputs, [budget_md] + form.inputs)
+    form.component("budget").change(guard.read(on_budget), [form.component("budget")] + form.inputs, [budget_md] + form.inputs)
     for comp in form.inputs:
         if comp is not form.component("budget"):
-            comp.input(on_change, form.inputs, [budget_md], show_progress="hidden")
+            comp.input(guard.read(on_change), form.inputs, [budget_md], show_progress="hidden")
     wire_launch(studio, STUDY, start_btn, form.inputs, lambda *values: form.to_dict(values), follow, start_msg,
                 launched="✅ **{ids}** started: its stages run as background jobs and appear below.",
                 extra_outputs=[pick], on_launched=lambda ids, *v: [
                     gr.update(choices=view.study_choices(studio.db), value=ids[0] if ids else None)])
-    pick.change(refresh, [pick, gr.State(None)], outputs, show_progress="hidden")
+    pick.change(guard.read(refresh), [pick, gr.State(None)], outputs, show_progress="hidden")
     poll(timer.tick, refresh, [pick, shown_rev], outputs)
     def on_cancel(study_id, request: gr.Request):
         return act("cancel", study_id, request)
@@ -193,8 +196,8 @@ def build_reproduce_tab(studio: Studio):
     def on_resume(study_id, request: gr.Request):
         return act("resume", study_id, request)
 
-    cancel_btn.click(on_cancel, [pick], [start_msg]).then(refresh, [pick, gr.State(None)], outputs)
-    resume_btn.click(on_resume, [pick], [start_msg]).then(refresh, [pick, gr.State(None)], outputs)
-    download_btn.click(on_download, [pick], [files])
-    gr.on(None, on_load, None, [form.component("base_model"), form.component("sources"), pick],
+    cancel_btn.click(guard.owner(on_cancel, target=0, kind="study"), [pick], [start_msg]).then(refresh, [pick, gr.State(None)], outputs)
+    resume_btn.click(guard.owner(on_resume, target=0, kind="study"), [pick], [start_msg]).then(refresh, [pick, gr.State(None)], outputs)
+    download_btn.click(guard.read(on_download), [pick], [files])
+    gr.on(None, guard.read(on_load), None, [form.component("base_model"), form.component("sources"), pick],
           show_progress="hidden")

@@ -1,18 +1,30 @@
-"""Who is clicking: the logged-in user of a Gradio request (None when the app runs without authentication, on
-127.0.0.1). Every handler that creates something (a job, a snapshot, a vote) passes this as its owner."""
+"""Who is clicking: the logged-in user of a Gradio request. Without logins (a home with no account, on
+127.0.0.1: a single-user install) the person is LOCAL, an owner name no account can have: the Unix account running
+the app never acts for anyone, let alone as an admin. Every handler that creates or changes something passes this
+as its actor."""
 from __future__ import annotations
-
-import getpass
 
 import gradio as gr
 
+LOCAL = "local"
+
 
 def current_user(request: gr.Request | None) -> str:
-    """The authenticated user name, else the local account running the app (single-user mode)."""
+    """The authenticated user name, else LOCAL (single-user mode: the app then asks no login only when the home has
+    no account at all)."""
     name = getattr(request, "username", None) if request is not None else None
-    if name:
-        return str(name)
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "local"
+    return str(name) if name else LOCAL
+
+
+def client_address(request: gr.Request | None) -> str | None:
+    """The browser's address, for the audit log."""
+    client = getattr(request, "client", None) if request is not None else None
+    return getattr(client, "host", None)
+
+
+def acting(request: gr.Request | None):
+    """`with acting(request):` every audit row written inside records the browser's address (a queued event runs
+    outside the HTTP request that carried it)."""
+    from frbio_core.users import acting_from
+
+    return acting_from(client_address(request))

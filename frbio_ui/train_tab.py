@@ -13,6 +13,7 @@ from backend.training.estimate import GIB
 from backend.training.job import TRAIN
 from backend.training.prelaunch import prelaunch
 from frbio_core.errors import UserError
+from frbio_ui import guard
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import tr
 from frbio_ui.jobs_panel import build_jobs_panel
@@ -82,8 +83,8 @@ def build_train_tab(studio: Studio):
         c = _choices(studio)
         return gr.update(choices=c["base_model"]), gr.update(choices=c["snapshot"])
 
-    estimate_btn.click(on_estimate, [device] + form.inputs, [estimate_md])
-    command_btn.click(on_command, [device] + form.inputs, [command])
+    estimate_btn.click(guard.read(on_estimate), [device] + form.inputs, [estimate_md])
+    command_btn.click(guard.read(on_command), [device] + form.inputs, [command])
     wire_launch(studio, TRAIN, launch_btn, form.inputs, lambda *values: form.to_dict(values), follow, launch_msg,
                 device=device, extra_outputs=[pick], on_launched=lambda ids, *v: [gr.update(value=ids[0])])
-    gr.on(None, on_load, None, [form.component("base_model"), form.component("snapshot")], show_progress="hidden")
+    gr.on(None, guard.read(on_load), None, [form.component("base_model"), form.component("snapshot")], show_progress="hidden")

@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 from frbio_core import registry
 from frbio_core.settings import PROJECT_ROOT, Settings
-from jobs import control, deps, fairness, kinds, store
+from jobs import admission, control, deps, fairness, kinds, store
 from jobs.devices import device_usage, discover_devices, parse_slots
 from jobs.kinds import JobKind, Resources, get_kind
 from jobs.launchers import AccelerateLauncher, ProcessLauncher, SlurmLauncher, worker_env
@@ -77,6 +77,7 @@ class Scheduler:
         self.launchers = [SlurmLauncher(self), AccelerateLauncher(self), ProcessLauncher(self)]
         self._children: dict[str, subprocess.Popen] = {}
         self._waiting: dict[str, str] = {}
+        self._held_why: dict[str, str | None] = {}
         self._lock = threading.RLock()
         self._lock_file = None
         self._wake = threading.Event()
@@ -256,6 +257,8 @@ class Scheduler:
             if prepared is None or no_room:
                 continue
             kind, resources = prepared
+            if self._held(job, resources):
+                continue
             if slurm:
                 if self.launchers[0].start(job, [], resources):
                     launched.append(job["id"])
@@ -277,6 +280,15 @@ class Scheduler:
                     launched.append(job["id"])
                     break
         return launched
+
+    def _held(self, job: dict, resources: Resources) -> bool:
+        """Whether the job waits for its owner's per-user limits (jobs.admission); its message says why."""
+        on_gpu = resources.uses_gpus() and (self.settings.slurm or any(d.startswith("cuda") for d in self.devices))
+        why = admission.held(self.db, self.settings, job, on_gpu)
+        if why and self._held_why.get(job["id"]) != why:
+            store.update(self.db, job["id"], expect=("queued",), message=why)
+        self._held_why[job["id"]] = why
+        return why is not None
 
     def _launch_multi(self, job: dict, devices: list[str], gpus: int, free: dict[str, int]) -> bool:
         """A job on `gpus` GPUs: claim a slot on each of `gpus` free GPUs at once and spawn it; when that many are
@@ -362,8 +374,12 @@ class Scheduler:
 
     def submit(self, kind: str, config, owner: str | None = None, device: str = "any", **options) -> str:
         """Submit a job (checked against the kind's pre-launch check with this scheduler's context)."""
+        def admit(spec: JobKind, cfg, dev: str) -> None:
+            gpus = spec.resources(self.context, cfg).gpus if cfg is not None else 1
+            admission.check_submit(self.db, self.settings, self.devices, self.slots, owner, dev, spec.devices, gpus)
+
         job_id = store.submit(self.db, self.home, kind, config, owner=owner, device=device, context=self.context,
-                              **options)
+                              admit=admit, **options)
         self.wake()
         return job_id
 
@@ -381,12 +397,3 @@ def scheduler_running(home: Path) -> bool:
         fcntl.flock(f, fcntl.LOCK_UN)
         return False
 
-
-def running_pid(home: Path) -> int | None:
-    """The pid written by the process holding this home's scheduler lock (None when none runs)."""
-    if not scheduler_running(home):
-        return None
-    try:
-        return int((Path(home) / "jobs" / LOCK_FILE).read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None

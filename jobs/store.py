@@ -39,7 +39,7 @@ def authorize(db: sqlite_utils.Database, row: dict, actor: str | None, action: s
     """JobPermissionError unless `actor` may `action` the job (its owner, an admin, or a trusted local caller:
     actor None; see frbio_core.users.can_manage). Every path that cancels, resumes or deletes calls this."""
     try:
-        users.require_can_manage(db, actor, row.get("owner"), action, f"job {row['id']}")
+        users.require_can_manage(db, actor, row.get("owner"), action, f"job {row['id']}", row["id"])
     except users.PermissionDenied as exc:
         raise JobPermissionError(str(exc)) from None
 
@@ -211,13 +211,15 @@ def reserve(db: sqlite_utils.Database, home: Path | str) -> str:
 
 def submit(db: sqlite_utils.Database, home: Path | str, kind: str, config: Any, owner: str | None = None,
            device: str = "any", *, context: Any = None, depends_on: Iterable[str] = (), parent: str | None = None,
-           label: str | None = None, job_id: str | None = None) -> str:
+           label: str | None = None, job_id: str | None = None, admit: Callable | None = None) -> str:
     """Validate `config` with the kind's config class (and, given the feature's `context`, the kind's pre-launch
     check), then write the job's folder and its queued row. Returns the job id. An invalid request raises JobError
     (or the check's UserError) and writes nothing.
 
     A config may take values from the results of jobs it depends on (`jobs.deps.ref`): such a config is validated
-    and checked when it starts, with those values filled in; the jobs it refers to are added to `depends_on`."""
+    and checked when it starts, with those values filled in; the jobs it refers to are added to `depends_on`.
+    `admit(spec, cfg or None, device)`: the scheduler's admission check (jobs.admission), before anything is
+    written."""
     from jobs import deps
     from jobs.kinds import get_kind
 
@@ -237,6 +239,8 @@ def submit(db: sqlite_utils.Database, home: Path | str, kind: str, config: Any, 
         if spec.check is not None and context is not None:
             spec.check(context, model)
         data = model.model_dump(mode="json")
+    if admit is not None:
+        admit(spec, None if deps.referenced(config) else model, device)
     if job_id is None:
         job_id, folder = _new_folder(Path(home), db)
     else:

@@ -124,3 +124,16 @@ def reporter(db, home, row: dict, stop_after: int | None = None):
 
         job.metric = metric
     return job
+
+
+def mount_tmpfs(path: Path, size_mb: int) -> bool:
+    """Mount a tmpfs of `size_mb` MB at `path` (a real disk that fills up); False where that is not possible (not
+    root, no mount, FRBIO_TEST_NO_MOUNT set). The caller unmounts it (`umount -l`)."""
+    import os
+    import subprocess
+
+    if os.geteuid() != 0 or shutil.which("mount") is None or os.environ.get("FRBIO_TEST_NO_MOUNT"):
+        return False
+    path.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(path)],
+                          capture_output=True).returncode == 0

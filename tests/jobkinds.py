@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from jobs.kinds import register
+from jobs.kinds import Resources, register
 
 MODULE = "tests.jobkinds"
 
@@ -21,9 +21,15 @@ class SleepConfig(BaseModel):
     record: str | None = Field(None, description="A file to which one JSON line per start is appended.")
     fail: bool = Field(False, description="Fail (with a user-facing error) instead of sleeping.")
     needs: str | None = Field(None, description="A file that must exist, else the job fails saying so.")
+    gpus: int = Field(1, ge=1, le=64, description="GPUs it asks for (its Resources).")
 
 
-@register("test_sleep", config=SleepConfig, devices=("cuda", "cpu"), cooperative=True, title="Sleep (tests)")
+def sleep_resources(context, cfg: SleepConfig) -> Resources:
+    return Resources(gpus=cfg.gpus)
+
+
+@register("test_sleep", config=SleepConfig, devices=("cuda", "cpu"), cooperative=True, title="Sleep (tests)",
+          resources=sleep_resources)
 def run_sleep(context, cfg: SleepConfig, job) -> dict:
     from frbio_core.errors import UserError
 

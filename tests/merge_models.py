@@ -36,7 +36,7 @@ def sharpen(db, row: dict, factor: float = 10.0) -> dict:
     tensors = {k: v * factor if v.ndim == 2 and "embed" not in k else v for k, v in load_file(weights).items()}
     save_file(tensors, weights, metadata={"format": "pt"})
     return register_model(db, Path(row["path"]), model_id=row["id"], name=row["name"], kind=row["kind"],
-                          origin=row["origin"], license=row.get("license"))
+                          origin=row["origin"], license=row.get("license"), refresh=True)  # its facts read again
 
 
 def tiny_models(home: Path, db, tokenizer_from=None, layers: int = 2) -> dict:

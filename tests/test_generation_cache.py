@@ -70,13 +70,13 @@ def test_models_in_use_are_never_unloaded(db):
 
 
 def test_model_larger_than_the_budget_is_refused_in_its_pane(db):
-    cfg = GenerateConfig(max_new_tokens=4, memory_budget_mb=1)  # tiny-a: ~0.3 MB of float32 weights; tiny-big: ~9 MB
-    panes = generate_all(db, ModelCache(), ["tiny-a", "tiny-big"], "Bonjour", cfg)
+    cfg = GenerateConfig(max_new_tokens=4)  # tiny-a: ~0.3 MB of float32 weights; tiny-big: ~9 MB
+    panes = generate_all(db, ModelCache(budget_mb=1), ["tiny-a", "tiny-big"], "Bonjour", cfg)
     assert [p.status for p in panes] == ["done", "error"]
-    assert re.search(r"'tiny-big' needs about \d+ MB, more than the memory budget for loaded models \(1 MB\): raise",
+    assert re.search(r"'tiny-big' needs about \d+ MB, more than the memory budget for loaded models \(1 MB\): the "
+                     r"operator can raise it \(--generate-memory-mb\)",
                      panes[1].error)
-    panes = generate_all(db, ModelCache(), ["tiny-a", "tiny-big"], "Bonjour", cfg.model_copy(
-        update={"memory_budget_mb": 64}))
+    panes = generate_all(db, ModelCache(budget_mb=64), ["tiny-a", "tiny-big"], "Bonjour", cfg)
     assert [p.status for p in panes] == ["done", "done"]
 
 
@@ -124,3 +124,17 @@ def test_cli_generate_json(home):
     assert worse.returncode == 2 and "unknown model 'nope'" in json.loads(worse.stdout)["error"]
     wrong = run_cli("generate", "--models", "tiny-a", "--prompt", "x", "--temperature", "9", home=home)
     assert wrong.returncode == 2 and wrong.stderr.startswith("error: Invalid generation settings: temperature")
+
+
+def test_the_memory_budget_and_threads_are_the_operators_not_a_request_field(tmp_path):
+    """Row 8 of issue 13: a request cannot change the budget shared by everyone, nor the threads."""
+    from backend.generation.config import parse_generate_config
+    from backend.generation.models_cache import shared_cache
+    from frbio_core.settings import Settings
+
+    settings = Settings(home=str(tmp_path), generate_memory_mb=2048, generate_threads=2)
+    cache = shared_cache(settings)
+    cfg = parse_generate_config({"memory_budget_mb": 10 ** 12, "num_threads": 256, "max_new_tokens": 4})
+    assert cfg.max_new_tokens == 4 and "memory_budget_mb" not in cfg.model_dump() and "num_threads" not in \
+        cfg.model_dump()                                   # not a field of a request: nothing a form could send
+    assert shared_cache(settings) is cache and (cache.budget, cache.threads) == (2048 * MB, 2)

@@ -49,8 +49,20 @@ def test_only_the_owner_or_an_admin_cancels_resumes_or_deletes(studio):
     assert not list(folder.parent.glob(".deleted-*"))
 
     actions = [(a["actor"], a["action"]) for a in reversed(users.list_audit(studio.db, target=job))]
-    assert actions == [("alice", "launch"), ("alice", "cancel"), ("root", "resume"), ("root", "cancel"),
-                       ("alice", "delete")]
+    assert actions == [("alice", "launch"), ("bob", "refused"), ("alice", "cancel"), ("bob", "refused"),
+                       ("root", "resume"), ("root", "cancel"), ("bob", "refused"), ("alice", "delete")]
+    refused = [a["detail"]["attempted"] for a in reversed(users.list_audit(studio.db, target=job, action="refused"))]
+    assert refused == ["cancel", "resume", "delete"]            # row 10 of issue 13: refusals leave a row too
+
+
+def test_a_disabled_account_acts_no_more_even_on_its_own_jobs(studio):
+    scheduler = Scheduler(studio.settings, devices=["cpu"])
+    job = scheduler.submit("test_sleep", {"seconds": 5}, owner="bob")
+    users.set_disabled(studio.db, "bob", actor="root")
+    with pytest.raises(JobPermissionError, match="'bob' is not an enabled account here: it cannot cancel"):
+        scheduler.cancel(job, by="bob")
+    assert store.get(studio.db, job)["status"] == "queued"
+    assert users.list_audit(studio.db, actor="bob", action="refused")[0]["target"] == job
 
 
 def test_the_command_line_checks_the_user_it_acts_as(studio):

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from backend.models import importing, publish
+from backend.models import hub, importing, publish
 from backend.models.inspect import inspect_folder
 from backend.models.registry import ModelError, register_model
 from tests.data_helpers import clone
@@ -42,15 +42,15 @@ def unreachable_hub(monkeypatch):
 def test_download_offline_message(tmp_path, db):
     assert os.environ["HF_HUB_OFFLINE"] == "1"
     with pytest.raises(ModelError, match=r"offline mode is on \(HF_HUB_OFFLINE=1\).*Hub unreachable/offline"):
-        importing.download_from_hub(db, tmp_path, "HuggingFaceTB/SmolLM2-135M")
+        hub.download_from_hub(db, tmp_path, "HuggingFaceTB/SmolLM2-135M")
     with pytest.raises(ModelError, match="not a Hub model id"):
-        importing.download_from_hub(db, tmp_path, "not a repo")
+        hub.download_from_hub(db, tmp_path, "not a repo")
 
 
 def test_download_unreachable_fails_fast_without_token(unreachable_hub, tmp_path, db, caplog, capsys):
     caplog.set_level(logging.DEBUG)
     with pytest.raises(ModelError, match="Hub is unreachable") as info:
-        importing.download_from_hub(db, tmp_path, "HuggingFaceTB/SmolLM2-135M", token=FAKE_TOKEN)
+        hub.download_from_hub(db, tmp_path, "HuggingFaceTB/SmolLM2-135M", token=FAKE_TOKEN)
     out = capsys.readouterr()
     for text in (str(info.value), caplog.text, out.out, out.err):
         assert FAKE_TOKEN not in text
@@ -89,7 +89,7 @@ def test_download_with_stand_in_hub(tiny_home, tmp_path, db, monkeypatch):
     monkeypatch.setattr(huggingface_hub.HfApi, "model_info", lambda self, *a, **k: info)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
     reports = []
-    row = importing.download_from_hub(db, tmp_path, "someone/Tiny-Model", token=FAKE_TOKEN,
+    row = hub.download_from_hub(db, tmp_path, "someone/Tiny-Model", token=FAKE_TOKEN,
                                       progress=lambda f, m: reports.append((f, m)))
     assert row["id"] == "someone--tiny-model" and row["origin"] == "hub:someone/Tiny-Model"
     assert row["license"] == "mit" and seen["revision"] == "a" * 40 and seen["token"] == FAKE_TOKEN
@@ -101,7 +101,7 @@ def test_download_with_stand_in_hub(tiny_home, tmp_path, db, monkeypatch):
     assert json.loads((folder / "frbio_model.json").read_text())["revision"] == "a" * 40
     # Downloading again registers the existing folder without fetching anything.
     monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda *a, **k: pytest.fail("downloaded twice"))
-    assert importing.download_from_hub(db, tmp_path, "someone/Tiny-Model")["content_hash"] == row["content_hash"]
+    assert hub.download_from_hub(db, tmp_path, "someone/Tiny-Model")["content_hash"] == row["content_hash"]
 
 
 def test_download_refuses_non_causal_repo(tmp_path, db, monkeypatch):
@@ -112,12 +112,12 @@ def test_download_refuses_non_causal_repo(tmp_path, db, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setattr(huggingface_hub.HfApi, "model_info", lambda self, *a, **k: info)
     with pytest.raises(ModelError, match="not a causal language model"):
-        importing.download_from_hub(db, tmp_path, "google-bert/bert-base-uncased")
+        hub.download_from_hub(db, tmp_path, "google-bert/bert-base-uncased")
 
 
 def test_progress_adapter_reports_fractions():
     reports = []
-    bar_class = importing.progress_tqdm(lambda f, m: reports.append((f, m)), total_bytes=1000, interval=0)
+    bar_class = hub.progress_tqdm(lambda f, m: reports.append((f, m)), total_bytes=1000, interval=0)
     with bar_class(total=2, desc="Fetching 2 files") as files, bar_class(total=0, unit="B") as data:
         data.update(250)
         data.update(750)

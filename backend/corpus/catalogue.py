@@ -4,9 +4,12 @@ A source is one file (or one value of the `source` column inside a multi-source 
 once per file content (keyed by size + mtime, then hash) and kept in the registry."""
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import shutil
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -89,9 +92,10 @@ def candidate_files(data_dir: Path) -> list[Path]:
 
 
 def register_path(db: sqlite_utils.Database, path: Path, kind: str, origin: str, meta: dict | None = None,
-                  force: bool = False) -> list[dict]:
+                  force: bool = False, owner: str | None = None) -> list[dict]:
     """Catalogue one file: reuse stored counts when size and mtime are unchanged, else (re)read it.
-    A file that cannot be read becomes one row with status 'error' and the message; other rows are untouched."""
+    A file that cannot be read becomes one row with status 'error' and the message; other rows are untouched.
+    `owner`: who added it (None: a file of the shared data folders)."""
     path = path.resolve()
     stat = path.stat()
     size = stat.st_size if path.is_file() else sum(f.stat().st_size for f in path.glob("*.txt"))
@@ -100,7 +104,7 @@ def register_path(db: sqlite_utils.Database, path: Path, kind: str, origin: str,
                                       for r in existing):
         return existing
     base = {"origin": origin, "path": str(path), "format": detect_format(path), "file_size": size,
-            "file_mtime": stat.st_mtime, "updated_at": now()}
+            "file_mtime": stat.st_mtime, "updated_at": now(), "owner": owner}
     try:
         digest = file_hash(path)
         rows = [{**base, **r, "file_hash": digest, "status": "ok", "error": None}
@@ -164,12 +168,26 @@ def load_documents(row: dict) -> list[dict]:
     return docs
 
 
+def find_source(db: sqlite_utils.Database, name: str) -> dict | None:
+    """The source called `name`, or one of the sources of the file stored under that name, or None."""
+    if not db["sources"].exists():
+        return None
+    return next(iter(db["sources"].rows_where("name = ? OR name LIKE ?", [name, f"{name}/%"], limit=1)), None)
+
+
 def import_upload(db: sqlite_utils.Database, uploads_dir: Path, file_path: Path, name: str, license: str,
-                  commercial_use: bool, document_type: str, kind: str = "domain") -> list[dict]:
-    """Validate an uploaded file, then keep a copy under home/uploads and catalogue it.
-    Raises CorpusInputError (and stores nothing) when the file is unusable."""
+                  commercial_use: bool, document_type: str, kind: str = "domain", owner: str | None = None,
+                  replace: bool = False) -> list[dict]:
+    """Validate an uploaded file, then keep a copy under home/uploads/<name>/ and catalogue it, owned by `owner`.
+    Raises CorpusInputError (and stores nothing) when the file is unusable, or when a source of that name exists
+    (`replace`: an upload, by its owner or an admin; audited). The copy is written under a unique temporary name
+    and moved in place with one rename, which also reserves the name against a parallel upload; a failed copy
+    (a full disk) leaves nothing behind."""
+    from frbio_core import users
+    from frbio_core.files import swap_folder
+
     file_path = Path(file_path)
-    name = re.sub(r"[^\w.-]+", "_", (name or stem_of(file_path)).strip())[:80]
+    name = re.sub(r"[^\w.-]+", "_", (name or stem_of(file_path)).strip())[:80].strip(".")
     if not name:
         raise CorpusInputError("give the source a name")
     if kind not in ("domain", "general"):
@@ -181,18 +199,42 @@ def import_upload(db: sqlite_utils.Database, uploads_dir: Path, file_path: Path,
         sniff_binary(file_path)
     for _ in iter_records(file_path):  # full validation before anything is stored
         pass
-    if db["sources"].exists() and db["sources"].count_where("name = ? AND origin != 'upload'", [name]):
-        raise CorpusInputError(f"a source named '{name}' already exists; choose another name")
-    target_dir = uploads_dir / name
-    target_dir.mkdir(parents=True, exist_ok=True)
+    existing = find_source(db, name)
+    if existing is not None and not replace:
+        raise CorpusInputError(f"a source named '{name}' already exists (owner: {existing.get('owner') or 'none'}); "
+                               "choose another name, or replace it as its owner or an admin (--replace)")
+    if existing is not None:
+        if existing["origin"] != "upload":
+            raise CorpusInputError(f"'{name}' is a source of the data folders, not an upload: it cannot be replaced")
+        users.require_can_manage(db, owner, existing.get("owner"), "replace", f"source {name}", name)
     suffix = {"jsonl": ".jsonl", "jsonl.gz": ".jsonl.gz", "parquet": ".parquet", "txt": ".txt"}[fmt]
-    target = target_dir / f"{name}{suffix}"
-    tmp = target.with_name(target.name + ".part")
-    shutil.copyfile(file_path, tmp)
-    tmp.replace(target)
+    target_dir = uploads_dir / name
+    try:
+        uploads_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".part", dir=uploads_dir))
+    except OSError as exc:
+        raise CorpusInputError(f"could not store the upload: {exc.strerror or exc}") from None
+    try:
+        shutil.copyfile(file_path, staging / f"{name}{suffix}")
+        if existing is not None:
+            swap_folder(staging, target_dir)
+        else:
+            os.rename(staging, target_dir)   # fails when a parallel upload took the name first
+    except OSError as exc:
+        taken = exc.errno in (errno.ENOTEMPTY, errno.EEXIST)
+        raise CorpusInputError(f"a source named '{name}' was just added by someone else; choose another name" if taken
+                               else f"could not store the upload: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if existing is not None:
+        with db.conn:
+            db["sources"].delete_where("path LIKE ?", [str(target_dir.resolve()) + "/%"])
     meta = {"license": license or "unknown", "commercial_use": bool(commercial_use),
             "document_type": document_type or "unknown"}
-    rows = register_path(db, target, kind, "upload", meta, force=True)
+    rows = register_path(db, target_dir / f"{name}{suffix}", kind, "upload", meta, force=True, owner=owner)
+    users.audit(db, owner, "source_replace" if existing is not None else "source_add", name,
+                license=meta["license"], commercial_use=meta["commercial_use"],
+                **({"owner": existing.get("owner")} if existing is not None else {}))
     if rows[0]["status"] == "error":
         raise CorpusInputError(rows[0]["error"])
     return rows

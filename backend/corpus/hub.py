@@ -7,6 +7,9 @@ from pathlib import Path
 
 import sqlite_utils
 
+from frbio_core import users
+from frbio_core.files import temp_sibling
+
 from backend.corpus.catalogue import DEFAULT_HUB_DATASET, register_path
 from backend.corpus.readers import CorpusInputError
 from frbio_core.settings import offline
@@ -24,7 +27,9 @@ def _unreachable(dataset_id: str, reason: str) -> HubUnavailableError:
 
 
 def import_hub_dataset(db: sqlite_utils.Database, uploads_dir: Path, dataset_id: str = DEFAULT_HUB_DATASET,
-                       split: str = "train", token: str | None = None) -> list[dict]:
+                       split: str = "train", token: str | None = None, owner: str | None = None) -> list[dict]:
+    """Load a Hub dataset's split and catalogue it as sources (a re-import of the same dataset refreshes its rows,
+    keeping who first imported it; nothing else's rows are touched)."""
     if not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", dataset_id or ""):
         raise CorpusInputError(f"'{dataset_id}' is not a Hub dataset id (expected owner/name)")
     if offline():
@@ -45,7 +50,17 @@ def import_hub_dataset(db: sqlite_utils.Database, uploads_dir: Path, dataset_id:
         raise CorpusInputError(f"'{dataset_id}' has no 'text' column (columns: {', '.join(ds.column_names)})")
     target = uploads_dir / "hub" / dataset_id.replace("/", "__") / f"{split}.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".part")
-    ds.to_parquet(str(tmp))
-    tmp.replace(target)
-    return register_path(db, target, "domain", "hub", {"license": "see dataset card"}, force=True)
+    tmp = temp_sibling(target, "part")
+    try:
+        ds.to_parquet(str(tmp))
+        tmp.replace(target)
+    except OSError as exc:
+        raise CorpusInputError(f"could not store '{dataset_id}': {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    before = db["sources"].rows_where("path = ?", [str(target.resolve())], limit=1) if db["sources"].exists() else []
+    first = next(iter(before), None)
+    rows = register_path(db, target, "domain", "hub", {"license": "see dataset card"}, force=True,
+                         owner=first.get("owner") if first else owner)
+    users.audit(db, owner, "source_add", dataset_id, split=split, origin="hub")
+    return rows

@@ -57,7 +57,8 @@ def compare_results(studio, cfg, rows: list[dict], options: dict) -> tuple[dict,
 def cmd_benchmark_add(studio, args) -> None:
     from backend.evaluation.custom import add_benchmark
 
-    meta = add_benchmark(studio.settings, args.file, args.name, args.domain, args.language, owner=args.owner)
+    meta = add_benchmark(studio.settings, args.file, args.name, args.domain, args.language, owner=args.owner,
+                         db=studio.db)
     print(json.dumps(meta, indent=1, ensure_ascii=False) if args.json else
           f"added {meta['task']}: {meta['n_items']} items, {meta['n_fewshot_items']} few-shot examples")
 

@@ -111,9 +111,18 @@ def read_items(path: Path | str) -> list[dict]:
     return items
 
 
+def _taken(folder: Path, slug: str) -> EvalError:
+    try:
+        owner = json.loads((folder / "benchmark.json").read_text("utf-8")).get("owner")
+    except (OSError, ValueError):
+        owner = None
+    return EvalError(f"a benchmark named '{slug}' already exists (owner: {owner or 'none'}): choose another name")
+
+
 def add_benchmark(settings: Settings, path: Path | str, name: str, domain: str = "medical", language: str = "fr",
-                  owner: str | None = None) -> dict:
-    """Validate and store an uploaded benchmark; returns its benchmark.json (with `task`, the task name)."""
+                  owner: str | None = None, db=None) -> dict:
+    """Validate and store an uploaded benchmark, owned by `owner`; returns its benchmark.json (with `task`, the task
+    name). A name already used is refused, naming its owner. With the registry `db`, the addition is audited."""
     slug = _slug(name or Path(path).stem)
     if not slug:
         raise EvalError("benchmark name: use letters or digits")
@@ -125,7 +134,7 @@ def add_benchmark(settings: Settings, path: Path | str, name: str, domain: str =
     root = custom_root(settings)
     final = root / slug
     if final.exists():
-        raise EvalError(f"a benchmark named '{slug}' already exists: choose another name")
+        raise _taken(final, slug)
     test = [dict(i, language=language) for i in items if i["split"] == "test"]
     pool = [dict(i, language=language) for i in items if i["split"] == "fewshot"]
     task = f"{PREFIX}custom_{slug}"
@@ -152,9 +161,13 @@ def add_benchmark(settings: Settings, path: Path | str, name: str, domain: str =
         try:
             os.rename(tmp, final)
         except OSError:
-            raise EvalError(f"a benchmark named '{slug}' already exists: choose another name") from None
+            raise _taken(final, slug) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if db is not None:
+        from frbio_core import users
+
+        users.audit(db, owner, "benchmark_add", task, items=len(test))
     return meta
 
 

@@ -20,7 +20,7 @@ def cmd_generate(studio, args) -> None:
 
     prompt = args.prompt or (prompt_text(args.prompt_preset) if args.prompt_preset else "")
     cfg = parse_generate_config(PRESETS.get(args.preset, {}) | values_from_args(args, GenerateConfig))
-    cache = shared_cache(cfg.memory_budget_mb)
+    cache = shared_cache(studio.settings)
     panes, shown = [], 0
     for panes in side_by_side(studio.db, cache, _split(args.models), prompt, cfg):
         if not args.json:

@@ -1,5 +1,7 @@
 """The one config object of side-by-side generation (and of the blind A/B arena): sampling settings shared by every
-pane, the prompt format, the streaming strategy and the memory budget of loaded models. Presets fill it."""
+pane, the prompt format and the streaming strategy. Presets fill it. What changes the process for everyone (the memory
+budget of loaded models, threads per worker) is not here: it is the operator's (Settings.generate_memory_mb and
+generate_threads, held by the shared ModelCache)."""
 from __future__ import annotations
 
 from typing import Literal
@@ -42,12 +44,6 @@ class GenerateConfig(BaseModel):
         "round_robin", description="How panes stream together: one token of each model in turn in one thread "
         "(round_robin, faster on few cores, see bench/README.md), or one thread per model.",
             json_schema_extra=labels("Streaming strategy", "Stratégie de diffusion"))
-    num_threads: int = Field(1, ge=0, le=256, description="CPU threads each decoding thread uses (0 = torch's default, "
-                             "every core). 1 keeps generation fast when other work shares the CPU (bench/README.md).")
-    memory_budget_mb: int = Field(4096, ge=1, description="Memory for loaded models (MB). Beyond it the least "
-                                  "recently used models are unloaded.",
-                                  json_schema_extra=labels("Memory budget (MB)",
-                                                           "Mémoire pour les modèles chargés (Mo)"))
 
 
 # A preset sets only the fields it names; the rest keep their current values.

@@ -56,8 +56,12 @@ def model_bytes(model) -> int:
 
 
 class ModelCache:
-    def __init__(self, budget_mb: int = 4096, loader=_load):
+    """Loaded models within a memory budget, and the torch threads each generation worker uses (`threads`, 0: every
+    core): both the operator's settings, the same for every user of the process."""
+
+    def __init__(self, budget_mb: int = 4096, loader=_load, threads: int = 1):
         self.budget = int(budget_mb) * MB
+        self.threads = int(threads)
         self._loader = loader
         self._models: OrderedDict[tuple[str, str], LoadedModel] = OrderedDict()  # oldest first
         self._lock = threading.RLock()
@@ -117,13 +121,15 @@ class ModelCache:
         need = estimate_bytes(row)
         if need > self.budget:
             raise GenerationError(f"model '{row['id']}' needs about {need / MB:,.0f} MB, more than the memory budget "
-                                  f"for loaded models ({self.budget / MB:,.0f} MB): raise the budget")
+                                  f"for loaded models ({self.budget / MB:,.0f} MB): the operator can raise it "
+                                  "(--generate-memory-mb)")
         self._make_room(need)
         if self.used + need > self.budget:
             busy = ", ".join(m.model_id for m in self._models.values() if m.pins)
             raise GenerationError(f"memory budget too small for these models at once: '{row['id']}' needs about "
                                   f"{need / MB:,.0f} MB and {busy} (in use) hold {self.used / MB:,.0f} MB of "
-                                  f"{self.budget / MB:,.0f} MB: raise the budget or compare fewer models")
+                                  f"{self.budget / MB:,.0f} MB: compare fewer models (the operator can raise the "
+                                  "budget: --generate-memory-mb)")
         start = time.perf_counter()
         try:
             model, tokenizer = self._loader(row)
@@ -153,12 +159,25 @@ _shared: ModelCache | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_cache(budget_mb: int | None = None) -> ModelCache:
-    """The process-wide cache (the app's generation and arena tabs share it)."""
+def unload_all(db, cache: ModelCache, actor: str | None) -> list[str]:
+    """Unload every model no generation is using, for everyone: an admin's action (audited). The ids unloaded."""
+    from frbio_core import users
+
+    users.require_admin(db, actor, "unload the models loaded for everyone", "generation cache")
+    before = [m["model"] for m in cache.loaded()]
+    cache.clear()
+    gone = [m for m in before if m not in {x["model"] for x in cache.loaded()}]
+    users.audit(db, actor, "unload_models", "generation cache", models=gone)
+    return gone
+
+
+def shared_cache(settings) -> ModelCache:
+    """The process-wide cache (the app's generation and arena tabs share it), sized by the operator's settings."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = ModelCache(budget_mb or 4096)
-        elif budget_mb is not None and budget_mb * MB != _shared.budget:
-            _shared.set_budget(budget_mb)
+            _shared = ModelCache(settings.generate_memory_mb, threads=settings.generate_threads)
+        elif settings.generate_memory_mb * MB != _shared.budget:
+            _shared.set_budget(settings.generate_memory_mb)
+        _shared.threads = settings.generate_threads
         return _shared

@@ -157,11 +157,10 @@ def side_by_side(db: sqlite_utils.Database, cache: ModelCache, model_ids: list[s
     `stop` (or closing the generator) ends every pane after its current token, with status 'stopped'.
 
     The decoding runs in worker threads of its own (one for round_robin, one per pane for threads), whatever thread
-    iterates this generator: their torch thread count is set there (cfg.num_threads) and the consumer only reads
+    iterates this generator: their torch thread count is set there (cache.threads) and the consumer only reads
     states from a queue."""
     ids = check_request(model_ids, prompt)
     stop = stop or threading.Event()
-    cache.set_budget(cfg.memory_budget_mb)
     panes = [_Pane(m) for m in ids]
     groups = [panes] if cfg.strategy == "round_robin" else [[p] for p in panes]
     changes: queue.Queue = queue.Queue()
@@ -170,7 +169,7 @@ def side_by_side(db: sqlite_utils.Database, cache: ModelCache, model_ids: list[s
 
     def work(group: list[_Pane]) -> None:
         try:
-            with torch_threads(cfg.num_threads):
+            with torch_threads(cache.threads):
                 for pane in group:
                     pane.prepare(db, cache, prompt, cfg)
                     changes.put(pane)

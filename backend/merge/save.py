@@ -55,9 +55,12 @@ def check_merge(db, home: Path, cfg: MergeConfig, job_id: str | None = None) -> 
         if slug(name) != name.lower():
             raise MergeError(f"output_name: '{name}' would be stored as '{slug(name)}': use lower-case letters, "
                              "digits, '-' and '.' only")
-        taken = next(iter(db["models"].rows_where("id = ?", [slug(name)])), None) if db["models"].exists() else None
+        from backend.models.registry import find_model
+
+        taken = find_model(db, slug(name))
         if taken or (Path(home) / "models" / slug(name)).exists():
-            raise MergeError(f"output_name: a model named '{slug(name)}' already exists: choose another")
+            whose = f" (owner: {taken.get('owner') or 'none'})" if taken else ""
+            raise MergeError(f"output_name: a model named '{slug(name)}' already exists{whose}: choose another")
     models = Path(home) / "models"
     models.mkdir(parents=True, exist_ok=True)
     need, free = estimated_bytes(base), free_bytes(models)

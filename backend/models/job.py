@@ -26,8 +26,11 @@ class HubDownload(BaseModel):
 
 
 def check_download(studio, cfg: HubDownload) -> None:
-    """Refuse at once, before queuing, when the Hub cannot be used at all."""
+    """Refuse at once, before queuing, when the Hub cannot be used at all or the id is another model's."""
+    from backend.models.hub import hub_model_id
     from frbio_core.settings import offline
+
+    hub_model_id(studio.db, studio.home, cfg.repo_id, cfg.name)
 
     if offline():
         raise ModelError(f"Cannot download '{cfg.repo_id}': offline mode is on (HF_HUB_OFFLINE=1). On a machine with "
@@ -36,10 +39,10 @@ def check_download(studio, cfg: HubDownload) -> None:
 
 @register("model_download", config=HubDownload, devices=("cpu",), check=check_download, title="Model download")
 def run_model_download(studio, cfg: HubDownload, job) -> dict:
-    from backend.models.importing import download_from_hub
+    from backend.models.hub import download_from_hub
 
     row = download_from_hub(studio.db, studio.home, cfg.repo_id, revision=cfg.revision, name=cfg.name,
-                            progress=job.progress)
+                            progress=job.progress, owner=job.owner)
     job.log(f"registered {row['id']} ({row['n_params']:,} parameters) from {cfg.repo_id}")
     return {"model_id": row["id"], "path": row["path"]}
 

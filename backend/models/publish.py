@@ -1,7 +1,9 @@
 """Publish a registered model or a corpus snapshot to the Hugging Face Hub with its card, in one commit.
 
-The token comes from the argument (the UI passes the user's settings), else $HF_TOKEN, else the saved
-`hf auth login`. It is never logged nor put in a message: every Hub error is rewritten without it."""
+Publishing is deliberate: only the artefact's owner (or an admin) publishes it, private by default, and every
+attempt is audited with the repository id. The token is the one the person gives; the server's own ($HF_TOKEN, the
+saved `hf auth login`) is used only by the operator at the command line, or for everyone when the app was started
+with --allow-server-hub-token. It is never logged nor put in a message: every Hub error is rewritten without it."""
 from __future__ import annotations
 
 import logging
@@ -9,8 +11,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from backend.models.importing import REPO_ID, hub_error, hub_unavailable, resolve_token
+from backend.models.hub import REPO_ID, hub_error, hub_unavailable, resolve_token
 from backend.models.registry import ModelError, get_model
+from frbio_core import users
 from frbio_core.settings import offline
 from backend import lineage
 
@@ -18,26 +21,41 @@ log = logging.getLogger(__name__)
 IGNORE = (".", "__pycache__")  # hidden files (.frbio_hash.json, .cache/, .git/) and caches are not uploaded
 
 
+def _allowed(db, row: dict, what: str, repo_id: str, actor: str | None, token: str | None,
+             server_token: bool) -> None:
+    """Only the owner or an admin publishes; the server's token only for the operator or when allowed."""
+    users.require_can_manage(db, actor, row.get("owner"), f"publish to '{repo_id}'", what, row["id"])
+    if actor is not None and not token and not server_token:
+        users.audit(db, actor, "refused", what, attempted="publish", repo_id=repo_id, reason="no token given")
+        raise ModelError("give your own Hugging Face token to publish: this server does not lend its own (its "
+                         "operator can allow that with --allow-server-hub-token)")
+
+
 def publish_model(db: sqlite_utils.Database, model_id: str, repo_id: str, token: str | None = None,
-                  private: bool = True) -> dict:
-    """Upload a registered model's folder to `repo_id` (created if needed, private by default). Its README.md is
-    uploaded as is; a folder without one gets a card generated from the registry row (base models, snapshot and
-    licence status, licence). Returns {"repo_id", "url", "commit", "card": "existing"|"generated"}."""
+                  private: bool = True, actor: str | None = None, server_token: bool = True) -> dict:
+    """Upload a registered model's folder to `repo_id` (created if needed, private by default), as `actor` (None:
+    the operator at the command line). Its README.md is uploaded as is; a folder without one gets a card generated
+    from the registry row (base models, snapshot and licence status, licence). Returns {"repo_id", "url", "commit",
+    "card": "existing"|"generated"}."""
     row = get_model(db, model_id)
+    _allowed(db, row, f"model {row['id']}", repo_id, actor, token, server_token)
     folder = Path(row["path"])
     if not folder.is_dir():
         raise ModelError(f"The folder of model '{row['id']}' is gone: {folder}")
     card = None if (folder / "README.md").is_file() else model_card_for(db, row)
-    return _publish(folder, repo_id, "model", token, private, card, f"Upload {row['id']} from FrBio Studio")
+    result = _publish(folder, repo_id, "model", token, private, card, f"Upload {row['id']} from FrBio Studio")
+    users.audit(db, actor, "publish", row["id"], repo_id=repo_id, private=bool(private))
+    return result
 
 
 def publish_snapshot(db: sqlite_utils.Database, snapshot_id: str, repo_id: str, token: str | None = None,
-                     private: bool = True) -> dict:
+                     private: bool = True, actor: str | None = None, server_token: bool = True) -> dict:
     """Upload a corpus snapshot folder (parquet splits, manifest.json, README.md dataset card) as a dataset repo."""
     row = next(iter(db["snapshots"].rows_where("id = ? OR name = ?", [snapshot_id, snapshot_id], limit=1)), None) \
         if db["snapshots"].exists() else None
     if row is None:
         raise ModelError(f"unknown snapshot '{snapshot_id}'")
+    _allowed(db, row, f"snapshot {row['id']}", repo_id, actor, token, server_token)
     folder = Path(row["path"])
     if not folder.is_dir():
         raise ModelError(f"The folder of snapshot '{row['id']}' is gone: {folder}")
@@ -46,7 +64,9 @@ def publish_snapshot(db: sqlite_utils.Database, snapshot_id: str, repo_id: str, 
         status = lineage.status(bool(row["commercial_use"]))
         card = (f"---\nlicense: other\nlanguage: [fr]\ntags: [biomedical, french, frbio-studio]\n---\n"
                 f"# {row.get('name') or row['id']} ({row['id']})\n\nLicence status: {status}.\n")
-    return _publish(folder, repo_id, "dataset", token, private, card, f"Upload snapshot {row['id']} from FrBio Studio")
+    result = _publish(folder, repo_id, "dataset", token, private, card, f"Upload snapshot {row['id']} from FrBio Studio")
+    users.audit(db, actor, "publish", row["id"], repo_id=repo_id, private=bool(private))
+    return result
 
 
 def model_card_for(db: sqlite_utils.Database, row: dict) -> str:

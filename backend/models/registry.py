@@ -19,11 +19,33 @@ def slug(text: str) -> str:
 def register_model(db: sqlite_utils.Database, folder: Path, *, model_id: str | None = None, name: str | None = None,
                    kind: str = "base", origin: str = "local", parents: list[str] | None = None,
                    snapshot_id: str | None = None, license: str | None = None, commercial_use: bool | None = None,
-                   job_id: str | None = None, owner: str | None = None) -> dict:
-    """Insert or replace the row for a Hugging Face folder; facts (architecture, size, …) are read from it."""
+                   job_id: str | None = None, owner: str | None = None, replace: bool = False,
+                   refresh: bool = False, actor: str | None = None) -> dict:
+    """Register a Hugging Face folder as a new model; facts (architecture, size, …) are read from it. An id is never
+    reused silently: an existing one is refused, naming its owner, unless `replace` (by its owner or an admin,
+    audited; a trust_remote_code permission does not carry over), `refresh` (the same folder registered again by the
+    app itself: its facts are read again, its owner, kind and lineage kept) or the row is this same job's output."""
     from backend.models.inspect import inspect_folder
 
     folder = Path(folder).resolve()
+    existing = find_model(db, model_id or folder.name)
+    if existing is not None and refresh and Path(existing["path"]).resolve() == folder:
+        owner, kind, origin = existing.get("owner"), existing["kind"], existing.get("origin") or origin
+        parents = existing.get("parents") or parents
+        snapshot_id, license = existing.get("snapshot_id") or snapshot_id, existing.get("license") or license
+        commercial_use, job_id = existing.get("commercial_use"), existing.get("job_id") or job_id
+    elif existing is not None and job_id and existing.get("job_id") == job_id:
+        pass   # the same job saving its output again (resumed after it was registered): its own row
+    elif existing is not None and replace:
+        from frbio_core import users
+
+        users.require_can_manage(db, actor, existing.get("owner"), "replace", f"model {existing['id']}",
+                                 existing["id"])
+        users.audit(db, actor, "model_replace", existing["id"], owner=existing.get("owner"), path=str(folder))
+    elif existing is not None:
+        raise ModelError(f"a model with id '{existing['id']}' already exists (owner: "
+                         f"{existing.get('owner') or 'none'}): choose another name, or replace it as its owner or "
+                         "an admin (--replace)")
     facts = inspect_folder(folder)
     parents = parents or []
     if commercial_use is None:  # a child of a non-commercial model, or of research-only data, stays non-commercial
@@ -40,8 +62,20 @@ def register_model(db: sqlite_utils.Database, folder: Path, *, model_id: str | N
            "parents": json.dumps(parents), "snapshot_id": snapshot_id, "commercial_use": int(bool(commercial_use)),
            "job_id": job_id, "owner": owner, "created_at": before["created_at"] if before else now(),
            "status": "ok", "error": None}  # re-registering keeps the creation time (and the list order)
+    if replace:
+        row |= {"trust_remote_code": 0, "trusted_hash": None}
     db["models"].upsert(row, pk="id", alter=True)
     return get_model(db, row["id"])
+
+
+def find_model(db: sqlite_utils.Database, model_id: str) -> dict | None:
+    """The row with this exact id, or None."""
+    if not db["models"].exists():
+        return None
+    row = next(iter(db["models"].rows_where("id = ?", [model_id], limit=1)), None)
+    if row is not None:
+        row["parents"] = json.loads(row["parents"] or "[]")
+    return row
 
 
 def get_model(db: sqlite_utils.Database, model_id: str) -> dict:

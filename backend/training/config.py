@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from frbio_core.config import labels, load_config_file, parse_config, required_text
 from backend.errors import TrainError
@@ -112,6 +112,13 @@ class TrainConfig(BaseModel):
             json_schema_extra=labels("Multi-GPU strategy", "Stratégie multi-GPU"))
 
     _snapshot_given = required_text("snapshot", hint="the id of a built corpus snapshot (snap-…)")
+
+    @model_validator(mode="after")
+    def _warmup_within_run(self):
+        if self.warmup_steps > self.max_steps:
+            raise ValueError(f"warmup_steps ({self.warmup_steps}) is more than max_steps ({self.max_steps}): the "
+                             "learning rate would never reach its peak; lower the warm-up or train longer")
+        return self
 
     @property
     def tokens_per_step(self) -> int:

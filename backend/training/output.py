@@ -19,12 +19,17 @@ CARD_HYPERPARAMETERS = ("method", "learning_rate", "lr_scheduler", "warmup_steps
                         "gradient_checkpointing", "seed")
 
 
-def _free_folder(models: Path, model_id: str, job_id: str | None) -> tuple[str, Path]:
-    """`models/<id>`, or `<id>-2`, … when another model holds that name (a folder this same job wrote before, e.g.
-    a run resumed after its model was saved, is replaced)."""
+def _free_folder(db, models: Path, model_id: str, job_id: str | None) -> tuple[str, Path]:
+    """`models/<id>`, or `<id>-2`, … when another model holds that name or id (a folder this same job wrote before,
+    e.g. a run resumed after its model was saved, is replaced)."""
+    from backend.models.registry import find_model
+
     for n in range(1, 1000):
         candidate = model_id if n == 1 else f"{model_id}-{n}"
         folder = models / candidate
+        row = find_model(db, candidate)
+        if row is not None and not (job_id and row.get("job_id") == job_id):
+            continue
         if not folder.exists():
             return candidate, folder
         try:
@@ -49,7 +54,7 @@ def save_model(model, tokenizer, *, cfg: TrainConfig, db, home: Path, model_id: 
 
     models = Path(home) / "models"
     models.mkdir(parents=True, exist_ok=True)
-    model_id, final = _free_folder(models, model_id, job_id)
+    model_id, final = _free_folder(db, models, model_id, job_id)
     tmp = temp_sibling(final)
     tmp.mkdir()
     try:

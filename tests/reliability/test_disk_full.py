@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import resource
 import shutil
 import subprocess
@@ -24,17 +23,10 @@ from frbio_core.settings import PROJECT_ROOT
 from jobs import store
 from jobs.launchers import worker_env
 from test_training import build_env, config, run
+from tests.data_helpers import mount_tmpfs
 
 MB = 2 ** 20
 LIMIT = 8 * MB
-
-
-def mount_tmpfs(path: Path, size_mb: int) -> bool:
-    if os.geteuid() != 0 or shutil.which("mount") is None or os.environ.get("FRBIO_TEST_NO_MOUNT"):
-        return False
-    path.mkdir(parents=True, exist_ok=True)
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(path)],
-                          capture_output=True).returncode == 0
 
 
 def fill(home: Path, name: str, leave: int) -> None:
