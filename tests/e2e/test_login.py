@@ -79,4 +79,6 @@ def test_only_the_owner_cancels_a_job_from_the_browser(auth_app_server, log_in):
     assert {r["actor"] for r in users.list_audit(db, action="login")} == {"alice", "bob"}
     assert [r["target"] for r in users.list_audit(db, action="login_failed")] == ["bob"]
     assert [(r["actor"], r["action"]) for r in reversed(users.list_audit(db, target=job))] == [
-        ("alice", "launch"), ("alice", "cancel")]
+        ("alice", "launch"), ("bob", "refused"), ("alice", "cancel")]
+    refused = users.list_audit(db, action="refused", target=job)[0]["detail"]
+    assert refused["attempted"] == "cancel" and refused["owner"] == "alice" and refused["address"] == "127.0.0.1"
