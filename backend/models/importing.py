@@ -25,14 +25,14 @@ def import_local(db: sqlite_utils.Database, home: Path, path: Path | str, name: 
                  roots: list[str] | None = None, replace: bool = False) -> dict:
     """Register a local Hugging Face folder, in place (default) or copied under `<home>/models/<id>`.
 
-    Registering a folder of the server is an admin's action; for an account (`actor`, from the web page or `--as`)
-    the folder must lie under one of `roots`, and a refusal never says whether a path outside them exists. The
-    server's operator at the command line (actor None) may import any folder. A copy never follows a link out of
-    the source folder. The new model belongs to `actor`; an existing id is refused (replace: its owner or an
+    Registering a folder of the server is an admin's action; on a server with accounts, an account's folder (from
+    the web page or `--as`) must lie under one of `roots`, and a refusal never says whether a path outside them
+    exists. The operator at the command line (actor None) and a single-user install may import any folder. A copy
+    never follows a link out of the source folder. The new model belongs to `actor`; an existing id is refused (replace: its owner or an
     admin)."""
     users.require_admin(db, actor, "register a folder of the server as a model")
     source = Path(path).expanduser()
-    if actor is not None:
+    if actor is not None and users.any_users(db):   # a shared server; a single-user install imports any folder
         source = _under_roots(source, roots or [])
     inspect_folder(source)  # refuse a bad folder before copying anything
     source = source.resolve()
