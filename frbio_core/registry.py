@@ -226,6 +226,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE models ADD COLUMN trusted_hash TEXT;
     CREATE INDEX IF NOT EXISTS audit_action_at ON audit (action, at);
     """,
+    # 13: a blind A/B vote's reasons: the criteria the clinician ticked, an answer flagged dangerous, a comment
+    """
+    ALTER TABLE votes ADD COLUMN criteria TEXT;                    -- JSON list of backend.generation.arena.CRITERIA keys
+    ALTER TABLE votes ADD COLUMN dangerous_a INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE votes ADD COLUMN dangerous_b INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE votes ADD COLUMN comment TEXT;
+    """,
 ]
 
 

@@ -13,7 +13,7 @@ from backend.generation.presets import load_prompts
 from backend.models.registry import list_models
 from backend.studio import Studio
 from frbio_ui import guard
-from frbio_ui.session import current_user
+from frbio_ui.session import acting, current_user
 
 # French first: these strings do not go through the browser-language lookup (tr).
 TITLE = "Comparaison à l'aveugle"
@@ -27,6 +27,24 @@ SETTINGS = {"fair": "Comparaison équitable (réponse la plus probable)", "balan
 BUTTONS = {"a": "👈 A est meilleure", "b": "👉 B est meilleure", "tie": "🤝 Égalité", "both_bad": "👎 Les deux sont mauvaises"}
 WIN_HEADERS = ["Modèle 1", "Modèle 2", "Victoires du modèle 1", "Égalités", "Défaites du modèle 1",
                "Les deux mauvaises", "Votes", "Taux de victoire du modèle 1"]
+BOARD_HEADERS = ["Modèle", "Score (échelle Elo)", "Intervalle à 95 %", "Votes", "Gagnés / nuls / perdus",
+                 "Réponses dangereuses"]
+
+
+def board_rows(studio: Studio) -> tuple[list[list], str]:
+    """The leaderboard (Bradley–Terry, bootstrap intervals) and a line on rater agreement."""
+    from backend.generation.ratings import agreement, leaderboard
+
+    votes = arena.voted_rounds(studio.db)
+    rows = [[r["model"], f"{r['rating']:.0f}", f"[{r['low']:.0f} ; {r['high']:.0f}]", r["votes"],
+             f"{r['wins']} / {r['ties']} / {r['losses']}", f"{r['dangerous']} ({r['dangerous_rate']:.0%})"]
+            for r in leaderboard(votes, rounds=500)]
+    kappa = agreement(votes)
+    note = (f"Accord entre évaluateurs : κ = {kappa['kappa']:.2f} ({'Cohen' if 'Cohen' in kappa['method'] else 'Fleiss'}"
+            f", {kappa['items']} questions notées par plusieurs personnes)." if kappa else
+            "Accord entre évaluateurs : pas encore de question notée par plusieurs personnes.")
+    return rows, f"{len(votes)} votes. Scores de Bradley–Terry (échelle Elo, moyenne 1000 ; une égalité ou « les deux " \
+                 f"mauvaises » compte pour moitié), intervalles par rééchantillonnage des votes. {note}"
 
 
 def win_rows(studio: Studio) -> list[list]:
@@ -62,10 +80,23 @@ def build_arena_tab(studio: Studio):
         answer_a = gr.Textbox(label="Réponse A", lines=12, interactive=False, elem_id="arena-answer-a")
         answer_b = gr.Textbox(label="Réponse B", lines=12, interactive=False, elem_id="arena-answer-b")
     with gr.Row():
+        criteria = gr.CheckboxGroup([(label, key) for key, label in arena.CRITERIA.items()],
+                                    label="Ce qui a décidé votre vote (facultatif)", elem_id="arena-criteria")
+        dangerous = gr.CheckboxGroup([("Réponse A dangereuse", "a"), ("Réponse B dangereuse", "b")],
+                                     label="Signaler une réponse dangereuse", elem_id="arena-dangerous")
+    comment = gr.Textbox(label="Commentaire (facultatif)", lines=2, max_lines=6, elem_id="arena-comment")
+    with gr.Row():
         vote_btns = {k: gr.Button(label, interactive=False, elem_id=f"arena-vote-{k}") for k, label in BUTTONS.items()}
     reveal = gr.Markdown(elem_id="arena-reveal")
+    gr.Markdown("### Classement des modèles")
+    board, board_note = board_rows(studio)
+    board_df = gr.Dataframe(board, headers=BOARD_HEADERS, interactive=False, elem_id="arena-board")
+    board_md = gr.Markdown(board_note, elem_id="arena-board-note")
     gr.Markdown("### Résultats des votes (par paire de modèles)")
     wins = gr.Dataframe(win_rows(studio), headers=WIN_HEADERS, interactive=False, elem_id="arena-wins")
+    with gr.Row():
+        export_btn = gr.Button("Exporter tous les votes (CSV et JSONL)", elem_id="arena-export")
+        files = gr.File(label="Fichiers", file_count="multiple", interactive=False, elem_id="arena-files")
     round_state = gr.State(None)
     buttons = list(vote_btns.values())
 
@@ -94,23 +125,40 @@ def build_arena_tab(studio: Studio):
                *[gr.update(interactive=True)] * len(buttons))
 
     def on_vote(choice):
-        def handler(round_id, request: gr.Request):
+        def handler(round_id, ticked, flagged, note, request: gr.Request):
             off = [gr.update(interactive=False)] * len(buttons)
+            keep = [gr.update()] * 6
             if round_id is None:
-                return None, "❌ Lancez d'abord un tour : « Obtenir deux réponses ».", "", gr.update(), *off
+                return None, "❌ Lancez d'abord un tour : « Obtenir deux réponses ».", "", *keep, *off
             try:
-                revealed = arena.vote(studio.db, round_id, choice, owner=current_user(request))
+                with acting(request):
+                    revealed = arena.vote(studio.db, round_id, choice, owner=current_user(request),
+                                          criteria=ticked or [], dangerous_a="a" in (flagged or []),
+                                          dangerous_b="b" in (flagged or []), comment=note or "")
             except ArenaError as exc:
-                return None, f"❌ {exc}", "", gr.update(), *off
-            return None, "✅ Vote enregistré. Merci !", reveal_markdown(revealed), win_rows(studio), *off
+                return None, f"❌ {exc}", "", *keep, *off
+            rows, text = board_rows(studio)
+            return (None, "✅ Vote enregistré. Merci !", reveal_markdown(revealed), win_rows(studio), rows, text,
+                    [], [], "", *off)
         return handler
 
+    def on_export():
+        from frbio_ui import downloads
+
+        out = arena.export_votes(studio.db, studio.settings.folder("reports"))
+        return downloads.offer(studio.home, [out["csv"], out["jsonl"]])
+
     def on_load():
-        return gr.update(choices=[m["id"] for m in list_models(studio.db) if m["status"] == "ok"]), win_rows(studio)
+        rows, text = board_rows(studio)
+        return (gr.update(choices=[m["id"] for m in list_models(studio.db) if m["status"] == "ok"]), win_rows(studio),
+                rows, text)
 
     example.change(guard.read(on_example), [example], [prompt], show_progress="hidden")
     start.click(guard.user(on_start), [pool, prompt, setting, length], [round_state, msg, answer_a, answer_b, reveal] + buttons,
                 show_progress="hidden")
     for key, btn in vote_btns.items():
-        btn.click(guard.user(on_vote(key)), [round_state], [round_state, msg, reveal, wins] + buttons, show_progress="hidden")
-    gr.on(None, guard.read(on_load), None, [pool, wins], show_progress="hidden")
+        btn.click(guard.user(on_vote(key)), [round_state, criteria, dangerous, comment],
+                  [round_state, msg, reveal, wins, board_df, board_md, criteria, dangerous, comment] + buttons,
+                  show_progress="hidden")
+    export_btn.click(guard.user(on_export), None, [files])   # writes the files under reports/
+    gr.on(None, guard.read(on_load), None, [pool, wins, board_df, board_md], show_progress="hidden")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from backend.corpus.snapshot import list_snapshots
 from backend.evaluation import charts, report
-from backend.evaluation.compare import collect, drill_down, drill_table, wide_table
+from backend.evaluation.compare import collect, drill_down, drill_table, verdict_table, wide_table
 from backend.evaluation.config import EvalConfig, EvalError, default_tasks
 from backend.evaluation.custom import add_benchmark
 from backend.evaluation.job import COMPARE
@@ -21,12 +21,13 @@ from frbio_ui import guard
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import add_strings, tr
 from frbio_ui.launch import Follower, wire_launch
-from frbio_ui.session import acting, current_user
+from frbio_ui.session import acting, current_user, viewer_language
 
 add_strings({
     "tab.compare": "Compare", "cmp.models": "Models to compare (the first one is the reference, e.g. the base)",
     "cmp.tasks": "Benchmarks", "cmp.settings": "Evaluation settings", "cmp.run": "Compare",
-    "cmp.results": "Results", "cmp.items": "Per-item answers", "cmp.item_task": "Benchmark",
+    "cmp.results": "Results", "cmp.verdicts": "Is each difference real? (paired tests, Holm-corrected)",
+    "cmp.items": "Per-item answers", "cmp.item_task": "Benchmark",
     "cmp.disagree": "Only items where the models disagree", "cmp.show_items": "Show items",
     "cmp.export": "Export", "cmp.export_button": "HTML report and CSV", "cmp.files": "Files",
     "cmp.custom": "Add your own multiple-choice benchmark", "cmp.custom_file": "Benchmark file (.jsonl)",
@@ -37,14 +38,16 @@ add_strings({
                     "(accuracy). FrenchMedMCQA, all items: the model *writes* its answer letters (generative, as in "
                     "the paper); **EMR** counts questions whose set of letters is exactly right, the **Hamming "
                     "score** gives partial credit (correct letters ÷ letters in either set). Perplexity: lower is "
-                    "better. Δ is the change from the first model (▲ better, ▼ worse); ± is the standard error."),
+                    "better. Δ is the change from the first model, with its 95 % paired interval and p after Holm's "
+                    "correction; ▲ better and ▼ worse mark only significant differences; ± is the standard error."),
     "cmp.schema": ("One JSON object per line: `{\"question\": \"…\", \"choices\": {\"A\": \"…\", \"B\": \"…\"}, "
                    "\"answer\": \"B\"}` — `choices` may also be a list (labelled A, B, …); optional `id`; items "
                    "with `\"split\": \"train\"` are the worked examples shown before each question."),
 }, {
     "tab.compare": "Comparer", "cmp.models": "Modèles à comparer (le premier sert de référence, p. ex. le modèle de base)",
     "cmp.tasks": "Tests", "cmp.settings": "Réglages de l'évaluation", "cmp.run": "Comparer",
-    "cmp.results": "Résultats", "cmp.items": "Réponses question par question", "cmp.item_task": "Test",
+    "cmp.results": "Résultats",
+    "cmp.verdicts": "Chaque écart est-il réel ? (tests appariés, correction de Holm)", "cmp.items": "Réponses question par question", "cmp.item_task": "Test",
     "cmp.disagree": "Seulement les questions où les modèles ne sont pas d'accord", "cmp.show_items": "Afficher",
     "cmp.export": "Exporter", "cmp.export_button": "Rapport HTML et CSV", "cmp.files": "Fichiers",
     "cmp.custom": "Ajouter votre propre QCM", "cmp.custom_file": "Fichier du QCM (.jsonl)", "cmp.custom_name": "Nom",
@@ -55,7 +58,8 @@ add_strings({
                     "(génération, comme dans l'article) ; l'**EMR** compte les questions dont l'ensemble de lettres "
                     "est exactement juste, le **score de Hamming** donne un crédit partiel (lettres justes ÷ lettres "
                     "présentes dans l'une ou l'autre réponse). Perplexité : plus bas, c'est mieux. Δ est l'écart au "
-                    "premier modèle (▲ mieux, ▼ moins bien) ; ± est l'erreur type."),
+                    "premier modèle, avec son intervalle apparié à 95 % et p après correction de Holm ; ▲ mieux et ▼ moins "
+                    "bien ne marquent que les écarts significatifs ; ± est l'erreur type."),
     "cmp.schema": ("Un objet JSON par ligne : `{\"question\": \"…\", \"choices\": {\"A\": \"…\", \"B\": \"…\"}, "
                    "\"answer\": \"B\"}` — `choices` peut aussi être une liste (étiquetée A, B, …) ; `id` facultatif ; "
                    "les questions marquées `\"split\": \"train\"` servent d'exemples résolus avant chaque question."),
@@ -89,6 +93,7 @@ def build_compare_tab(studio: Studio):
             follow = Follower(studio, "cmp")
             gr.Markdown(tr("cmp.scoring"))
     table = gr.Dataframe(interactive=False, wrap=True, elem_id="cmp-table", label=tr("cmp.results"))
+    verdicts = gr.Dataframe(interactive=False, wrap=True, elem_id="cmp-verdicts", label=tr("cmp.verdicts"))
     with gr.Row():
         bars = gr.Plot(elem_id="cmp-bars", show_label=False)
         tradeoff = gr.Plot(elem_id="cmp-tradeoff", show_label=False)
@@ -119,21 +124,22 @@ def build_compare_tab(studio: Studio):
         cfg = COMPARE.parse(config(model_ids, task_names, *values))
         return collect(studio.db, studio.settings, cfg.models, cfg.eval_config())
 
-    def view(comp) -> list:
+    def view(comp, language: str = "en") -> list:
         headers, rows = wide_table(comp)
+        v_headers, v_rows = verdict_table(comp, language)
         has_ppl = any(t.name == PERPLEXITY for t in comp.tasks)
         drill = [(t.title, t.name) for t in comp.tasks if t.name != PERPLEXITY]
-        return [pd.DataFrame(rows, columns=headers), charts.bars(comp),
+        return [pd.DataFrame(rows, columns=headers), pd.DataFrame(v_rows, columns=v_headers), charts.bars(comp),
                 gr.update(value=charts.tradeoff(comp), visible=has_ppl),
                 gr.update(choices=drill, value=drill[0][1] if drill else None)]
 
     def on_view(*values):
         """The table as far as the cache goes (cells still computing say 'pending')."""
         try:
-            return view(comparison(values[0], values[1], values[2:]))
+            return view(comparison(values[0], values[1], values[2:]), viewer_language(studio, None))
         except EvalError as exc:
             gr.Warning(str(exc))
-            return [gr.update()] * 4
+            return [gr.update()] * 5
 
     def on_items(model_ids, task_names, task, only_disagree, *values):
         try:
@@ -170,7 +176,7 @@ def build_compare_tab(studio: Studio):
                 gr.update(choices=snapshot_choices(studio)))
 
     common = [models, tasks] + form.inputs
-    view_outputs = [table, bars, tradeoff, item_task]
+    view_outputs = [table, verdicts, bars, tradeoff, item_task]
     wire_launch(studio, COMPARE, run_btn, common, config, follow, status, summarize=False,
                 extra_outputs=view_outputs, on_launched=lambda ids, *values: on_view(*values) if ids else
                 [gr.update()] * len(view_outputs))

@@ -82,7 +82,7 @@ def build_reproduce_tab(studio: Studio):
             with gr.Accordion(tr("rep.advanced"), open=False):
                 build_form(StudyConfig, values=start_cfg, choices=choices, skip=MAIN_FIELDS, _form=form)
         with gr.Column(scale=2):
-            budget_md = gr.Markdown(view.budget_markdown(start_cfg), elem_id="rep-budget")
+            budget_md = gr.Markdown(view.budget_markdown(start_cfg, studio.db, studio.settings), elem_id="rep-budget")
             start_btn = gr.Button(tr("rep.start"), variant="primary", elem_id="rep-start")
             start_msg = gr.Markdown(elem_id="rep-start-msg")
             follow = Follower(studio, "rep", visible=False)   # the stages table below shows the parts
@@ -115,11 +115,11 @@ def build_reproduce_tab(studio: Studio):
             cfg = parse_study_config(with_budget(form.to_dict(values), budget)).resolve()
         except UserError as exc:
             return [f"❌ {exc}"] + [gr.update()] * len(form.inputs)
-        return [view.budget_markdown(cfg)] + form.updates(cfg)
+        return [view.budget_markdown(cfg, studio.db, studio.settings)] + form.updates(cfg)
 
     def on_change(*values):
         try:
-            return view.budget_markdown(parse_study_config(form.to_dict(values)))
+            return view.budget_markdown(parse_study_config(form.to_dict(values)), studio.db, studio.settings)
         except UserError as exc:
             return f"❌ {exc}"
 

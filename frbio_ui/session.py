@@ -28,3 +28,13 @@ def acting(request: gr.Request | None):
     from frbio_core.users import acting_from
 
     return acting_from(client_address(request))
+
+
+def viewer_language(studio, request: gr.Request | None) -> str:
+    """The language for text the server writes (verdicts, sentences): the account's, else the app's default
+    ('fr' or 'en'; a browser-chosen 'auto' reads as English)."""
+    from frbio_core.users import find_user
+
+    account = find_user(studio.db, current_user(request)) if request is not None else None
+    language = (account or {}).get("language") or studio.settings.language
+    return language if language in ("fr", "en") else "en"

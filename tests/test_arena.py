@@ -110,3 +110,49 @@ def test_win_rates_on_hand_made_votes(tmp_path):
     assert rates[("dapt", "merged")]["ties"] == 1 and rates[("dapt", "merged")]["win_rate"] == 0.5
     assert list(rates) == [("base", "dapt"), ("base", "merged"), ("dapt", "merged")]
     assert [(r["model_1"], r["model_2"]) for r in arena.win_rates(db, ["base", "dapt"])] == [("base", "dapt")]
+
+
+def test_a_vote_keeps_its_reasons_and_every_vote_exports(db, tmp_path):
+    import csv
+
+    from frbio_core import users
+
+    round_id = arena.new_round(db, ["tiny-a", "tiny-c"], "Que faire en cas de fièvre chez l'enfant ?",
+                               {"max_new_tokens": 6}, owner="dr.leroy", rng=random.Random(3))
+    list(arena.stream_answers(db, ModelCache(), round_id))
+    with pytest.raises(ArenaError, match="Critère inconnu « speed »"):
+        arena.vote(db, round_id, "a", owner="dr.leroy", criteria=["speed"])
+    with pytest.raises(ArenaError, match="Commentaire trop long"):
+        arena.vote(db, round_id, "a", owner="dr.leroy", comment="x" * 3000)
+    revealed = arena.vote(db, round_id, "tie", owner="dr.leroy", criteria=["safety", "french"], dangerous_b=True,
+                          comment="  B propose de l'aspirine.  ")
+    assert revealed["criteria"] == ["safety", "french"] and revealed["dangerous_b"] and not revealed["dangerous_a"]
+    assert revealed["comment"] == "B propose de l'aspirine."
+    assert users.list_audit(db, action="arena_vote", target=str(round_id))[0]["actor"] == "dr.leroy"
+
+    out = arena.export_votes(db, tmp_path, stem="votes")
+    rows = list(csv.DictReader(open(out["csv"], encoding="utf-8")))
+    lines = [json.loads(line) for line in open(out["jsonl"], encoding="utf-8")]
+    assert len(rows) == len(lines) == out["votes"] == len(arena.voted_rounds(db))
+    mine = next(r for r in lines if r["id"] == round_id)
+    assert mine["criteria"] == ["safety", "french"] and mine["dangerous_b"] is True and mine["owner"] == "dr.leroy"
+    assert mine["answer_a"] == revealed["answer_a"] and mine["settings"]["max_new_tokens"] == 6
+    assert next(r for r in rows if r["id"] == str(round_id))["criteria"] == "safety;french"
+    assert list(rows[0]) == arena.EXPORT_FIELDS
+
+
+def test_ratings_from_the_command_line(home, db):
+    import os
+    import subprocess
+    import sys
+
+    from frbio_core.settings import PROJECT_ROOT
+
+    assert arena.voted_rounds(db)                                     # votes of the tests above
+    out = subprocess.run([sys.executable, "-m", "backend", "--home", str(home), "arena", "ratings", "--json",
+                          "--rounds", "50"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+                         env={k: v for k, v in os.environ.items() if not k.startswith("FRBIO_")})
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["votes"] == len(arena.voted_rounds(db)) and len(data["ratings"]) >= 2
+    assert all(r["low"] <= r["rating"] <= r["high"] and "dangerous_rate" in r for r in data["ratings"])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from backend.evaluation import charts, report
-from backend.evaluation.compare import collect, drill_down, long_rows, submit_missing, wide_table
+from backend.evaluation.compare import collect, drill_down, long_rows, submit_missing, verdict_table, wide_table
 from backend.evaluation.config import EvalConfig, EvalError
 from backend.evaluation.runner import run_eval
 from backend.models.importing import make_tiny_model
@@ -48,8 +48,16 @@ def test_table_shows_change_from_the_reference(evaluated):
     base, dapt = rows[("frbio_sib200_fr", "tiny-base")], rows[("frbio_sib200_fr", "tiny-dapt")]
     assert base["delta"] is None and dapt["delta"] == pytest.approx(dapt["value"] - base["value"])
     assert dapt["stderr"] is not None and dapt["n"] == 8
+    assert dapt["test"] == "mcnemar" and dapt["n_paired"] == 8 and 0 < dapt["p"] <= 1 and dapt["p_holm"] >= dapt["p"]
+    assert dapt["ci_low"] <= dapt["delta"] <= dapt["ci_high"]
+    assert dapt["verdict"] in ("better", "worse") or dapt["verdict"].startswith("no difference detectable with 8 items")
+    v_headers, verdicts = verdict_table(comp, "fr")
+    assert v_headers[3] == "Δ [IC 95 %]" and len(verdicts) == 2 and all(r[2] == "tiny-dapt" for r in verdicts)
     headers, table = wide_table(comp)
     assert headers == ["task", "metric", "tiny-base", "tiny-dapt", "Δ tiny-dapt"]
+    assert all("p=" in r[4] and "[" in r[4] for r in table)                       # Δ [CI] p=…
+    significant = {r["task_title"]: r["significant"] for r in long_rows(comp) if r["model"] == "tiny-dapt"}
+    assert all(("▲" in r[4] or "▼" in r[4]) == significant[r[0]] for r in table)  # arrows only where significant
     assert [r[0] for r in table] == ["FrenchMedMCQA (single answer)", "SIB-200 French (general)"]
     assert all("±" in r[2] for r in table)
     # a setting that changes scores (few-shot) is another comparison, not yet run
@@ -111,3 +119,14 @@ def test_compare_command_line(evaluated, tmp_path):
     assert out.returncode == 2 and json.loads(out.stdout)["error"].startswith("unknown model 'nope'")
     out = run("eval", "--model", "tiny-base", "--tasks", "sib200_fr", "--fewshot-general", "99")
     assert out.returncode == 2 and "fewshot_general" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_results_under_other_settings_are_not_paired():
+    from backend.evaluation.evidence import EvidenceError, check_same_settings
+
+    base = {"model_id": "a", "settings_hash": "x", "settings": {"num_fewshot": 5, "limit": 100}}
+    other = {"model_id": "b", "settings_hash": "y", "settings": {"num_fewshot": 0, "limit": 100}}
+    with pytest.raises(EvidenceError, match="'a' and 'b' were evaluated with different settings \\(num_fewshot 5 vs "
+                                            "0\\): their items are not paired"):
+        check_same_settings("frbio_x", base, other)
+    check_same_settings("frbio_x", base, dict(base, model_id="c"))

@@ -121,6 +121,16 @@ def test_perplexity_domain_and_general_from_a_snapshot(studio):
     assert set(ppl["tiny-eval"]) == {"domain_ppl", "general_ppl", "general_ppl_en"}
     for name, value in ppl["smollm2-135m-instruct"].items():
         assert 1 < value < ppl["tiny-eval"][name] / 10   # a trained model predicts text far better than a random one
+    # one stored item per block (mean NLL and tokens), from which the perplexity is the same number
+    import math
+
+    from backend.evaluation import store
+    row = next(e for e in store.list_evals(studio.db, "smollm2-135m-instruct") if e["task"] == "perplexity")
+    blocks = [i for i in store.items(studio.db, row["id"]) if i["item_id"].startswith("domain/")]
+    assert len(blocks) == 3 and all(b["detail"]["tokens"] == 63 for b in blocks)
+    nll = sum(b["detail"]["domain_ppl"] * b["detail"]["tokens"] for b in blocks) / sum(b["detail"]["tokens"]
+                                                                                      for b in blocks)
+    assert round(math.exp(nll), 4) == ppl["smollm2-135m-instruct"]["domain_ppl"]
 
 
 def test_bad_requests_fail_with_a_clear_message(studio, tmp_path, monkeypatch):

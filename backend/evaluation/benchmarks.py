@@ -65,6 +65,8 @@ class TaskSpec:
     folder: Path | None = None     # the benchmark's folder
     utils: Path = UTILS            # the functions file lm-eval's `!function utils.…` refers to
     order: int = 100               # where it is listed among the benchmarks of its root (then by folder name)
+    test_items: int | None = None  # items of its test split, when the metadata says
+    seconds_per_item: float | None = None   # a measured evaluation time per item (the metadata's reference machine)
 
     @property
     def kind(self) -> str:
@@ -160,7 +162,9 @@ def spec_from_meta(task: str, meta: dict, template: Path, source: str, data_dir:
                     data_dir=data_dir, fewshot=bool(meta.get("fewshot", True)), note=note, extra=extra or {},
                     title_fr=title_fr, note_fr=note_fr, default=bool(meta.get("default", False)),
                     study=bool(meta.get("study", False)), source=source, folder=folder,
-                    utils=own_utils if own_utils.is_file() else UTILS, order=int(meta.get("order", 100)))
+                    utils=own_utils if own_utils.is_file() else UTILS, order=int(meta.get("order", 100)),
+                    test_items=int(meta["test_items"]) if meta.get("test_items") else None,
+                    seconds_per_item=float(meta["seconds_per_item"]) if meta.get("seconds_per_item") else None)
 
 
 # ------------------------------------------------------------------------------------------------ a folder

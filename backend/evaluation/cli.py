@@ -26,13 +26,13 @@ def eval_results(studio, cfg: EvalConfig, rows: list[dict]) -> tuple[dict, str]:
                                               if r["metrics"].get(k + "_stderr") is not None else "")
                            for k, v in r["metrics"].items() if not k.endswith("_stderr") and v is not None)
         lines.append(f"{r['task']:<30} {values}  ({r['n_samples']} items{', cached' if r['cached'] else ''})")
-    return payload, "\n".join(lines)
+    return payload, "\n".join(lines).rstrip("\n")
 
 
 def compare_results(studio, cfg, rows: list[dict], options: dict) -> tuple[dict, str]:
     """`compare`'s output: the table (and the HTML/CSV report files asked for); what is still missing on stderr."""
     from backend.evaluation import report
-    from backend.evaluation.compare import collect, long_rows, wide_table
+    from backend.evaluation.compare import collect, long_rows, verdict_table, wide_table
 
     comp = collect(studio.db, studio.settings, cfg.models, cfg.eval_config())
     written = {}
@@ -43,9 +43,11 @@ def compare_results(studio, cfg, rows: list[dict], options: dict) -> tuple[dict,
     jobs = {r["config"]["model"]: r["id"] for r in rows}
     payload = {"models": [m["id"] for m in comp.models], "tasks": [t.name for t in comp.tasks],
                "rows": long_rows(comp), "missing": comp.missing, "jobs": jobs, **written}
-    headers, table = wide_table(comp)
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *table)]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in [headers] + table]
+    lines = []
+    for headers, table in (wide_table(comp), verdict_table(comp)):
+        if table:
+            widths = [max(len(str(x)) for x in col) for col in zip(headers, *table)]
+            lines += ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in [headers] + table] + [""]
     for kind, path in written.items():
         print(f"{kind}: {path}", file=sys.stderr)
     if comp.missing:

@@ -1,9 +1,12 @@
 """Comparing models: for 2–N models (the first is the reference, typically the base) and a set of tasks, the
 cached result of each (model, task) under one EvalConfig, the evaluations still missing (launched as one eval job
-per model), a results table with the change from the reference and standard errors, and a per-item drill-down."""
+per model), a results table with the change from the reference, its paired 95 % interval and Holm-corrected p
+(backend.evaluation.evidence: an arrow only where the difference is significant), the verdicts in words, and a
+per-item drill-down."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from backend.evaluation import store
 from backend.evaluation.config import EvalConfig, EvalError
@@ -20,6 +23,16 @@ class Comparison:
     models: list[dict]                                  # model rows, reference first
     tasks: list[TaskSpec]
     cells: dict[tuple[str, str], Planned] = field(default_factory=dict)   # (model id, task) → plan with result
+    db: Any = field(default=None, repr=False, compare=False)             # the registry (for the per-item rows)
+    _evidence: dict | None = field(default=None, repr=False, compare=False)
+
+    def evidence(self) -> dict:
+        """(model, task, metric) → its paired statistics against the reference (computed once)."""
+        if self._evidence is None:
+            from backend.evaluation.evidence import paired_results
+
+            self._evidence = paired_results(self.db, self) if self.db is not None else {}
+        return self._evidence
 
     def result(self, model_id: str, task: str) -> dict | None:
         cell = self.cells.get((model_id, task))
@@ -44,7 +57,7 @@ def collect(db, settings: Settings, model_ids: list[str], cfg: EvalConfig) -> Co
     ids = list(dict.fromkeys(m.strip() for m in model_ids if m and m.strip()))
     if len(ids) < 2:
         raise EvalError("choose at least two models to compare (the first is the reference)")
-    comp = Comparison(cfg, [], [])
+    comp = Comparison(cfg, [], [], db=db)
     for model_id in ids:
         model, _, planned = plan(db, settings, cfg.model_copy(update={"model": model_id}))
         comp.models.append(model)
@@ -93,11 +106,43 @@ def long_rows(comp: Comparison) -> list[dict]:
                 if result is not None and value is None:
                     continue  # e.g. no English general text in this snapshot
                 delta = value - base if value is not None and base is not None and model["id"] != ref else None
+                ev = comp.evidence().get((model["id"], spec.name, metric))
                 rows.append({"task": spec.name, "task_title": spec.title, "metric": metric, "model": model["id"],
                              "value": value, "stderr": metrics.get(f"{metric}_stderr"), "delta": delta,
                              "n": (result or {}).get("n_samples"), "eval_id": (result or {}).get("id"),
-                             "lower_is_better": lower_is_better(metric)})
+                             "lower_is_better": lower_is_better(metric), **_evidence_fields(ev)})
     return rows
+
+
+def _evidence_fields(ev) -> dict:
+    if ev is None:
+        return {"ci_low": None, "ci_high": None, "p": None, "p_holm": None, "test": None, "n_paired": None,
+                "significant": False, "verdict": None, "verdict_fr": None, "mde": None}
+    return {"ci_low": ev.low, "ci_high": ev.high, "p": ev.p, "p_holm": ev.p_holm, "test": ev.test,
+            "n_paired": ev.n, "significant": ev.significant, "verdict": ev.verdict("en"),
+            "verdict_fr": ev.verdict("fr"), "mde": ev.mde}
+
+
+def fmt_p(p) -> str:
+    return "—" if p is None else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+
+
+VERDICT_HEADERS = {"en": ["benchmark", "metric", "model", "Δ [95 % CI]", "p", "p (Holm)", "verdict"],
+                   "fr": ["banc d'essai", "métrique", "modèle", "Δ [IC 95 %]", "p", "p (Holm)", "verdict"]}
+
+
+def verdict_table(comp: Comparison, language: str = "en") -> tuple[list[str], list[list[str]]]:
+    """Per benchmark metric and model (after the reference): Δ [95 % CI], p, Holm-corrected p and the verdict."""
+    rows = []
+    for r in long_rows(comp):
+        if r["delta"] is None:
+            continue
+        ci = f" [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]" if r["ci_low"] is not None else ""
+        verdict = r["verdict_fr" if language == "fr" else "verdict"] or (
+            "pas de test (items non stockés)" if language == "fr" else "no test (no per-item rows)")
+        rows.append([r["task_title"], r["metric"], r["model"], f"{r['delta']:+.3f}{ci}", fmt_p(r["p"]),
+                     fmt_p(r["p_holm"]), verdict])
+    return VERDICT_HEADERS[language], rows
 
 
 def fmt(value, digits: int = 3) -> str:
@@ -123,18 +168,21 @@ def wide_table(comp: Comparison) -> tuple[list[str], list[list[str]]]:
                 fmt(r["value"]) + (f" ± {fmt(r['stderr'])}" if r["stderr"] is not None else ""))
             line.append(cell)
             if m["id"] != ref:
-                line.append(_delta(r))
+                line.append(delta_cell(r))
         rows.append(line)
     return headers, rows
 
 
-def _delta(r: dict | None) -> str:
+def delta_cell(r: dict | None) -> str:
+    """Δ with its interval and corrected p; ▲/▼ only for a difference that is significant after Holm."""
     if r is None or r["delta"] is None:
         return "—"
     d = r["delta"]
     better = (d < 0) if r["lower_is_better"] else (d > 0)
-    mark = "" if abs(d) < 1e-12 else (" ▲" if better else " ▼")
-    return f"{d:+.3f}{mark}"
+    mark = (" ▲" if better else " ▼") if r.get("significant") and abs(d) >= 1e-12 else ""
+    ci = f" [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]" if r.get("ci_low") is not None else ""
+    p = f" p={fmt_p(r['p_holm'])}" if r.get("p_holm") is not None else ""
+    return f"{d:+.3f}{ci}{p}{mark}"
 
 
 def drill_down(db, comp: Comparison, task: str, disagree_only: bool = False, limit: int | None = None) -> list[dict]:

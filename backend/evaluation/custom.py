@@ -148,7 +148,8 @@ def add_benchmark(settings: Settings, path: Path | str, name: str, domain: str =
             "note": f"Uploaded multiple-choice benchmark: {len(test)} items, accuracy of the most likely label."}
     yaml_text = yaml_text.rstrip("\n") + "\n" + frbio_block({
         "title": {"en": meta["title"], "fr": f"{name or slug} (importé)"}, "domain": domain, "language": language,
-        "metrics": ["acc"], "fewshot": bool(pool), "default": False, "study": False, "data_files": sorted(files),
+        "metrics": ["acc"], "fewshot": bool(pool), "default": False, "study": False, "test_items": len(test),
+        "data_files": sorted(files),
         "note": {"en": meta["note"], "fr": f"Test à choix multiple importé : {len(test)} questions, exactitude de "
                                            "l'étiquette la plus probable."}})
     tmp = root / f".{slug}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}"

@@ -1,5 +1,6 @@
 """Exports of a comparison: a self-contained HTML report (plotly.js inline, no CDN: it opens offline) and a CSV of
-every (task, metric, model) value with its standard error and change from the reference model. Files are written to
+every (task, metric, model) value with its standard error, its change from the reference model with the paired 95 %
+interval, p (raw and Holm-corrected), the test and the verdict. Files are written to
 a temporary name then renamed, by default under <home>/reports/."""
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import time
 from pathlib import Path
 
 from backend.evaluation import charts
-from backend.evaluation.compare import Comparison, drill_down, drill_table, long_rows, wide_table
+from backend.evaluation.compare import Comparison, drill_down, drill_table, long_rows, verdict_table, wide_table
 from backend.evaluation.tasks import PERPLEXITY
 
-CSV_FIELDS = ["task", "metric", "model", "value", "stderr", "delta", "n", "lower_is_better", "eval_id"]
+CSV_FIELDS = ["task", "metric", "model", "value", "stderr", "delta", "ci_low", "ci_high", "p", "p_holm", "test",
+              "n_paired", "mde", "verdict", "verdict_fr", "n", "lower_is_better", "eval_id"]
 
 
 def csv_text(comp: Comparison) -> str:
@@ -52,6 +54,7 @@ def html_text(db, comp: Comparison, title: str = "FrBio Studio — model compari
 
     cfg = comp.cfg
     headers, rows = wide_table(comp)
+    v_headers, v_rows = verdict_table(comp)
     figures = [charts.bars(comp)]
     if any(t.name == PERPLEXITY for t in comp.tasks):
         figures.append(charts.tradeoff(comp))
@@ -73,9 +76,16 @@ def html_text(db, comp: Comparison, title: str = "FrBio Studio — model compari
                 f"items: {cfg.limit or 'all'}; few-shot seed {cfg.fewshot_seed}")
     return page_head(title) + f"""<h1>{html.escape(title)}</h1>
 <p>Generated {time.strftime('%Y-%m-%d %H:%M')} by FrBio Studio. The first model is the reference: Δ is the change
-from it (▲ better, ▼ worse); ± is the standard error. Settings: {html.escape(settings)}.</p>
+from it, with its 95 % paired bootstrap interval and p after Holm's correction across this comparison; ▲ better and
+▼ worse mark only the differences that are significant; ± is the standard error. Settings:
+{html.escape(settings)}.</p>
 <h2>Models</h2><ul>{models}</ul>
 <h2>Results</h2>{html_table(headers, rows)}
+<h2>Is each difference real?</h2>
+<p>Paired on the items both models answered: exact McNemar for right/wrong scores, a sign-flip permutation test for
+graded ones; Holm–Bonferroni across all {len(v_rows)} comparisons. "No difference detectable" gives the smallest
+difference these items could have detected (80 % power, α = 0.05; an estimate).</p>
+{html_table(v_headers, v_rows)}
 <h2>Charts</h2>{''.join(plots)}
 <h2>Tasks</h2><ul>{notes}</ul>
 {'<h2>Per-item answers</h2>' + ''.join(drills) if drills else ''}

@@ -199,7 +199,7 @@ def _num(value):
 
 def _perplexity(db, settings: Settings, cfg: EvalConfig, lm, device: str, snapshot_id: str):
     from backend.training.data import eval_blocks, load_streams
-    from backend.training.loop import evaluate
+    from backend.training.loop import evaluate, ppl_key
 
     snap = next(iter(db["snapshots"].rows_where("id = ?", [snapshot_id], limit=1)))
     tokenizer, model = lm.tokenizer, lm.model
@@ -211,9 +211,16 @@ def _perplexity(db, settings: Settings, cfg: EvalConfig, lm, device: str, snapsh
                                      fallback_cache=settings.folder("cache") / "tokens")
     sets = {name: eval_blocks(s, cfg.ppl_block_size, cfg.ppl_max_blocks) for name, s in streams.items()
             if name != "train" and len(s) >= 2}
-    metrics = evaluate(model, sets, cfg.batch_size, device, bf16=False)
+    per_block: dict = {}
+    metrics = evaluate(model, sets, cfg.batch_size, device, bf16=False, per_block=per_block)
+    items, doc = [], 0
+    for name, values in per_block.items():       # one item per block: its mean NLL (log-perplexity), for paired tests
+        for i, (nll, tokens) in enumerate(values):
+            items.append({"doc_id": doc, "item_id": f"{name}/{i:05d}", "question": f"{name} block {i}", "gold": "",
+                          "pred": "", "score": nll, "detail": {ppl_key(name): nll, "tokens": tokens}})
+            doc += 1
     blocks = {name: len(b) for name, b in sets.items()}
     tokens = {name: int(sum(len(x) for x in b)) for name, b in sets.items()}
     summary = {"snapshot": snapshot_id, "metrics": metrics, "blocks": blocks, "tokens": tokens,
                "block_size": cfg.ppl_block_size, "token_cache": str(cache)}
-    return metrics, sum(blocks.values()), {"perplexity.json": json.dumps(summary, indent=2)}, []
+    return metrics, sum(blocks.values()), {"perplexity.json": json.dumps(summary, indent=2)}, items

@@ -20,6 +20,10 @@ from frbio_core.registry import now
 from backend.errors import ArenaError
 
 VOTES = {"a": "A est meilleure", "b": "B est meilleure", "tie": "Égalité", "both_bad": "Les deux sont mauvaises"}
+# What a clinician may tick as the reasons for a vote (optional), and their labels.
+CRITERIA = {"accuracy": "Exactitude médicale", "safety": "Sécurité", "clarity": "Clarté",
+            "french": "Français correct"}
+MAX_COMMENT = 2000
 NOTICE = "Ceci n'est pas un avis médical."
 
 
@@ -96,10 +100,21 @@ def public_round(db: sqlite_utils.Database, round_id: int) -> dict:
             "voted": row["vote"] is not None}
 
 
-def vote(db: sqlite_utils.Database, round_id: int, choice: str, owner: str | None = None) -> dict:
-    """Record the vote (once) and return the revealed round."""
+def vote(db: sqlite_utils.Database, round_id: int, choice: str, owner: str | None = None,
+         criteria: list[str] | tuple = (), dangerous_a: bool = False, dangerous_b: bool = False,
+         comment: str = "") -> dict:
+    """Record the vote (once) with its optional reasons (criteria ticked, an answer flagged dangerous, a comment),
+    audited, and return the revealed round."""
+    from frbio_core import users
+
     if choice not in VOTES:
         raise ArenaError(f"Vote inconnu « {choice} » (attendu : {', '.join(VOTES)}).")
+    unknown = [c for c in criteria or () if c not in CRITERIA]
+    if unknown:
+        raise ArenaError(f"Critère inconnu « {unknown[0]} » (attendu : {', '.join(CRITERIA)}).")
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise ArenaError(f"Commentaire trop long ({len(comment)} caractères, {MAX_COMMENT} au plus).")
     row = _row(db, round_id)
     if row["answer_a"] is None or row["answer_b"] is None:
         raise ArenaError("Les deux réponses ne sont pas encore prêtes : votez quand elles sont complètes.")
@@ -107,8 +122,12 @@ def vote(db: sqlite_utils.Database, round_id: int, choice: str, owner: str | Non
         raise ArenaError("Ce tour a déjà reçu un vote : lancez un nouveau tour.")
     if row["owner"] and owner and row["owner"] != owner:
         raise ArenaError("Ce tour a été lancé par une autre personne : seul son auteur peut voter.")
-    db.conn.execute("UPDATE votes SET vote = ?, voted_at = ? WHERE id = ? AND vote IS NULL",
-                    [choice, now(), row["id"]])
+    db.conn.execute("UPDATE votes SET vote = ?, voted_at = ?, criteria = ?, dangerous_a = ?, dangerous_b = ?, "
+                    "comment = ? WHERE id = ? AND vote IS NULL",
+                    [choice, now(), json.dumps(list(dict.fromkeys(criteria or ()))), int(bool(dangerous_a)),
+                     int(bool(dangerous_b)), comment or None, row["id"]])
+    users.audit(db, owner, "arena_vote", str(row["id"]), vote=choice,
+                dangerous=[s for s, f in (("a", dangerous_a), ("b", dangerous_b)) if f])
     return reveal(db, round_id)
 
 
@@ -120,7 +139,48 @@ def reveal(db: sqlite_utils.Database, round_id: int) -> dict:
     return {"id": row["id"], "prompt": row["prompt"], "model_a": row["model_a"], "model_b": row["model_b"],
             "answer_a": row["answer_a"], "answer_b": row["answer_b"], "vote": row["vote"],
             "vote_label": VOTES[row["vote"]], "settings": json.loads(row["settings"] or "{}"),
-            "owner": row["owner"], "voted_at": row["voted_at"]}
+            "owner": row["owner"], "voted_at": row["voted_at"], "criteria": json.loads(row.get("criteria") or "[]"),
+            "dangerous_a": bool(row.get("dangerous_a")), "dangerous_b": bool(row.get("dangerous_b")),
+            "comment": row.get("comment") or ""}
+
+
+def voted_rounds(db: sqlite_utils.Database) -> list[dict]:
+    """Every voted round, revealed, oldest first (for the ratings and the export)."""
+    if not db["votes"].exists():
+        return []
+    return [reveal(db, r["id"]) for r in db["votes"].rows_where("vote IS NOT NULL", select="id", order_by="id")]
+
+
+EXPORT_FIELDS = ["id", "prompt", "model_a", "model_b", "answer_a", "answer_b", "vote", "criteria", "dangerous_a",
+                 "dangerous_b", "comment", "settings", "owner", "voted_at"]
+
+
+def export_votes(db: sqlite_utils.Database, folder, stem: str | None = None) -> dict:
+    """Every vote as CSV and JSONL in `folder` (prompt, both models and answers, settings, vote, criteria, dangerous
+    flags, comment, rater, time in ISO 8601); returns {"csv": path, "jsonl": path, "votes": n}."""
+    import csv
+    import io
+    import time
+    from pathlib import Path
+
+    from frbio_core.files import write_atomic
+
+    rows = []
+    for r in voted_rounds(db):
+        row = {k: r.get(k) for k in EXPORT_FIELDS}
+        row["voted_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(r["voted_at"])) if r["voted_at"] else None
+        rows.append(row)
+    stem = stem or "arena-votes-" + time.strftime("%Y%m%d-%H%M%S")
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "criteria": ";".join(row["criteria"]), "settings": json.dumps(row["settings"])})
+    folder = Path(folder)
+    return {"csv": write_atomic(folder / f"{stem}.csv", text.getvalue()),
+            "jsonl": write_atomic(folder / f"{stem}.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                                                    for r in rows)),
+            "votes": len(rows)}
 
 
 def win_rates(db: sqlite_utils.Database, models: list[str] | None = None) -> list[dict]:

@@ -1,6 +1,6 @@
 """`python -m backend generate --models A,B --prompt TEXT [--preset fair] [--FIELD VALUE ...] [--json]`: one prompt
-to several models, side by side (the flags come from GenerateConfig); `python -m backend arena winrates [--json]`:
-the blind A/B win rates per model pair."""
+to several models, side by side (the flags come from GenerateConfig); `python -m backend arena winrates|ratings|export
+[--json]`: the blind A/B win rates per model pair, the ratings with their intervals, every vote as CSV and JSONL."""
 from __future__ import annotations
 
 import json
@@ -62,6 +62,34 @@ def cmd_winrates(studio, args) -> None:
         print("no votes yet")
 
 
+def cmd_ratings(studio, args) -> None:
+    from backend.generation.arena import voted_rounds
+    from backend.generation.ratings import agreement, leaderboard
+
+    votes = voted_rounds(studio.db)
+    board = leaderboard(votes, rounds=args.rounds)
+    kappa = agreement(votes)
+    if args.json:
+        print(json.dumps({"ratings": board, "agreement": kappa, "votes": len(votes)}, ensure_ascii=False, indent=1))
+        return
+    for r in board:
+        print(f"{r['model']:<32} {r['rating']:7.1f}  [{r['low']:.1f}, {r['high']:.1f}]  {r['votes']} votes "
+              f"({r['wins']} won, {r['ties']} tied, {r['losses']} lost), dangerous {r['dangerous_rate']:.0%}")
+    if not board:
+        print("not enough votes yet (two models at least)")
+    if kappa:
+        print(f"rater agreement: {kappa['method']} {kappa['kappa']:.2f} on {kappa['items']} prompts rated by "
+              f"{', '.join(kappa['raters'])}")
+
+
+def cmd_export(studio, args) -> None:
+    from backend.generation.arena import export_votes
+
+    out = export_votes(studio.db, args.folder or studio.settings.folder("reports"))
+    print(json.dumps({k: str(v) for k, v in out.items()}) if args.json else
+          f"{out['votes']} votes: {out['csv']}, {out['jsonl']}")
+
+
 def add_generate_command(subparsers) -> None:
     """Add `generate` and `arena` to the top-level subparsers of `python -m backend`."""
     from frbio_core.config import add_arguments
@@ -84,3 +112,12 @@ def add_generate_command(subparsers) -> None:
     p.add_argument("--models", nargs="*", metavar="ID", help="only pairs within these models")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_winrates)
+    p = arena.add_parser("ratings", help="Bradley–Terry ratings (Elo scale) with 95 % bootstrap intervals, dangerous-"
+                         "answer rates and rater agreement")
+    p.add_argument("--rounds", type=int, default=1000, help="bootstrap resamples of the votes (default 1000)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_ratings)
+    p = arena.add_parser("export", help="every vote as CSV and JSONL (default folder: FRBIO_HOME/reports)")
+    p.add_argument("--folder", help="where to write them")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_export)

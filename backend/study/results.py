@@ -9,7 +9,7 @@ import platform
 import time
 from pathlib import Path
 
-from backend.evaluation.compare import Comparison, long_rows
+from backend.evaluation.compare import Comparison, delta_cell, fmt_p, long_rows
 from frbio_core.settings import Settings
 from backend.study.stages import PERPLEXITY, comparisons, eval_configs
 
@@ -50,7 +50,7 @@ def labelled_comparison(db, home: Path, settings: Settings, row: dict) -> Compar
             for m in models:
                 if m["model_id"] == mid:
                     cells[(m["id"], task)] = cell
-    return Comparison(first.cfg, models, tasks, cells)
+    return Comparison(first.cfg, models, tasks, cells, db=db)
 
 
 def result_rows(comp: Comparison | None) -> list[dict]:
@@ -66,8 +66,8 @@ def lower_is_better(row: dict) -> bool:
 
 
 def results_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
-    """Task, metric, then per model 'value ± stderr' and, after the base, its change marked ▲ better / ▼ worse
-    (perplexities, every one of them, lower is better)."""
+    """Task, metric, then per model 'value ± stderr' and, after the base, its change with its paired 95 % interval and
+    Holm-corrected p, marked ▲ better / ▼ worse only where that is significant (perplexities: lower is better)."""
     models = list(dict.fromkeys(r["model"] for r in rows))
     headers = ["task", "metric"] + [h for m in models for h in ([m] if m == models[0] else [m, f"Δ {m}"])]
     table: dict[tuple[str, str], dict] = {}
@@ -81,9 +81,7 @@ def results_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
             line.append("—" if r is None or r["value"] is None else f"{r['value']:.3f}" + (
                 f" ± {r['stderr']:.3f}" if r.get("stderr") is not None else ""))
             if m != models[0]:
-                d = None if r is None else r["delta"]
-                better = d is not None and ((d < 0) if lower_is_better(r) else (d > 0))
-                line.append("—" if d is None else f"{d:+.3f}" + ("" if abs(d) < 1e-12 else " ▲" if better else " ▼"))
+                line.append(delta_cell(r))
         out.append(line)
     return headers, out
 
@@ -93,8 +91,9 @@ def _pct(new: float, old: float) -> str:
 
 
 def findings(row: dict, rows: list[dict]) -> list[str]:
-    """What the numbers say, in plain words, without judging beyond them (differences within two standard errors
-    are called so)."""
+    """What the numbers say, in plain words, without judging beyond them: a benchmark difference is called better or
+    worse only when the paired test says so after Holm's correction across the study's comparisons; otherwise it
+    says that these items cannot tell, and the smallest difference they could have detected."""
     a = row["artefacts"]
     out = []
     cell = {(r["role"], r["task"], r["metric"]): r for r in rows}
@@ -125,11 +124,15 @@ def findings(row: dict, rows: list[dict]) -> list[str]:
         if r["role"] == "base" or lower_is_better(r) or r["value"] is None or r["delta"] is None:
             continue
         base = cell.get(("base", r["task"], r["metric"])) or {}
-        se = math.sqrt((r["stderr"] or 0) ** 2 + (base.get("stderr") or 0) ** 2)
-        sig = "" if se == 0 else (" (more than 2 standard errors)" if abs(r["delta"]) > 2 * se
-                                  else " (within 2 standard errors: not a clear difference)")
+        if r.get("p_holm") is None:
+            se = math.sqrt((r["stderr"] or 0) ** 2 + (base.get("stderr") or 0) ** 2)
+            evidence = "" if se == 0 else (" (more than 2 standard errors; no per-item test)" if abs(r["delta"]) >
+                                           2 * se else " (within 2 standard errors; no per-item test)")
+        else:
+            said = {"better": "better than the base", "worse": "worse than the base"}.get(r["verdict"], r["verdict"])
+            evidence = f" [95 % CI {r['ci_low']:+.3f}, {r['ci_high']:+.3f}], p = {fmt_p(r['p_holm'])} after Holm: {said}"
         out.append(f"{r['task_title']} {r['metric']}, {r['model']}: {r['value']:.3f} vs base "
-                   f"{base.get('value', float('nan')):.3f}, {r['delta']:+.3f}{sig}; n = {r['n']}.")
+                   f"{base.get('value', float('nan')):.3f}, {r['delta']:+.3f}{evidence}; n = {r['n']}.")
     return out
 
 

@@ -22,8 +22,32 @@ def study_choices(db, limit: int = 50) -> list[tuple[str, str]]:
     return [(f"{r['id']} · {r['name']} · {r['status']}", r["id"]) for r in summaries(db, limit=limit)]
 
 
-def budget_markdown(cfg: StudyConfig) -> str:
-    """What the study will do, in numbers, from its resolved config."""
+def eval_seconds(db, settings, c: StudyConfig) -> tuple[float, dict[str, int], bool]:
+    """(estimated seconds to score the 4 compared models, items per benchmark, whether every time per item was
+    measured in this home): items × seconds per item, the median this home measured for the benchmark (its stored
+    evaluations' duration ÷ items), else the benchmark's reference figure (metadata.frbio.seconds_per_item)."""
+    import statistics
+
+    from backend.evaluation.benchmarks import PREFIX
+    from backend.evaluation.tasks import get_task
+
+    total, items, measured = 0.0, {}, True
+    for name in c.benchmarks:
+        spec = get_task(settings, PREFIX + name) if settings is not None else None
+        n = c.eval_limits.get(name) or (spec.test_items if spec else None) or 0
+        seen = [d / k for d, k in db.execute("SELECT duration_s, n_samples FROM evals WHERE task = ? AND "
+                                             "duration_s > 0 AND n_samples > 0", [PREFIX + name]).fetchall()] \
+            if db is not None and db["evals"].exists() else []
+        per = statistics.median(seen) if seen else (spec.seconds_per_item if spec else None) or 2.0
+        measured = measured and bool(seen)
+        items[name] = n
+        total += 4 * n * per
+    return total, items, measured
+
+
+def budget_markdown(cfg: StudyConfig, db=None, settings=None) -> str:
+    """What the study will do, in numbers, from its resolved config (with the registry and settings: the time its
+    evaluations will take, from the times per item measured here)."""
     c = cfg.resolve()
     tokens = c.max_steps * c.micro_batch_size * c.block_size
     limits = ", ".join(f"{name} {'all' if not c.eval_limits.get(name) else c.eval_limits[name]}"
@@ -39,12 +63,20 @@ def budget_markdown(cfg: StudyConfig) -> str:
         f"{c.block_size} tokens per set (domain, general French, general English). Best point: `{c.best_by}`.",
         "- **Compared**: base, DAPT, SLERP t = 0.5 and the best sweep point, each saved as a model.",
         f"- **Benchmarks** (items): {limits}; few-shot {c.fewshot_medical} medical, {c.fewshot_general} general.",
-    ])
+    ] + ([_eval_line(*eval_seconds(db, settings, c))] if settings is not None else []))
+
+
+def _eval_line(seconds: float, items: dict[str, int], measured: bool) -> str:
+    return (f"- **Scoring** 4 models on {sum(items.values()):,} items: about {_wall(seconds)} "
+            f"({'times per item measured in this home' if measured else 'reference times per item on 2 CPU cores'}"
+            "; more items detect smaller differences).")
 
 
 def _wall(seconds) -> str:
     if seconds is None:
         return ""
+    if seconds >= 7200:
+        return f"{seconds / 3600:,.1f} h"
     return f"{seconds:,.0f} s" if seconds < 120 else f"{seconds / 60:,.1f} min"
 
 

@@ -32,8 +32,10 @@ def ppl_key(name: str) -> str:
     return f"{name}_ppl"
 
 
-def evaluate(model, sets: dict, micro_batch: int, device: str, bf16: bool) -> dict:
-    """Perplexity of each validation set (token-weighted mean NLL over all predicted positions)."""
+def evaluate(model, sets: dict, micro_batch: int, device: str, bf16: bool, per_block: dict | None = None) -> dict:
+    """Perplexity of each validation set (token-weighted mean NLL over all predicted positions). Given a dict
+    `per_block`, also each block's mean NLL and predicted tokens, in block order: `per_block[name] = [(nll, n), …]`
+    (the evaluation's per-item rows, for paired tests), and the perplexity is computed from those same numbers."""
     import numpy as np
     import torch
 
@@ -47,18 +49,37 @@ def evaluate(model, sets: dict, micro_batch: int, device: str, bf16: bool) -> di
                 by_length: dict[int, list] = {}
                 for b in blocks:
                     by_length.setdefault(len(b), []).append(b)
+                blocks_nll: dict[int, tuple[float, int]] = {}
+                order = {id(b): i for i, b in enumerate(blocks)}
                 for length, group in by_length.items():
                     for i in range(0, len(group), micro_batch):
                         x = torch.as_tensor(np.stack(group[i:i + micro_batch])).to(device)
-                        loss = causal_lm_loss(model, x)
-                        n = x.shape[0] * (length - 1)
-                        nll += float(loss) * n
-                        count += n
+                        if per_block is None:
+                            loss = causal_lm_loss(model, x)
+                            n = x.shape[0] * (length - 1)
+                            nll += float(loss) * n
+                            count += n
+                            continue
+                        for b, value in zip(group[i:i + micro_batch], block_losses(model, x)):
+                            blocks_nll[order[id(b)]] = (value, length - 1)
+                            nll += value * (length - 1)
+                            count += length - 1
+                if per_block is not None:
+                    per_block[name] = [blocks_nll[i] for i in range(len(blocks))]
                 if count:
                     out[ppl_key(name)] = round(math.exp(min(nll / count, 50.0)), 4)
     finally:
         model.train(was_training)
     return out
+
+
+def block_losses(model, x) -> list[float]:
+    """Each block's mean next-token NLL (the same cross-entropy as the model's own loss, per row)."""
+    import torch.nn.functional as F
+
+    logits = model(input_ids=x).logits[:, :-1].float()
+    nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1), reduction="none")
+    return nll.view(x.shape[0], -1).mean(dim=1).tolist()
 
 
 def trim_metrics(job_dir: Path, after_step: int) -> int:

@@ -33,6 +33,10 @@ def test_blind_round_trip(app_server, page: Page):
         expect(page.locator(where)).not_to_contain_text("tiny-")  # anonymous until the vote
     expect(page.locator("#arena-wins")).not_to_contain_text("tiny-a")
 
+    page.locator("#arena-criteria").get_by_label("Exactitude médicale").check()
+    page.locator("#arena-criteria").get_by_label("Clarté").check()
+    page.locator("#arena-dangerous").get_by_label("Réponse B dangereuse").check()
+    commit(page, page.locator("#arena-comment textarea"), "B conseille d'arrêter le traitement.")
     page.locator("#arena-vote-a").click()
     reveal = page.locator("#arena-reveal")
     expect(reveal).to_contain_text("A est meilleure", timeout=30_000)
@@ -45,5 +49,15 @@ def test_blind_round_trip(app_server, page: Page):
     expect(wins).to_contain_text("tiny-b")
     row = db["votes"].get(1)
     assert row["vote"] == "a" and row["prompt"].startswith("Quels conseils") and row["answer_a"] == answers[0]
+    assert row["criteria"] == '["accuracy", "clarity"]' and (row["dangerous_a"], row["dangerous_b"]) == (0, 1)
+    assert row["comment"] == "B conseille d'arrêter le traitement."
+    board = page.locator("#arena-board")                  # the leaderboard: the winner first, B's answer flagged
+    expect(board).to_contain_text("1 (100%)")
+    text = board.inner_text()
+    assert text.index(row["model_a"]) < text.index(row["model_b"]), text
+    expect(page.locator("#arena-board-note")).to_contain_text("1 votes")
+    page.locator("#arena-export").click()
+    expect(page.locator("#arena-files")).to_contain_text(".jsonl", timeout=30_000)
+    expect(page.locator("#arena-files")).to_contain_text(".csv")
     winner_is_first = sorted((row["model_a"], row["model_b"]))[0] == row["model_a"]
     expect(wins).to_contain_text("100%" if winner_is_first else "0%")

@@ -61,6 +61,10 @@ def test_pick_models_and_see_table_charts_items_and_report(app_server, shared_da
     expect(table).to_contain_text("domain_ppl")
     expect(table).to_contain_text("±")
     expect(table).not_to_contain_text("pending")
+    verdicts = page.locator("#cmp-verdicts")             # 6 items cannot tell two tiny random models apart
+    expect(verdicts).to_contain_text("Δ [95 % CI]")
+    expect(verdicts).to_contain_text("p (Holm)")
+    expect(verdicts).to_contain_text("no difference detectable with 6 items (smallest detectable ≈")
     expect(page.locator("#cmp-bars")).to_contain_text("tiny-dapt")      # grouped bars, one series per model
     expect(page.locator("#cmp-tradeoff")).to_contain_text("domain perplexity")
 
