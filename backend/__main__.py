@@ -1,4 +1,4 @@
-"""Command line: `python -m backend corpus sources|snapshots|hub|add`, `models list|import|info|tiny|publish|
+"""Command line: `python -m backend corpus sources|snapshots|hub|add|contamination`, `models list|import|info|tiny|publish|
 import-default`, and one command per declared action (backend.actions: `corpus build`, `models download`, `train`,
 `merge`, `merge sweep`, `eval`, `compare`, `reproduce`), generated from its declaration (backend.action_cli); the job
 runtime's `jobs …`; `benchmarks`, `generate`, `users`. Errors print one clear line and exit with status 2."""
@@ -57,6 +57,15 @@ def cmd_add(studio, args):
     rows = import_upload(studio.db, studio.settings.folder("uploads"), args.file, args.name, args.license,
                          args.commercial, args.document_type, args.kind, owner=args.actor, replace=args.replace)
     _emit(args, rows, "\n".join(f"added {r['name']}: {r['n_docs']:,} docs, {r['n_words']:,} words" for r in rows))
+
+
+def cmd_contamination(studio, args):
+    from backend.evaluation.contamination import check, summary_lines
+
+    report = check(studio.db, studio.settings, args.snapshot, tasks=args.tasks or None, flag_n=args.flag_n,
+                   min_n=args.min_n, actor=args.actor)
+    _emit(args, report, "\n".join(summary_lines(report) + [f"({report['seconds']:.1f} s; written to the "
+                                                               "snapshot's manifest.json and README.md)"]))
 
 
 def cmd_import_default(studio, args):
@@ -174,6 +183,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="replace an uploaded source of that name (its owner or an "
                    "admin; audited) instead of refusing")
     p.set_defaults(func=cmd_add)
+    p = corpus.add_parser("contamination", help="benchmark test items that share long word spans with a snapshot's "
+                          "training split (written to its manifest and card)")
+    p.add_argument("snapshot", help="snapshot id (snap-…) or name")
+    p.add_argument("--tasks", nargs="*", metavar="TASK", help="benchmarks to check (default: every one)")
+    p.add_argument("--flag-n", type=int, default=13, help="flag an item sharing this many consecutive words "
+                   "(default 13, GPT-3's rule)")
+    p.add_argument("--min-n", type=int, default=8, help="n-gram size of the lookup (default 8)")
+    p.add_argument("--as", dest="actor", metavar="USER", help="record the check as this account")
+    p.set_defaults(func=cmd_contamination)
 
     models = top.add_parser("models", help="model registry").add_subparsers(dest="cmd", required=True)
     p = models.add_parser("import-default", help="convert the offline default model (SmolLM2-135M) once and "

@@ -1,7 +1,7 @@
 """Compare tab: 2–N registered models (the first is the reference) on chosen benchmarks; cached results shown at
 once, missing ones launched as eval jobs (the `compare` action) and followed; the table with changes and standard errors, the
 bars and the domain-vs-general perplexity scatter, the per-item drill-down, HTML/CSV export, and adding a custom
-multiple-choice benchmark. Handlers call backend.evaluation and format; the settings form is EvalConfig's."""
+multiple-choice benchmark. Handlers call backend.evaluation and format; the settings form is CompareConfig's."""
 from __future__ import annotations
 
 import gradio as gr
@@ -10,9 +10,9 @@ import pandas as pd
 from backend.corpus.snapshot import list_snapshots
 from backend.evaluation import charts, report
 from backend.evaluation.compare import collect, drill_down, drill_table, verdict_table, wide_table
-from backend.evaluation.config import EvalConfig, EvalError, default_tasks
+from backend.evaluation.config import EvalError, default_tasks
 from backend.evaluation.custom import add_benchmark
-from backend.evaluation.job import COMPARE
+from backend.evaluation.job import COMPARE, CompareConfig
 from backend.evaluation.tasks import PERPLEXITY, all_tasks
 from backend.models.registry import list_models
 from backend.studio import Studio
@@ -86,7 +86,7 @@ def build_compare_tab(studio: Studio):
             tasks = gr.CheckboxGroup(task_choices(studio), value=default_tasks(studio.settings), label=tr("cmp.tasks"),
                                      elem_id="cmp-tasks")
             with gr.Accordion(tr("cmp.settings"), open=False):
-                form = build_form(EvalConfig, skip=("model", "tasks"), choices={"snapshot": snapshot_choices(studio)})
+                form = build_form(CompareConfig, skip=("model", "tasks", "models"), choices={"snapshot": snapshot_choices(studio)})
         with gr.Column(scale=2):
             run_btn = gr.Button(tr("cmp.run"), variant="primary", elem_id="cmp-run")
             status = gr.Markdown(elem_id="cmp-status")
@@ -122,7 +122,7 @@ def build_compare_tab(studio: Studio):
 
     def comparison(model_ids, task_names, values):
         cfg = COMPARE.parse(config(model_ids, task_names, *values))
-        return collect(studio.db, studio.settings, cfg.models, cfg.eval_config())
+        return collect(studio.db, studio.settings, cfg.models, cfg.eval_config(), clean=cfg.clean_only)
 
     def view(comp, language: str = "en") -> list:
         headers, rows = wide_table(comp)

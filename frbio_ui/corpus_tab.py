@@ -150,6 +150,8 @@ def build_corpus_tab(studio: Studio):
     with gr.Row():
         snap_dd = gr.Dropdown([s[0] for s in snapshot_rows(studio)], label=tr("corpus.snapshots"), scale=3)
         refresh_btn = gr.Button(tr("corpus.refresh"), scale=1)
+        contam_btn = gr.Button(tr("corpus.contamination"), scale=2, elem_id="contamination-button")
+    contam_md = gr.Markdown(elem_id="contamination-msg")
     with gr.Row():
         card_md = gr.Markdown(elem_id="snapshot-card")
         with gr.Column():
@@ -235,6 +237,20 @@ def build_corpus_tab(studio: Studio):
         built = next((j["result"]["snapshot_id"] for j in jobs if j and j["status"] == "succeeded"), None)
         return rows, gr.update(choices=[r[0] for r in rows], **({"value": built} if built else {}))
 
+    def on_contamination(snap_id, request: gr.Request):
+        from backend.evaluation.contamination import check, summary_lines
+
+        if not snap_id:
+            return "❌ Choose a snapshot first.", gr.update()
+        try:
+            with acting(request):
+                report = check(studio.db, studio.settings, snap_id, actor=current_user(request))
+        except UserError as exc:
+            return f"❌ {exc}", gr.update()
+        return ("\n".join(f"- {line}" for line in summary_lines(report))
+                + f"\n\n({report['seconds']:.1f} s; written to the snapshot's card and manifest)",
+                on_select(snap_id)[0])
+
     def on_select(snap_id):
         if not snap_id:
             return "", None, None, None
@@ -267,6 +283,7 @@ def build_corpus_tab(studio: Studio):
     wire_launch(studio, BUILD, build_btn, form.inputs, lambda *values: recipe_from(values), build_follow, build_msg)
     build_follow.on_done(on_built, [], [snaps_df, snap_dd])
     snap_dd.change(guard.read(on_select), [snap_dd], [card_md, length_plot, snap_tokens_plot, snap_files])
+    contam_btn.click(guard.user(on_contamination), [snap_dd], [contam_md, card_md])
     refresh_btn.click(guard.read(on_refresh), None, [snaps_df, snap_dd])
     # on every page load too: the table and dropdown above hold the snapshots of app start-up, not later builds
     gr.on(None, on_refresh, None, [snaps_df, snap_dd], show_progress="hidden")

@@ -62,4 +62,12 @@ def write_card(path: Path, manifest: dict) -> None:
               "```", "",
               f"Recipe and input file hashes: `manifest.json`. Licence flags copy the source configuration; "
               "they are not legal advice.", ""]
+    check = manifest.get("contamination")
+    if check:
+        lines += ["## Benchmark contamination", "",
+                  f"Test items sharing at least {check['flag_n']} consecutive words (lower-cased, punctuation "
+                  f"removed; {check['min_n']}-gram hashes) with `train.parquet`:", "",
+                  "| benchmark | items | flagged | longest shared span (words) |", "|---|---:|---:|---:|"]
+        lines += [f"| {b['title']} | {b['items']:,} | {b['flagged']:,} | {b['longest']} |" for b in check["benchmarks"]]
+        lines.append("")
     path.write_text("\n".join(lines), "utf-8")

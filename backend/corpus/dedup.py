@@ -104,6 +104,18 @@ def _word_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
 def _shingles(x: np.ndarray, lengths: np.ndarray, ngram: int) -> tuple[np.ndarray, np.ndarray]:
     """Shingle hashes of consecutive documents whose word hashes are concatenated in x, and shingles per document.
     A document shorter than `ngram` words is one shingle of all its words; an empty one, one shingle of nothing."""
+    h, counts = _ngrams64(x, lengths, ngram)
+    return (h >> np.uint64(32)).astype(np.uint32), counts
+
+
+def ngram_hashes(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of every word n-gram of each text (the same word and position hashing as the near-duplicate
+    shingles, kept at 64 bits: a corpus of millions of n-grams is then looked up without false hits), concatenated,
+    and their number per text."""
+    return _ngrams64(*_word_hashes(texts), ngram)
+
+
+def _ngrams64(x: np.ndarray, lengths: np.ndarray, ngram: int) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
     padded = np.concatenate((x, np.zeros(ngram, dtype=np.uint64)))
     h = padded[:len(x)] * _POSITION_MULT[0]
@@ -121,7 +133,7 @@ def _shingles(x: np.ndarray, lengths: np.ndarray, ngram: int) -> tuple[np.ndarra
     if (lengths == 0).any():  # splice one zero shingle in for each empty document
         h, valid = np.insert(h, offsets[lengths == 0], 0), np.insert(valid, offsets[lengths == 0], True)
         counts[lengths == 0] = 1
-    return (_fmix64(h[valid]) >> np.uint64(32)).astype(np.uint32), counts
+    return _fmix64(h[valid]), counts
 
 
 def shingle_hashes(text: str, ngram: int = 5) -> np.ndarray:

@@ -34,7 +34,7 @@ def compare_results(studio, cfg, rows: list[dict], options: dict) -> tuple[dict,
     from backend.evaluation import report
     from backend.evaluation.compare import collect, long_rows, verdict_table, wide_table
 
-    comp = collect(studio.db, studio.settings, cfg.models, cfg.eval_config())
+    comp = collect(studio.db, studio.settings, cfg.models, cfg.eval_config(), clean=cfg.clean_only)
     written = {}
     if options.get("html"):
         written["html"] = str(report.write(options["html"], report.html_text(studio.db, comp)))

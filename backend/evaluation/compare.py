@@ -24,7 +24,20 @@ class Comparison:
     tasks: list[TaskSpec]
     cells: dict[tuple[str, str], Planned] = field(default_factory=dict)   # (model id, task) → plan with result
     db: Any = field(default=None, repr=False, compare=False)             # the registry (for the per-item rows)
+    clean: bool = False             # score only the items no compared model's training snapshot contains
     _evidence: dict | None = field(default=None, repr=False, compare=False)
+    _flagged: dict | None = field(default=None, repr=False, compare=False)
+
+    def flagged(self) -> dict[str, set[str]]:
+        """task → items a contamination check found in a compared model's training snapshot."""
+        if self._flagged is None:
+            from backend.evaluation.contamination import contaminated
+
+            self._flagged = contaminated(self.db, self.models) if self.db is not None else {}
+        return self._flagged
+
+    def excluded(self, task: str) -> set[str]:
+        return self.flagged().get(task, set()) if self.clean else set()
 
     def evidence(self) -> dict:
         """(model, task, metric) → its paired statistics against the reference (computed once)."""
@@ -52,12 +65,13 @@ class Comparison:
         return not self.missing
 
 
-def collect(db, settings: Settings, model_ids: list[str], cfg: EvalConfig) -> Comparison:
-    """Look up every (model, task) in the cache. EvalError for fewer than 2 models, or an unknown one."""
+def collect(db, settings: Settings, model_ids: list[str], cfg: EvalConfig, clean: bool = False) -> Comparison:
+    """Look up every (model, task) in the cache. EvalError for fewer than 2 models, or an unknown one. `clean`:
+    scores and tests on the items no compared model's training snapshot contains (contamination checks)."""
     ids = list(dict.fromkeys(m.strip() for m in model_ids if m and m.strip()))
     if len(ids) < 2:
         raise EvalError("choose at least two models to compare (the first is the reference)")
-    comp = Comparison(cfg, [], [], db=db)
+    comp = Comparison(cfg, [], [], db=db, clean=clean)
     for model_id in ids:
         model, _, planned = plan(db, settings, cfg.model_copy(update={"model": model_id}))
         comp.models.append(model)
@@ -93,25 +107,38 @@ def lower_is_better(metric: str) -> bool:
 
 
 def long_rows(comp: Comparison) -> list[dict]:
-    """One row per (task, metric, model): value, standard error, change from the reference model, items."""
+    """One row per (task, metric, model): value, standard error, change from the reference model, items, and the
+    paired evidence; with `comp.clean`, on the items no compared model's training snapshot contains."""
     rows = []
     ref = comp.models[0]["id"]
     for spec in comp.tasks:
         for metric in spec.metrics:
-            base = (comp.result(ref, spec.name) or {}).get("metrics", {}).get(metric)
+            cells = {m["id"]: _cell(comp, comp.result(m["id"], spec.name), spec, metric) for m in comp.models}
+            base = cells[ref][0]
             for model in comp.models:
                 result = comp.result(model["id"], spec.name)
-                metrics = (result or {}).get("metrics", {})
-                value = metrics.get(metric)
+                value, stderr, n = cells[model["id"]]
                 if result is not None and value is None:
                     continue  # e.g. no English general text in this snapshot
                 delta = value - base if value is not None and base is not None and model["id"] != ref else None
                 ev = comp.evidence().get((model["id"], spec.name, metric))
                 rows.append({"task": spec.name, "task_title": spec.title, "metric": metric, "model": model["id"],
-                             "value": value, "stderr": metrics.get(f"{metric}_stderr"), "delta": delta,
-                             "n": (result or {}).get("n_samples"), "eval_id": (result or {}).get("id"),
+                             "value": value, "stderr": stderr, "delta": delta, "n": n,
+                             "eval_id": (result or {}).get("id"), "clean": bool(comp.excluded(spec.name)),
                              "lower_is_better": lower_is_better(metric), **_evidence_fields(ev)})
     return rows
+
+
+def _cell(comp: Comparison, result: dict | None, spec, metric: str) -> tuple:
+    """(value, standard error, items) of one result: as stored, or on the clean items."""
+    if result is None:
+        return None, None, None
+    if comp.excluded(spec.name):
+        from backend.evaluation.evidence import clean_value
+
+        return clean_value(comp.db, result, metric, spec.metrics[0], comp.excluded(spec.name))
+    metrics = result.get("metrics", {})
+    return metrics.get(metric), metrics.get(f"{metric}_stderr"), result.get("n_samples")
 
 
 def _evidence_fields(ev) -> dict:
@@ -209,6 +236,7 @@ def drill_down(db, comp: Comparison, task: str, disagree_only: bool = False, lim
         if disagree_only and not disagree:
             continue
         rows.append({"item_id": key, "question": first["question"], "gold": first["gold"], "disagree": disagree,
+                     "contaminated": key in comp.flagged().get(task, set()),
                      "answers": {m: {"pred": it["pred"], "score": it["score"]} for m, it in by_model.items()}})
         if limit and len(rows) >= limit:
             break
@@ -220,7 +248,7 @@ def drill_table(comp: Comparison, rows: list[dict], width: int = 160) -> tuple[l
     out = []
     for r in rows:
         question = r["question"] if len(r["question"]) <= width else r["question"][:width - 1] + "…"
-        line = [r["item_id"][:16], question, r["gold"]]
+        line = [("⚠ " if r.get("contaminated") else "") + r["item_id"][:16], question, r["gold"]]
         for m in comp.models:
             a = r["answers"].get(m["id"])
             line.append("—" if a is None else a["pred"] + (" ✓" if (a["score"] or 0) >= 1 else " ✗"))

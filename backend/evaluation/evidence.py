@@ -37,6 +37,17 @@ def _scores(rows: list[dict], metric: str, headline: str) -> dict[str, tuple[flo
     return out
 
 
+def clean_value(db, result: dict, metric: str, headline: str, exclude: set[str]) -> tuple:
+    """(mean, standard error, items) of `metric` over the result's items not in `exclude`."""
+    scores = [v for key, (v, _) in _scores(store.items(db, result["id"]), metric, headline).items()
+              if key not in exclude]
+    if not scores:
+        return None, None, 0
+    values = np.array(scores)
+    stderr = float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None
+    return float(values.mean()), stderr, len(values)
+
+
 def check_same_settings(task: str, reference: dict, other: dict) -> None:
     """EvidenceError naming the settings that differ between two results of `task`."""
     if reference.get("settings_hash") == other.get("settings_hash"):
@@ -65,12 +76,13 @@ def paired_results(db, comp, resamples: int = RESAMPLES, seed: int = SEED) -> di
             if result is not None:
                 check_same_settings(spec.name, base, result)
                 others[model["id"]] = store.items(db, result["id"])
+        excluded = comp.excluded(spec.name)
         for metric in spec.metrics:
             reference = _scores(base_rows, metric, spec.metrics[0])
             by_items: dict[tuple, dict[str, dict[str, float]]] = {}
             for model_id, rows in others.items():
                 scores = _scores(rows, metric, spec.metrics[0])
-                common = tuple(sorted(set(reference) & set(scores)))
+                common = tuple(sorted((set(reference) & set(scores)) - excluded))
                 if common:
                     by_items.setdefault(common, {})[model_id] = scores
             for items, models in by_items.items():   # one joint resampling per set of shared items

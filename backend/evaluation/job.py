@@ -7,6 +7,7 @@ from pydantic import Field, field_validator
 from backend.actions import Action, Option, declare
 from backend.errors import EvalError
 from backend.evaluation.config import EvalConfig, split_names
+from frbio_core.config import labels
 from jobs.kinds import register
 
 
@@ -36,6 +37,12 @@ class CompareConfig(EvalConfig):
     models: list[str] = Field(default_factory=list, description=(
         "Model ids, the first being the reference (typically the base); comma-separated on the command line."))
 
+    clean_only: bool = Field(False, description=(
+        "Score only the items a contamination check did not find in a compared model's training snapshot (run it "
+        "from the Corpus tab or `corpus contamination`)."),
+        json_schema_extra=labels("Clean items only (not in the training data)",
+                                 "Questions non contaminées seulement (absentes des données d'entraînement)"))
+
     @field_validator("models", mode="before")
     @classmethod
     def _models(cls, value):
@@ -43,7 +50,7 @@ class CompareConfig(EvalConfig):
 
     def eval_config(self) -> EvalConfig:
         """The evaluation settings every compared model is scored with."""
-        return EvalConfig(**self.model_dump(exclude={"models"}))
+        return EvalConfig(**self.model_dump(exclude={"models", "clean_only"}))
 
 
 def _submit_eval(studio, cfg: EvalConfig, owner, device, options) -> list[str]:

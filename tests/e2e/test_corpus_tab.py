@@ -1,6 +1,6 @@
 """The Corpus tab as a user sees it: the source catalogue with licence badges, building a snapshot with the default
-recipe (commercial sources only), finding it in the snapshot list with its dataset card, and a clear error for a
-bad upload.
+recipe (commercial sources only), finding it in the snapshot list with its dataset card, checking it against the
+benchmarks (contamination: the result in the tab and in the card), and a clear error for a bad upload.
 
 FRBIO_SCREENSHOTS=1 also saves a full-page screenshot of the tab after the build to assets/screenshots/ (for the
 README); without it nothing in the tree is written.
@@ -56,7 +56,8 @@ def test_sources_table_shows_licences(app_server, page):
         expect(source_row(page, name)).not_to_contain_text("research only")
 
 
-def test_build_snapshot_then_see_it_listed_with_its_card(app_server, page):
+def test_build_snapshot_then_see_it_listed_with_its_card(app_server, page, shared_data):
+    (app_server.data / "bench").symlink_to(shared_data / "bench", target_is_directory=True)
     open_app(page, app_server.url)
     # default recipe: commercial only; the research-only source is not counted in the estimate
     expect(page.locator("#estimate")).not_to_contain_text("NON-COMMERCIAL")
@@ -99,6 +100,17 @@ def test_build_snapshot_then_see_it_listed_with_its_card(app_server, page):
     for name in COMMERCIAL:
         expect(card).to_contain_text(name)
     expect(card).not_to_contain_text(RESEARCH_ONLY)
+
+    # the contamination check: one line per benchmark in the tab, its section in the card, the manifest updated
+    page.locator("#contamination-button").click()
+    result = page.locator("#contamination-msg")
+    expect(result).to_contain_text("written to the snapshot's card", timeout=120_000)
+    for title in ("FrenchMedMCQA (single answer)", "SIB-200 French", "PubMedQA"):
+        expect(result).to_contain_text(re.compile(rf"\d+ of \d+ {re.escape(title)}"))
+    expect(card).to_contain_text("Benchmark contamination")
+    check = json.loads((app_server.home / "snapshots" / snap_id / "manifest.json").read_text())["contamination"]
+    assert {b["task"] for b in check["benchmarks"]} >= {"frbio_frenchmedmcqa_single", "frbio_pubmedqa", "frbio_sib200_fr"}
+    assert all(b["items"] > 0 for b in check["benchmarks"])
 
 
 def select_snapshot(page: Page, snap_id: str) -> None:
