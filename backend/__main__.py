@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="convert again even if the folder is complete")
     p.set_defaults(func=cmd_import_default)
     p = models.add_parser("list", help="list registered models")
-    p.add_argument("--kind", choices=["base", "dapt", "merged", "tiny"])
+    p.add_argument("--kind", choices=["base", "dapt", "checkpoint", "merged", "tiny"])
     p.add_argument("--check", action="store_true", help="re-inspect every folder and flag broken ones")
     p.set_defaults(func=cmd_models_list)
     p = models.add_parser("import", help="register a local Hugging Face model folder")

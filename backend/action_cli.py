@@ -63,6 +63,7 @@ def _print(args, payload, text: str) -> None:
 def run_action_command(studio, args) -> None:
     from jobs.cli import no_scheduler_hint
     from jobs.follow import follow
+    from jobs.lock import refuse_other_mode
 
     action = get_action(args.action_name)
     options = {_dest(o.flag): getattr(args, _dest(o.flag), None) for o in action.options}
@@ -71,6 +72,7 @@ def run_action_command(studio, args) -> None:
         answered = action.preview(studio, cfg, options)
         if answered is not None:
             return _print(args, *answered)
+    refuse_other_mode(studio.settings)   # a --slurm command on a home whose app runs jobs locally, or the reverse
     ids = action.launch(studio, cfg, owner=args.owner, device=args.device, options=options)
     if not args.wait:
         if args.json:

@@ -62,7 +62,10 @@ def field_kind(annotation: Any) -> str:
 
 
 def choices_of(annotation: Any) -> list:
+    """The values a Literal field (or a list of Literal values) may take; [] for any other field."""
     origin = get_origin(annotation)
+    if origin in (list, tuple, set) and get_args(annotation):
+        return choices_of(get_args(annotation)[0])
     if origin is typing.Union:
         for a in get_args(annotation):
             if get_origin(a) is Literal:
@@ -126,7 +129,8 @@ def add_arguments(parser: argparse.ArgumentParser, model: type[BaseModel], env_p
         elif kind == "choice":
             parser.add_argument(flag, dest=name, choices=choices_of(field.annotation), default=None, help=help_text)
         elif kind == "list":
-            parser.add_argument(flag, dest=name, nargs="*", default=None, metavar="VALUE", help=help_text)
+            parser.add_argument(flag, dest=name, nargs="*", default=None, metavar="VALUE", help=help_text,
+                                choices=choices_of(field.annotation) or None)
         else:
             parser.add_argument(flag, dest=name, default=None, metavar=kind.upper(),
                                 type=(lambda k: (lambda s: _parse_value(k, s)))(kind), help=help_text)

@@ -66,6 +66,16 @@ class Settings(BaseModel):
     slurm_extra_args: list[str] = Field(default_factory=list,
                                         description="More #SBATCH options for every submitted job, e.g. --qos=normal.")
     slurm_poll_s: float = Field(30.0, ge=0, description="Seconds between two squeue/sacct checks of one Slurm job.")
+    default_trackers: list[Literal["tensorboard", "mlflow", "wandb", "trackio"]] = Field(
+        default_factory=list, description=(
+            "Experiment trackers for every training run that names none beyond TensorBoard (always written): "
+            "mlflow, wandb (offline unless wandb_mode says otherwise), trackio."))
+    mlflow_tracking_uri: str | None = Field(None, description=(
+        "MLflow tracking URI of the 'mlflow' tracker (default: the local file store <home>/mlruns; e.g. "
+        "http://host:5000 or sqlite:///path/mlflow.db)."))
+    wandb_mode: Literal["auto", "offline", "online"] = Field("auto", description=(
+        "Weights & Biases mode of the 'wandb' tracker: 'auto' is online only when WANDB_API_KEY is set, else offline "
+        "(nothing sent; the run folder is kept in the job folder for `wandb sync`)."))
 
     @property
     def home_path(self) -> Path:

@@ -48,6 +48,8 @@ class Form:
                     value = json.loads(value) if value.strip() else None
                 except ValueError:
                     pass
+            if kind == "list" and isinstance(value, str):   # a free-values list typed as "2, 4, 8"
+                value = [v.strip() for v in value.split(",") if v.strip()]
             node[path[-1]] = value
         return out
 
@@ -67,6 +69,8 @@ class Form:
                 node = node.get(key) if isinstance(node, dict) else None
             if isinstance(node, dict) and self._kind(path) == "dict":
                 node = json.dumps(node, ensure_ascii=False)
+            elif isinstance(node, list) and isinstance(_, gr.Textbox):
+                node = ", ".join(str(v) for v in node)
             out.append(gr.update(value=node) if node is not None else gr.update())
         return out
 
@@ -88,8 +92,11 @@ def _widget(model: type[BaseModel], name: str, f, value, choices: dict[str, list
         return gr.Checkbox(value=bool(value), label=label, info=info)
     if kind == "choice":
         return gr.Radio(choices=choices_of(f.annotation), value=value, label=label, info=info)
+    if kind == "list" and not (choices.get(name) or choices_of(f.annotation)):   # free values: "2, 4, 8"
+        return gr.Textbox(value=", ".join(str(v) for v in value or []), label=label, info=info)
     if kind == "list":
-        return gr.CheckboxGroup(choices=choices.get(name, []), value=value or [], label=label, info=info)
+        return gr.CheckboxGroup(choices=choices.get(name) or choices_of(f.annotation), value=value or [], label=label,
+                                info=info)
     if kind in ("int", "float"):
         lo, hi = _bounds(f)
         step = extra.get("step", 1 if kind == "int" else None)

@@ -9,15 +9,17 @@ from backend.models.registry import list_models
 from backend.studio import Studio
 from backend.action_cli import command_line
 from backend.training.config import LORA_TARGETS, TrainConfig, parse_train_config
-from backend.training.estimate import GIB
+from backend.training.estimate import GIB, describe_disk
 from backend.training.job import TRAIN
 from backend.training.prelaunch import prelaunch
+from backend.training.trackers import view_commands
 from frbio_core.errors import UserError
 from frbio_ui import guard
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import tr
 from frbio_ui.jobs_panel import build_jobs_panel
 from frbio_ui.launch import Follower, wire_launch
+from frbio_ui.trajectory_panel import build_trajectory_panel
 from jobs.devices import local_devices
 
 
@@ -41,7 +43,15 @@ def estimate_markdown(result: dict) -> str:
         lines.append(f"| {device} | {e['precision']} | {m['total'] / GIB:.2f} GiB | {m['weights'] / GIB:.2f} | "
                      f"{m['gradients'] / GIB:.2f} | {m['optimizer'] / GIB:.2f} | {m['activations'] / GIB:.2f} | "
                      + (f"{avail['available'] / GIB:.1f} GiB" if avail else "?") + f" | {fits} | {when} |")
+    if result.get("disk"):
+        lines += ["", describe_disk(result["disk"]).capitalize()]
     return "\n".join(lines)
+
+
+def trackers_markdown(settings, job_id: str | None = None) -> str:
+    """How to look at the runs' curves (TensorBoard, MLflow, W&B, Trackio): one shell line each."""
+    return "\n".join(["**Experiment trackers** (TensorBoard always; MLflow, W&B, Trackio when a run names them):", ""]
+                     + [f"- {what}: `{command}`" for what, command in view_commands(settings, job_id)])
 
 
 def build_train_tab(studio: Studio):
@@ -63,6 +73,8 @@ def build_train_tab(studio: Studio):
             follow = Follower(studio, "train")
     gr.Markdown("#### " + "Training runs")
     pick = build_jobs_panel(studio, kind="train")
+    build_trajectory_panel(studio, pick)
+    viewers = gr.Markdown(trackers_markdown(studio.settings), elem_id="train-trackers")
 
     def config_from(values) -> TrainConfig:
         return parse_train_config(form.to_dict(values))
@@ -83,6 +95,8 @@ def build_train_tab(studio: Studio):
         c = _choices(studio)
         return gr.update(choices=c["base_model"]), gr.update(choices=c["snapshot"])
 
+    pick.change(guard.read(lambda job_id: trackers_markdown(studio.settings, job_id)), [pick], [viewers],
+                show_progress="hidden")
     estimate_btn.click(guard.read(on_estimate), [device] + form.inputs, [estimate_md])
     command_btn.click(guard.read(on_command), [device] + form.inputs, [command])
     wire_launch(studio, TRAIN, launch_btn, form.inputs, lambda *values: form.to_dict(values), follow, launch_msg,

@@ -97,7 +97,7 @@ def cmd_delete(studio, args):
 
 
 def no_scheduler_hint(studio, job_id: str) -> str:
-    from jobs.scheduler import scheduler_running
+    from jobs.lock import scheduler_running
 
     return "" if scheduler_running(studio.home) else \
         f" — no scheduler is running for this home: start the app, `jobs serve`, or `jobs wait {job_id}`"

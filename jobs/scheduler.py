@@ -17,11 +17,12 @@ writes its own final status, so the app can die and a new one finds the results.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import subprocess
+import sys
 import threading
-from pathlib import Path
 from typing import Any, Callable
 
 from frbio_core import registry
@@ -34,11 +35,11 @@ from jobs.launchers import multiprocess as multi
 from jobs.launchers.base import note
 from jobs.processes import GRACE_S
 from jobs.store import JobError
+from jobs.lock import LOCK_FILE, mode, scheduler_running  # noqa: F401  (scheduler_running: imported from here)
 
 log = logging.getLogger("frbio.jobs")
 STALE_S = 15.0         # a running job silent this long is dead
 TICK_S = 1.0
-LOCK_FILE = ".scheduler.lock"
 
 
 def fifo(rows: list[dict]) -> list[dict]:
@@ -108,8 +109,9 @@ class Scheduler:
                     f.close()
                     return False
                 f.seek(0)
-                f.truncate()
-                f.write(f"{os.getpid()}\n")
+                f.truncate()   # who holds it, read by `running_scheduler` (a command run the other way is refused)
+                f.write(json.dumps({"pid": os.getpid(), "mode": mode(self.settings),
+                                    "command": " ".join(sys.argv)[:300]}) + "\n")
                 f.flush()
                 self._lock_file = f
             return True
@@ -382,18 +384,3 @@ class Scheduler:
                               admit=admit, **options)
         self.wake()
         return job_id
-
-
-def scheduler_running(home: Path) -> bool:
-    """Whether some process holds this home's active-scheduler lock (an app or `jobs serve` is up)."""
-    path = Path(home) / "jobs" / LOCK_FILE
-    if not path.exists():
-        return False
-    with open(path, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        fcntl.flock(f, fcntl.LOCK_UN)
-        return False
-

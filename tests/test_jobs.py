@@ -176,3 +176,19 @@ def test_devices_slots_and_placement(studio, tmp_path, monkeypatch):
         cpu_server.stop()
     finally:
         kinds.KINDS.pop("gpu_probe", None)
+
+
+def test_a_slurm_command_on_a_home_whose_scheduler_runs_locally_is_refused_by_name(studio, scheduler, capsys):
+    """The app (local) holds the home's scheduler: `--slurm corpus build` would have run here without a word."""
+    import os
+
+    from backend.__main__ import main
+
+    flags = ["--home", str(studio.home), f"--data={studio.settings.data[0]}"]
+    assert scheduler.try_activate()
+    assert main(["--slurm"] + flags + ["corpus", "build", "--no-wait", "--name", "elsewhere"]) != 0
+    said = capsys.readouterr().err.strip()
+    assert f"process {os.getpid()}" in said and "runs jobs on this machine" in said and "without --slurm" in said
+    assert len(said.splitlines()) == 1 and store.list_jobs(studio.db) == []       # one line, nothing queued
+    assert main(flags + ["corpus", "build", "--no-wait", "--name", "here", "--json"]) == 0   # the same way: queued
+    assert [j["config"]["name"] for j in store.list_jobs(studio.db)] == ["here"]

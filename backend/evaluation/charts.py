@@ -48,3 +48,57 @@ def tradeoff(comp: Comparison, title: str = "Domain vs general perplexity (lower
         fig.add_annotation(text="no perplexity results yet (add the perplexity task)", showarrow=False,
                            xref="paper", yref="paper", x=0.5, y=0.5)
     return fig
+
+
+def trajectory(data: dict, title: str = "Scores along training (base = step 0)") -> go.Figure:
+    """One panel per benchmark metric: the score against the training step, the paired 95 % interval of each
+    point's difference from the base drawn around the point (base value + Δ's interval); filled markers where the
+    difference is significant after Holm's correction."""
+    from plotly.subplots import make_subplots
+
+    series = data["series"] or []
+    cols = min(3, max(1, len(series)))
+    rows = max(1, -(-len(series) // cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"{s['task_title']} · {s['metric']}" for s in series]
+                        or [""])
+    for i, s in enumerate(series):
+        pts = s["points"]
+        base = next((p["value"] for p in pts if p["kind"] == "base"), None)
+        up = [(p["ci_high"] - p["delta"]) if p.get("ci_high") is not None else 0 for p in pts]
+        down = [(p["delta"] - p["ci_low"]) if p.get("ci_low") is not None else 0 for p in pts]
+        fig.add_trace(go.Scatter(
+            x=[p["step"] for p in pts], y=[p["value"] for p in pts], mode="lines+markers", name=s["task_title"],
+            customdata=[[p["model"], p["delta"] if p["delta"] is not None else 0] for p in pts],
+            error_y=dict(type="data", symmetric=False, array=up, arrayminus=down, visible=True),
+            marker=dict(size=10, color=PALETTE[i % len(PALETTE)],
+                        symbol=["circle" if p["significant"] or p["kind"] == "base" else "circle-open" for p in pts]),
+            line=dict(color=PALETTE[i % len(PALETTE)]), showlegend=False,
+            hovertemplate="step %{x}<br>%{customdata[0]}<br>%{y:.3f} (Δ %{customdata[1]:+.3f})<extra></extra>"),
+            row=i // cols + 1, col=i % cols + 1)
+        if base is not None:
+            fig.add_hline(y=base, line=dict(color="#bbb", dash="dot"), row=i // cols + 1, col=i % cols + 1)
+    fig.update_xaxes(title_text="training step")
+    fig.update_layout(title=title, height=320 * rows, margin=dict(l=50, r=10, t=70, b=50))
+    if not series:
+        fig.add_annotation(text="no result yet: evaluate the trajectory", showarrow=False, xref="paper",
+                           yref="paper", x=0.5, y=0.5)
+    return fig
+
+
+def trajectory_tradeoff(data: dict, title: str = "Domain against general score, in training order") -> go.Figure:
+    """The paper's trade-off along a run: one point per checkpoint (mean headline score of the medical benchmarks
+    against that of the general ones), joined in training order, labelled with the step."""
+    pts = data["tradeoff"]
+    fig = go.Figure(go.Scatter(
+        x=[p["general"] for p in pts], y=[p["domain"] for p in pts], mode="lines+markers+text",
+        text=[f"step {p['step']}" for p in pts], textposition="top center", customdata=[p["model"] for p in pts],
+        marker=dict(size=11, color=[p["step"] for p in pts], colorscale="Viridis", showscale=bool(pts),
+                    colorbar=dict(title="step")),
+        line=dict(color="#999"), hovertemplate="%{customdata}<br>general %{x:.3f}<br>domain %{y:.3f}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="general score (mean of the general benchmarks)",
+                      yaxis_title="domain score (mean of the medical benchmarks)", height=380,
+                      margin=dict(l=60, r=10, t=50, b=50))
+    if not pts:
+        fig.add_annotation(text="needs a medical and a general benchmark", showarrow=False, xref="paper",
+                           yref="paper", x=0.5, y=0.5)
+    return fig

@@ -29,6 +29,18 @@ def eval_results(studio, cfg: EvalConfig, rows: list[dict]) -> tuple[dict, str]:
     return payload, "\n".join(lines).rstrip("\n")
 
 
+def trajectory_results(studio, cfg: EvalConfig) -> tuple[dict, str]:
+    """`eval --run`'s output: each benchmark's score at each point of the run (Δ from the base, paired interval)."""
+    from backend.evaluation.trajectory import table, trajectory
+
+    data = trajectory(studio.db, studio.settings, cfg.run, cfg)
+    headers, rows = table(data)
+    lines = [" | ".join(headers)] + [" | ".join(r) for r in rows]
+    if data["pending"]:
+        lines.append("still missing: " + ", ".join(data["pending"]))
+    return data, "\n".join(lines)
+
+
 def compare_results(studio, cfg, rows: list[dict], options: dict) -> tuple[dict, str]:
     """`compare`'s output: the table (and the HTML/CSV report files asked for); what is still missing on stderr."""
     from backend.evaluation import report

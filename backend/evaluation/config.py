@@ -66,6 +66,10 @@ class EvalConfig(BaseModel):
         "Blocks measured per validation set (the first ones, in the fixed order training uses)."),
             json_schema_extra=labels("Perplexity blocks per set", "Blocs par ensemble (perplexité)"))
 
+    run: str = Field("", description=(
+        "A training job id (job-…): evaluate its trajectory instead of one model: the base (step 0), every "
+        "checkpoint the run kept as a model, and the trained model."), json_schema_extra={"ui": "hidden"})
+
     @field_validator("tasks", mode="before")
     @classmethod
     def _tasks(cls, value):
@@ -76,7 +80,7 @@ class EvalConfig(BaseModel):
             raise ValueError("choose at least one task")
         return names
 
-    @field_validator("model", "snapshot", mode="before")
+    @field_validator("model", "snapshot", "run", mode="before")
     @classmethod
     def _strip(cls, value):
         return value.strip() if isinstance(value, str) else value

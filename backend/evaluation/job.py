@@ -27,13 +27,34 @@ def run_eval_job(studio, cfg: EvalConfig, job) -> dict:
                       job_id=job.job_id, owner=job.owner)
     for e in result["evals"]:
         job.metric(stage="result", task=e["task"], cached=e["cached"], n_samples=e["n_samples"], **e["metrics"])
+    _to_run_tensorboard(studio, cfg.model, [e for e in result["evals"] if not e["cached"]], job.log)
     return result
+
+
+def _to_run_tensorboard(studio, model_id: str, evals: list[dict], log) -> None:
+    """A training run's checkpoint (or trained model) just scored: its scores beside the run's curves in TensorBoard
+    (at its training step), so the trajectory is there too. Never fails the evaluation."""
+    from backend.models.registry import find_model
+    from backend.training.trackers import log_checkpoint_evaluation
+    from jobs.store import job_dir
+
+    row = find_model(studio.db, model_id)
+    if not evals or not row or row["kind"] not in ("checkpoint", "dapt") or not row.get("job_id") \
+            or row.get("step") is None:
+        return
+    values = {f"{e['task'].removeprefix('frbio_')}/{k}": v for e in evals for k, v in e["metrics"].items()
+              if not k.endswith("_stderr")}
+    try:
+        log_checkpoint_evaluation(job_dir(studio.home, row["job_id"]), int(row["step"]), values)
+    except (OSError, ValueError) as exc:
+        log(f"WARNING: scores not added to run {row['job_id']}'s TensorBoard folder ({exc})")
 
 
 class CompareConfig(EvalConfig):
     """Compare 2–N registered models (the first is the reference) on benchmarks and perplexity."""
 
     model: str = Field("", json_schema_extra={"cli": False, "ui": "hidden"})
+    run: str = Field("", json_schema_extra={"cli": False, "ui": "hidden"})
     models: list[str] = Field(default_factory=list, description=(
         "Model ids, the first being the reference (typically the base); comma-separated on the command line."))
 
@@ -50,13 +71,19 @@ class CompareConfig(EvalConfig):
 
     def eval_config(self) -> EvalConfig:
         """The evaluation settings every compared model is scored with."""
-        return EvalConfig(**self.model_dump(exclude={"models", "clean_only"}))
+        return EvalConfig(**self.model_dump(exclude={"models", "clean_only", "run"}))
 
 
 def _submit_eval(studio, cfg: EvalConfig, owner, device, options) -> list[str]:
-    """One job for what is not cached yet (none when everything is)."""
+    """One job for what is not cached yet (none when everything is); with `run`, one per point of the run's
+    trajectory still missing a result."""
     from backend.evaluation.compare import Comparison, submit_missing
     from backend.evaluation.runner import plan
+
+    if cfg.run:
+        from backend.evaluation.trajectory import submit
+
+        return submit(studio, cfg, owner, device)
 
     model, _, planned = plan(studio.db, studio.settings, cfg)
     if all(p.cached is not None for p in planned):
@@ -79,9 +106,9 @@ def _submit_compare(studio, cfg: CompareConfig, owner, device, options) -> list[
 
 
 def _eval_summary(studio, cfg, rows, options):
-    from backend.evaluation.cli import eval_results
+    from backend.evaluation.cli import eval_results, trajectory_results
 
-    return eval_results(studio, cfg, rows)
+    return trajectory_results(studio, cfg) if cfg.run else eval_results(studio, cfg, rows)
 
 
 def _compare_summary(studio, cfg, rows, options):

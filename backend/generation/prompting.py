@@ -16,8 +16,8 @@ INSTRUCT_NAME = re.compile(r"instruct|chat|(^|[-_.\s])it($|[-_.\s])", re.I)
 def registered_instruct(db: sqlite_utils.Database | None, row: dict, _seen: frozenset = frozenset()) -> bool:
     """Whether the registry presents this model as instruction-tuned: a base model named '...-Instruct' / '-chat'
     / '-it', or a merge with such a parent. A DAPT model never is: continued pre-training on raw text makes it a
-    completion model, whatever its base was."""
-    if row.get("kind") == "dapt":
+    completion model, whatever its base was (a checkpoint kept along the run too)."""
+    if row.get("kind") in ("dapt", "checkpoint"):
         return False
     if INSTRUCT_NAME.search(row.get("id") or "") or INSTRUCT_NAME.search(row.get("name") or ""):
         return True

@@ -92,12 +92,13 @@ def model_card_for(db: sqlite_utils.Database, row: dict) -> str:
         snapshot = {"id": row["snapshot_id"], "commercial_use": bool(snap["commercial_use"]) if snap else
                     bool(row.get("commercial_use", 1)), "licenses": _json_list(snap.get("licenses")) if snap else []}
     facts = {k: row.get(k) for k in ("architecture", "n_params", "dtype", "context_length", "vocab_size")}
+    kind = "dapt" if row.get("kind") == "checkpoint" else row.get("kind")   # a checkpoint of a DAPT run
     return model_card(title=row.get("name") or row["id"], base_models=bases, snapshot=snapshot,
-                      method=row.get("kind") if row.get("kind") in ("dapt", "merged") else "",
+                      method=kind if kind in ("dapt", "merged") else "",
                       hyperparameters=facts, license=row.get("license"),
                       description="Published from FrBio Studio." + (
                           "" if row.get("commercial_use", 1) else " " + lineage.sentence(
-                              False, row["kind"] if row.get("kind") in lineage.WHY else "merged")))
+                              False, kind if kind in lineage.WHY else "merged")))
 
 
 def _publish(folder: Path, repo_id: str, repo_type: str, token: str | None, private: bool, card: str | None,

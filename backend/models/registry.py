@@ -20,11 +20,12 @@ def register_model(db: sqlite_utils.Database, folder: Path, *, model_id: str | N
                    kind: str = "base", origin: str = "local", parents: list[str] | None = None,
                    snapshot_id: str | None = None, license: str | None = None, commercial_use: bool | None = None,
                    job_id: str | None = None, owner: str | None = None, replace: bool = False,
-                   refresh: bool = False, actor: str | None = None) -> dict:
+                   refresh: bool = False, actor: str | None = None, extra: dict | None = None) -> dict:
     """Register a Hugging Face folder as a new model; facts (architecture, size, …) are read from it. An id is never
     reused silently: an existing one is refused, naming its owner, unless `replace` (by its owner or an admin,
     audited; a trust_remote_code permission does not carry over), `refresh` (the same folder registered again by the
-    app itself: its facts are read again, its owner, kind and lineage kept) or the row is this same job's output."""
+    app itself: its facts are read again, its owner, kind and lineage kept) or the row is this same job's output.
+    `extra`: more columns (a checkpoint's step and tokens seen)."""
     from backend.models.inspect import inspect_folder
 
     folder = Path(folder).resolve()
@@ -61,7 +62,7 @@ def register_model(db: sqlite_utils.Database, folder: Path, *, model_id: str | N
            "path": str(folder), "origin": origin, **facts, "license": license or facts.get("license"),
            "parents": json.dumps(parents), "snapshot_id": snapshot_id, "commercial_use": int(bool(commercial_use)),
            "job_id": job_id, "owner": owner, "created_at": before["created_at"] if before else now(),
-           "status": "ok", "error": None}  # re-registering keeps the creation time (and the list order)
+           "status": "ok", "error": None, **(extra or {})}  # re-registering keeps the creation time (list order)
     if replace:
         row |= {"trust_remote_code": 0, "trusted_hash": None}
     db["models"].upsert(row, pk="id", alter=True)

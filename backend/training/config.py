@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from frbio_core.config import labels, load_config_file, parse_config, required_text
 from backend.errors import TrainError
@@ -99,6 +99,14 @@ class TrainConfig(BaseModel):
             json_schema_extra=labels("Checkpoint every N steps", "Point de contrôle tous les N pas"))
     keep_last: int = Field(2, ge=1, le=1000, description="Checkpoints kept (older ones are deleted).",
         json_schema_extra=labels("Checkpoints kept", "Points de contrôle conservés"))
+    keep_every: int = Field(0, ge=0, le=10_000_000, description=(
+        "Keep a checkpoint for good every N steps, as a model of its own (kind 'checkpoint': evaluated, merged, "
+        "compared like any model); 0 = none. Apart from the resumable checkpoints above."),
+            json_schema_extra=labels("Keep a checkpoint as a model every N steps",
+                                     "Garder un point de contrôle comme modèle tous les N pas"))
+    keep_steps: list[int] = Field(default_factory=list, description=(
+        "Also keep these steps as models (e.g. 500 1000 1440); comma-separated on the command line."),
+            json_schema_extra=labels("Keep these steps as models", "Garder ces pas comme modèles"))
     seed: int = Field(42, ge=0, le=2**32 - 1, description=(
         "Seed for the block order, LoRA initialisation and dropout: same seed and data, same run."),
             json_schema_extra=labels("Random seed", "Graine aléatoire"))
@@ -110,6 +118,12 @@ class TrainConfig(BaseModel):
     strategy: Literal["ddp", "fsdp"] = Field("ddp", description=(
         "Multi-GPU strategy: DDP (a full copy per GPU) or FSDP full shard (the paper); ignored on one device."),
             json_schema_extra=labels("Multi-GPU strategy", "Stratégie multi-GPU"))
+    trackers: list[Literal["tensorboard", "mlflow", "wandb", "trackio"]] = Field(
+        default_factory=lambda: ["tensorboard"], description=(
+            "Experiment trackers: TensorBoard is always written (job folder/tensorboard); add mlflow (local store "
+            "unless the server's settings name one), wandb (offline unless set online), trackio (local). None beyond "
+            "TensorBoard: the server's default trackers."),
+            json_schema_extra=labels("Experiment trackers", "Suivi des expériences"))
 
     _snapshot_given = required_text("snapshot", hint="the id of a built corpus snapshot (snap-…)")
 
@@ -119,6 +133,26 @@ class TrainConfig(BaseModel):
             raise ValueError(f"warmup_steps ({self.warmup_steps}) is more than max_steps ({self.max_steps}): the "
                              "learning rate would never reach its peak; lower the warm-up or train longer")
         return self
+
+    @field_validator("keep_steps", mode="before")
+    @classmethod
+    def _steps(cls, value):
+        if isinstance(value, (str, int)):
+            value = [value]
+        return [int(p) for v in value or [] for p in str(v).replace(",", " ").split()]
+
+    @model_validator(mode="after")
+    def _kept_within_run(self):
+        outside = [s for s in self.keep_steps if not 1 <= s <= self.max_steps]
+        if outside:
+            raise ValueError(f"keep_steps {outside[0]} is outside the run (steps 1 to max_steps = {self.max_steps})")
+        return self
+
+    @property
+    def kept_steps(self) -> list[int]:
+        """The steps kept as models, in order; the last step is the trained model itself, not a checkpoint."""
+        every = set(range(self.keep_every, self.max_steps, self.keep_every)) if self.keep_every else set()
+        return sorted((every | set(self.keep_steps)) - {self.max_steps})
 
     @property
     def tokens_per_step(self) -> int:

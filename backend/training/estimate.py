@@ -259,11 +259,46 @@ def wants_bf16(cfg, device: str) -> bool:
     return bf16_supported("cuda" if device.startswith("cuda") else "cpu", query_cuda=False)
 
 
-def estimate(shape: dict, cfg, devices: list[str], home: Path | None = None, measure: bool = True) -> dict:
+def disk_estimate(shape: dict, cfg, dtype: str | None, home: Path | None) -> dict:
+    """Bytes the run leaves on disk: the trained model and each checkpoint kept as a model (stored in the base's
+    dtype), and the resumable checkpoints alive at once (fp32 trainable weights and AdamW's two moments); with the
+    free space of the home's disk."""
+    n = shape["n_params"]
+    per_model = n * (2 if str(dtype) in ("bfloat16", "float16") else 4)
+    trainable = lora_parameters(shape, cfg.lora_r, cfg.lora_target_modules) if cfg.method == "lora" else n
+    saves = len(range(cfg.save_every, cfg.max_steps + 1, cfg.save_every)) + 1 if cfg.save_every else 0
+    resumable = trainable * 12 * min(cfg.keep_last, saves)
+    kept = len(cfg.kept_steps)
+    out = {"model": per_model, "kept_checkpoints": kept, "kept": per_model * kept, "resumable": resumable,
+           "total": per_model * (kept + 1) + resumable, "free": None, "fits": None}
+    if home is not None:
+        import shutil
+
+        folder = Path(home)
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        out["free"] = shutil.disk_usage(folder).free
+        out["fits"] = out["total"] <= out["free"]
+    return out
+
+
+def describe_disk(d: dict) -> str:
+    text = (f"disk: {d['total'] / GIB:.2f} GiB (the model {d['model'] / GIB:.2f}, {d['kept_checkpoints']} kept "
+            f"checkpoint{'s' if d['kept_checkpoints'] != 1 else ''} {d['kept'] / GIB:.2f}, resumable checkpoints "
+            f"{d['resumable'] / GIB:.2f})")
+    if d.get("free") is not None:
+        text += f" of {d['free'] / GIB:.1f} GiB free: " + ("fits" if d["fits"] else "DOES NOT FIT")
+    return text
+
+
+def estimate(shape: dict, cfg, devices: list[str], home: Path | None = None, measure: bool = True,
+             dtype: str | None = None) -> dict:
     """Per device: the memory components, fits / does not fit against what is available now, and the FLOPs-model
-    time. A plain dict for the UI: {"devices": {"cpu": {...}, "cuda:0": {...}}, "tokens": ..., "steps": ...}."""
+    time; the disk the run needs. A plain dict for the UI: {"devices": {"cpu": {...}, "cuda:0": {...}},
+    "disk": {...}, "tokens": ..., "steps": ...}."""
     out = {"tokens": cfg.tokens_per_step * cfg.max_steps, "tokens_per_step": cfg.tokens_per_step,
-           "steps": cfg.max_steps, "parameters": shape["n_params"], "devices": {}}
+           "steps": cfg.max_steps, "parameters": shape["n_params"], "devices": {},
+           "disk": disk_estimate(shape, cfg, dtype, home)}
     for device in devices:
         bf16 = wants_bf16(cfg, device)
         kind = "cuda" if device.startswith("cuda") else "cpu"
@@ -298,6 +333,8 @@ def describe(result: dict) -> str:
         if e.get("time"):
             t = e["time"]
             lines.append(f"  time (FLOPs model): ≈ {t['seconds'] / 60:.1f} min at ≈ {t['tokens_per_s']:.0f} tokens/s")
+    if result.get("disk"):
+        lines.append(describe_disk(result["disk"]))
     return "\n".join(lines)
 
 
@@ -321,6 +358,6 @@ def estimate_config(db, home: Path, cfg, devices: list[str] | None = None, measu
 
     base = resolve_base(db, home, cfg.base_model)
     shape = model_shape(model_config(base), base.get("n_params"))
-    result = estimate(shape, cfg, devices or local_devices(), home=home, measure=measure)
+    result = estimate(shape, cfg, devices or local_devices(), home=home, measure=measure, dtype=base.get("dtype"))
     result["base_model"] = base["id"]
     return result

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from backend.models.trust import remote_code
 from backend.training import checkpoint as ckpt
 from backend.training.config import TrainConfig
 from backend.training.data import BlockSampler, PackedBlocks, eval_blocks, load_streams
+from backend.training.trackers import open_trackers
 from backend.training.model import (attention_for, autocast, causal_lm_loss, compile_enabled, compiled, load_model,
                                     make_optimizer, make_scheduler, model_parameters, set_threads,
                                     trainable_parameters)
@@ -118,6 +120,11 @@ def _duration(seconds: float) -> str:
 def run_dapt(studio, cfg: TrainConfig, job) -> dict:
     """Run (or resume) a train job: `cfg` is its config, `job` its Reporter (jobs.reporter). Returns the result
     stored on the job row: the model id, final metrics, throughput; or where it stopped when asked to stop."""
+    with ExitStack() as closing:        # the experiment trackers are closed on every way out (trackers.py)
+        return _run_dapt(studio, cfg, job, closing)
+
+
+def _run_dapt(studio, cfg: TrainConfig, job, closing: ExitStack) -> dict:
     import torch
     from transformers import AutoTokenizer
 
@@ -200,11 +207,15 @@ def run_dapt(studio, cfg: TrainConfig, job) -> dict:
                 + (f"; {dropped} metric records after it dropped" if dropped else ""))
         job.metric(event="resumed", from_step=step, attempt=job.attempt)
         del state
+    trackers = closing.enter_context(open_trackers(
+        studio.settings, cfg, job.job_dir, run_name=output_id(cfg, base["id"], job.job_id), log=job.log,
+        config=cfg.model_dump(mode="json"), attempt=job.attempt, start_step=step, main=dist.main))
 
     def run_eval(at_step: int) -> dict:
         t = time.perf_counter()
         result = evaluate(model, eval_sets, cfg.micro_batch_size, device, bf16)
         if result:
+            trackers.log(at_step, result)
             job.metric(step=at_step, **result, tokens_seen=tokens_seen, eval_s=round(time.perf_counter() - t, 2),
                        attempt=job.attempt)
             job.log(f"eval at step {at_step}: " + ", ".join(f"{k} {v:.2f}" for k, v in result.items()))
@@ -225,6 +236,36 @@ def run_dapt(studio, cfg: TrainConfig, job) -> dict:
         except OSError as exc:  # e.g. a full disk: the previous checkpoints are intact; training goes on
             job.log(f"WARNING: checkpoint at step {at_step} not written ({exc}); the previous ones are intact")
             job.metric(step=at_step, checkpoint_error=str(exc), attempt=job.attempt)
+
+    kept = set(cfg.kept_steps)
+
+    def gathered():
+        """The model as one plain module on the main rank (FSDP: the full weights gathered into a CPU copy; every
+        rank must call this), None on the others."""
+        to_save = model
+        if dist.strategy == "fsdp":
+            full = dist.unwrap_for_save(model)
+            if dist.main:
+                to_save = load_model(Path(base["path"]), cfg, "cpu", trust_remote_code=remote)
+                to_save.load_state_dict(full, strict=False)
+        return getattr(to_save, "_orig_mod", to_save) if dist.main else None
+
+    def keep(at_step: int) -> None:
+        """A checkpoint kept for good: a complete Hugging Face folder registered as a model of kind 'checkpoint'."""
+        to_save = gathered()
+        if to_save is None:
+            return
+        try:
+            row = save_model(to_save, tokenizer, cfg=cfg, db=studio.db, home=studio.home,
+                             model_id=f"{output_id(cfg, base['id'], job.job_id)}-step{at_step}", job_id=job.job_id,
+                             base=base, snapshot_row=snap_row, manifest=manifest, metrics=dict(last_eval),
+                             precision=precision, owner=job.owner, result={"tokens_seen": tokens_seen},
+                             step=at_step)
+        except OSError as exc:   # a full disk: the run goes on, the resumable checkpoints are intact
+            job.log(f"WARNING: checkpoint model at step {at_step} not saved ({exc})")
+            return
+        job.metric(step=at_step, kept_checkpoint=row["id"], tokens_seen=tokens_seen, attempt=job.attempt)
+        job.log(f"checkpoint at step {at_step} kept as model {row['id']}")
 
     if step == 0 and eval_sets:
         job.progress(0.01, "evaluating the base model")
@@ -267,9 +308,9 @@ def run_dapt(studio, cfg: TrainConfig, job) -> dict:
         train_seconds += dt
         tokens_seen += cfg.micro_batch_size * cfg.grad_accum * cfg.block_size * dist.world
         tps = cfg.micro_batch_size * cfg.grad_accum * cfg.block_size * dist.world / dt
-        job.metric(step=step, loss=loss_value, lr=lr, grad_norm=round(float(grad_norm), 6),
-                   tokens_per_s=round(tps, 1), tokens_seen=tokens_seen, epoch=round(sampler.epoch(step), 4),
-                   step_s=round(dt, 3), attempt=job.attempt)
+        trackers.log(step, job.metric(step=step, loss=loss_value, lr=lr, grad_norm=round(float(grad_norm), 6),
+                                      tokens_per_s=round(tps, 1), tokens_seen=tokens_seen,
+                                      epoch=round(sampler.epoch(step), 4), step_s=round(dt, 3), attempt=job.attempt))
         remaining = (time.perf_counter() - run_start) / max(1, step - (resumed_from or 0)) * (cfg.max_steps - step)
         job.progress(0.01 + 0.97 * step / cfg.max_steps,
                      f"step {step}/{cfg.max_steps} · loss {loss_value:.3f} · {tps:.0f} tok/s · ETA {_duration(remaining)}")
@@ -277,6 +318,8 @@ def run_dapt(studio, cfg: TrainConfig, job) -> dict:
             last_eval = run_eval(step)
         if cfg.save_every and (step % cfg.save_every == 0 or step == cfg.max_steps):
             save(step)
+        if step in kept:
+            keep(step)
 
     summary = {"steps": step, "tokens_seen": tokens_seen, "precision": precision, "device": device,
                "train_seconds": round(train_seconds, 2), "padding_fraction": 0.0, "resumed_from": resumed_from,
@@ -297,19 +340,13 @@ def run_dapt(studio, cfg: TrainConfig, job) -> dict:
     metrics = {**{f"initial_{k}": v for k, v in first_eval.items()}, **final_eval,
                "tokens_seen": tokens_seen, "steps": step}
     row = None
-    to_save = model
-    if dist.strategy == "fsdp":
-        full = dist.unwrap_for_save(model)
-        if dist.main:
-            to_save = load_model(Path(base["path"]), cfg, "cpu", trust_remote_code=remote)
-            to_save.load_state_dict(full, strict=False)
-    if dist.main:
-        if hasattr(to_save, "_orig_mod"):
-            to_save = to_save._orig_mod
+    to_save = gathered()
+    if to_save is not None:
         row = save_model(to_save, tokenizer, cfg=cfg, db=studio.db, home=studio.home, model_id=model_id,
                          job_id=job.job_id, base=base, snapshot_row=snap_row, manifest=manifest, metrics=metrics,
                          precision=precision, owner=job.owner, result=summary)
         job.log(f"model saved as {row['id']} in {row['path']}")
+        trackers.artifact(Path(row["path"]) / "README.md")
     dist.barrier()
     dist.close()
     return {**summary, **{k: v for k, v in final_eval.items()}, "initial": first_eval,

@@ -43,8 +43,10 @@ def _free_folder(db, models: Path, model_id: str, job_id: str | None) -> tuple[s
 
 def save_model(model, tokenizer, *, cfg: TrainConfig, db, home: Path, model_id: str, job_id: str | None,
                base: dict, snapshot_row: dict, manifest: dict, metrics: dict, precision: str, owner: str | None = None,
-               result: dict | None = None) -> dict:
-    """Save `model` (a plain or peft model, already unwrapped) and register it; returns the registry row."""
+               result: dict | None = None, step: int | None = None) -> dict:
+    """Save `model` (a plain or peft model, already unwrapped) and register it; returns the registry row. With
+    `step`, a checkpoint kept during the run: registered as kind 'checkpoint' with its step and tokens seen, and
+    `model` (still training) left as it is: a LoRA model is merged in a copy, the weights cast in a copy."""
     import torch
 
     from backend.models.cards import write_model_card
@@ -57,41 +59,60 @@ def save_model(model, tokenizer, *, cfg: TrainConfig, db, home: Path, model_id: 
     model_id, final = _free_folder(db, models, model_id, job_id)
     tmp = temp_sibling(final)
     tmp.mkdir()
+    kind = "dapt" if step is None else "checkpoint"
     try:
         if cfg.method == "lora":
             model.save_pretrained(tmp / "adapter")
+            if step is not None:
+                import copy
+
+                model = copy.deepcopy(model)
             model = model.merge_and_unload()
-        model.config.use_cache = True
         dtype = str(base.get("dtype") or "float32")
-        if dtype in ("bfloat16", "float16"):  # store as the base was stored (training kept fp32 master weights)
-            model = model.to(getattr(torch, dtype))
-        model.save_pretrained(tmp)
+        cast = getattr(torch, dtype) if dtype in ("bfloat16", "float16") else None   # stored as the base was
+        use_cache, model.config.use_cache = model.config.use_cache, True
+        try:
+            if step is None:
+                model = model.to(cast) if cast else model   # training kept fp32 master weights; it is over
+                model.save_pretrained(tmp)
+            else:
+                model.save_pretrained(tmp, state_dict={k: v.detach().to("cpu", cast or v.dtype)
+                                                       for k, v in model.state_dict().items()})
+        finally:
+            model.config.use_cache = use_cache
         tokenizer.save_pretrained(tmp)
         allowed = commercial_use(base, snapshot_row)
         hyper = {k: getattr(cfg, k) for k in CARD_HYPERPARAMETERS}
         if cfg.method == "lora":
             hyper |= {"lora_r": cfg.lora_r, "lora_alpha": cfg.lora_alpha, "lora_dropout": cfg.lora_dropout,
                       "lora_target_modules": ", ".join(cfg.lora_target_modules)}
-        hyper |= {"precision": precision, "tokens_per_step": cfg.tokens_per_step,
-                  "tokens_seen": (result or {}).get("tokens_seen")}
+        tokens_seen = (result or {}).get("tokens_seen")
+        hyper |= {"precision": precision, "tokens_per_step": cfg.tokens_per_step, "tokens_seen": tokens_seen}
+        if step is not None:
+            hyper["checkpoint_step"] = step
         write_model_card(
             tmp, title=model_id, base_models=[base["id"]], license=base.get("license"),
             method="dapt-lora" if cfg.method == "lora" else "dapt",
             snapshot={"id": manifest.get("id") or cfg.snapshot, "commercial_use": bool(snapshot_row.get("commercial_use")),
                       "licenses": manifest.get("licenses") or []},
             hyperparameters=hyper, metrics=metrics,
-            description=(f"Domain-adaptive pre-training (causal LM, packed {cfg.block_size}-token blocks) of "
+            description=((f"Checkpoint at step {step} of {cfg.max_steps} ({tokens_seen:,} tokens seen) of the "
+                          if step is not None else "")
+                         + ("d" if step is not None else "D")
+                         + f"omain-adaptive pre-training (causal LM, packed {cfg.block_size}-token blocks) of "
                          f"`{base['id']}` on the French biomedical corpus snapshot `{cfg.snapshot}`, by FrBio Studio"
                          + (f" (job {job_id})" if job_id else "") + "."
                          + " " + sentence(allowed, "dapt")))
         (tmp / MARKER).write_text(json.dumps({
-            "name": model_id, "kind": "dapt", "job_id": job_id, "base_model": base["id"],
+            "name": model_id, "kind": kind, "job_id": job_id, "base_model": base["id"], "step": step,
             "snapshot_id": cfg.snapshot, "license": base.get("license"), "commercial_use": allowed,
             "source": f"job:{job_id}" if job_id else "dapt"}, indent=1) + "\n", "utf-8")
         swap_folder(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return register_model(db, final, model_id=model_id, name=model_id, kind="dapt",
+    return register_model(db, final, model_id=model_id, name=model_id, kind=kind,
                           origin=f"job:{job_id}" if job_id else "dapt", parents=[base["id"]],
                           snapshot_id=cfg.snapshot, license=base.get("license"), commercial_use=allowed,
-                          job_id=job_id, owner=owner)
+                          job_id=job_id, owner=owner,
+                          extra={"step": step if step is not None else (result or {}).get("steps"),
+                                 "tokens_seen": tokens_seen})

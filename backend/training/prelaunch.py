@@ -20,4 +20,4 @@ def prelaunch(db, home: Path, cfg: TrainConfig, device: str = "any") -> dict:
     check(db, home, cfg, devices=devices)
     base = resolve_base(db, home, cfg.base_model)
     shape = est.model_shape(model_config(base), base.get("n_params"))
-    return est.estimate(shape, cfg, devices, home=home)
+    return est.estimate(shape, cfg, devices, home=home, dtype=base.get("dtype"))

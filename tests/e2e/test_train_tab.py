@@ -1,5 +1,6 @@
-"""The Train tab: estimate before launch, launch a tiny DAPT run from the browser, watch its curve grow, see it
-finish, and a clear refusal for an impossible config."""
+"""The Train tab: estimate before launch, launch a tiny DAPT run keeping a checkpoint from the browser, watch its
+curve grow, see it finish, evaluate its trajectory and read the chart, and a clear refusal for an impossible
+config."""
 from __future__ import annotations
 
 import re
@@ -28,8 +29,9 @@ def combobox(page: Page, label: str):
 
 
 @pytest.fixture
-def train_tab(app_server, page: Page) -> str:
+def train_tab(app_server, page: Page, shared_data) -> str:
     """The Train tab open on a prepared home, the tiny model and the snapshot chosen; returns the snapshot's id."""
+    (app_server.data / "bench").symlink_to(shared_data / "bench", target_is_directory=True)
     snap_id = prepare(app_server)
     page.goto(app_server.url)
     open_tab(page, "Train", combobox(page, "Base model"))
@@ -40,7 +42,8 @@ def train_tab(app_server, page: Page) -> str:
 
 def test_launch_tiny_run_and_watch_its_curve(page: Page, train_tab):
     for label, value in (("Training steps", 40), ("Micro-batch size", 4), ("Block size", 64),
-                         ("Evaluate perplexity every", 10), ("Checkpoint every", 20)):
+                         ("Evaluate perplexity every", 10), ("Checkpoint every", 20),
+                         ("Keep a checkpoint as a model every", 20)):
         set_number(page, label, value)
 
     page.get_by_role("button", name="Estimate memory and time").click()
@@ -61,6 +64,22 @@ def test_launch_tiny_run_and_watch_its_curve(page: Page, train_tab):
     open_tab(page, "Models", refresh)
     refresh.click()
     expect(page.locator("#models-table")).to_contain_text("dapt", timeout=30_000)
+    expect(page.locator("#models-table")).to_contain_text(f"{job_id}-step20")
+
+    # the run's trajectory: base, the checkpoint kept at step 20, the trained model at 40
+    open_tab(page, "Train", page.locator("#train-launch"))
+    page.locator("#traj-accordion").get_by_text("Trajectory").click()
+    set_number(page, "Items per benchmark (empty: all)", 4)
+    page.locator("#traj-evaluate").click()
+    expect(page.locator("#traj-msg")).to_contain_text(re.compile("queued as|nothing to run"), timeout=30_000)
+    table = page.locator("#traj-table")
+    expect(table).to_contain_text("step 20", timeout=300_000)
+    expect(table).to_contain_text("FrenchMedMCQA")
+    expect(table).not_to_contain_text("pending")
+    expect(page.locator("#traj-chart")).to_contain_text("training step")
+    expect(page.locator("#traj-tradeoff")).to_contain_text("step 40")
+    page.locator("#traj-show").click()
+    expect(page.locator("#traj-msg")).to_contain_text("3 points (steps 0, 20, 40)", timeout=30_000)
 
 
 def test_impossible_config_is_refused_before_launch(page: Page, train_tab):
