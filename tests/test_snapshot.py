@@ -72,12 +72,21 @@ def test_files_load_with_datasets_and_manifest_and_card_are_complete(studio_dirs
                                              "validation": str(folder / "validation.parquet")})
     assert ds["train"].num_rows == commercial["out"]["train"]["docs"]
     manifest = json.loads((folder / "manifest.json").read_text())
+    # the folder itself, as a researcher outside the app loads it: exactly the snapshot's splits (the card's configs)
+    whole, general = load_dataset(str(folder)), load_dataset(str(folder), "general")
+    assert set(whole) == {"train", "validation"} and set(general) == {"validation"}
+    for split, dataset in (("train", whole["train"]), ("validation", whole["validation"]),
+                           ("general_validation", general["validation"])):
+        assert dataset.num_rows == commercial["out"][split]["docs"] == sum(
+            s["docs"] for s in manifest["splits"][split].values())
+        assert sorted(dataset["id"]) == sorted(d["id"] for d in _split(home, commercial, split))
     assert {i["source"] for i in manifest["inputs"]} >= {"CNEDiMTS", "UD_French-GSD.dev"}
     assert all(len(i["file_hash"]) == 64 for i in manifest["inputs"])
     assert set(manifest["cleaning"]["rules"]) >= {"nfc", "control_chars", "short_docs"}
     card = (folder / "README.md").read_text()
     assert "Licence Ouverte / Etalab" in card and "github:armandviolle/partages" in card
     assert "Commercial use allowed" in card
+    assert "| -" not in card          # a step that adds words (a tag replaced by a space) says so, never "-2 removed"
 
 
 def test_same_recipe_same_id_not_rebuilt(studio_dirs, commercial):

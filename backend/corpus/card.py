@@ -19,6 +19,16 @@ def write_card(path: Path, manifest: dict) -> None:
         "language: [fr]",
         "tags: [biomedical, french, domain-adaptive-pretraining, frbio-studio]",
         f"pretty_name: {manifest['name']}",
+        # the files of each split, so `load_dataset(folder)` (and a Hub push) gives the snapshot's own splits: left
+        # to its file-name rules, `datasets` puts general_validation.parquet into `validation`
+        "configs:",
+        "- config_name: default",
+        "  data_files:",
+        "  - {split: train, path: train.parquet}",
+        "  - {split: validation, path: validation.parquet}",
+        "- config_name: general",
+        "  data_files:",
+        "  - {split: validation, path: general_validation.parquet}",
         "---",
         f"# {manifest['name']} ({manifest['id']})",
         "",
@@ -45,8 +55,9 @@ def write_card(path: Path, manifest: dict) -> None:
     lines += ["", "## Cleaning (documents / words removed)", "", "| step | docs changed | docs removed | words removed |",
               "|---|---:|---:|---:|"]
     for name, rule in manifest["cleaning"].get("rules", {}).items():
+        words = rule.get("words_removed", 0)   # negative when a step splits words (a tag replaced by a space)
         lines.append(f"| {name} | {rule.get('docs_changed', 0):,} | {rule.get('docs_removed', 0):,} | "
-                     f"{rule.get('words_removed', 0):,} |")
+                     + (f"{words:,} |" if words >= 0 else f"0 ({-words:,} added) |"))
     dedup = manifest["dedup"]
     lines += [f"| exact duplicates | | {dedup.get('exact', {}).get('removed', 0):,} | |",
               f"| near duplicates | | {dedup.get('near', {}).get('removed', 0):,} | |",
@@ -58,7 +69,8 @@ def write_card(path: Path, manifest: dict) -> None:
               "measuring drift", "",
               "```python",
               "from datasets import load_dataset",
-              f"ds = load_dataset('parquet', data_files={{'train': 'train.parquet', 'validation': 'validation.parquet'}})",
+              "ds = load_dataset('path/to/this/folder')              # train and validation (domain)",
+              "general = load_dataset('path/to/this/folder', 'general')  # general-domain validation text",
               "```", "",
               f"Recipe and input file hashes: `manifest.json`. Licence flags copy the source configuration; "
               "they are not legal advice.", ""]
