@@ -18,13 +18,17 @@ from frbio_ui.launch import Follower, wire_launch
 from frbio_ui.polling import poll
 from frbio_ui.session import acting, current_user
 
-HEADERS = ["model", "kind", "architecture", "parameters", "dtype", "size on disk", "context", "tokenizer", "licence",
-           "parents", "commercial use"]
+HEADERS = ["model", "kind", "architecture", "parameters", "dtype", "size on disk", "context", "vocabulary",
+           "chat template", "licence", "parents", "commercial use"]
+YES_NO = {True: "yes", False: "no", None: "?"}
 
 
 def model_rows(studio: Studio) -> list[list]:
-    return [[m["id"], m["kind"], m["architecture"], f"{(m['n_params'] or 0) / 1e6:,.1f} M", m["dtype"],
-             f"{(m['size_bytes'] or 0) / 2**20:,.0f} MiB", m["context_length"], m["tokenizer"], m["license"] or "?",
+    return [[m["id"], m["kind"] + (f" · step {m['step']:,}" if m["kind"] == "checkpoint" and m.get("step") else ""),
+             m["architecture"], f"{(m['n_params'] or 0) / 1e6:,.1f} M", m["dtype"],
+             f"{(m['size_bytes'] or 0) / 2**20:,.0f} MiB", m["context_length"],
+             f"{m['vocab_size']:,}" if m.get("vocab_size") else "?",
+             YES_NO[None if m.get("chat_template") is None else bool(m["chat_template"])], m["license"] or "?",
              " + ".join(m["parents"]) or "—", licence_badge(bool(m["commercial_use"]), short=True)]
             for m in list_models(studio.db)]
 

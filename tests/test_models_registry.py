@@ -27,6 +27,7 @@ def test_inspect_default_model(default_model_home):
     assert facts["n_params"] == 134_515_008  # exact, from the safetensors header (tied embeddings counted once)
     assert facts["dtype"] == "float32" and facts["context_length"] == 8192 and facts["vocab_size"] == 49152
     assert facts["license"] == "apache-2.0" and facts["tokenizer"] != "none"
+    assert facts["chat_template"] is True          # SmolLM2-Instruct's chat_template.jinja
     assert 530e6 < facts["size_bytes"] < 560e6
     assert facts["content_hash"].startswith("sha256:") and len(facts["content_hash"]) == 71
 

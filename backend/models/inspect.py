@@ -55,9 +55,20 @@ def inspect_folder(folder: Path | str, require_tokenizer: bool = True) -> dict:
         "context_length": _first(text_config, "max_position_embeddings", "n_positions", "n_ctx", "seq_length"),
         "vocab_size": _first(text_config, "vocab_size"),
         "tokenizer": tokenizer,
+        "chat_template": has_chat_template(folder),
         "license": read_license(folder),
         "content_hash": content_hash(weights),
     }
+
+
+def has_chat_template(folder: Path) -> bool:
+    """Whether the tokenizer carries a chat template (its own file, or the `chat_template` of tokenizer_config.json)."""
+    if (folder / "chat_template.jinja").is_file() or (folder / "chat_template.json").is_file():
+        return True
+    try:
+        return bool(json.loads((folder / "tokenizer_config.json").read_text("utf-8")).get("chat_template"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def read_config(folder: Path) -> dict:

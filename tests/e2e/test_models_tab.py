@@ -22,6 +22,8 @@ def test_default_model_listed_and_local_import(app_server, page: Page, tmp_path)
     expect(table).to_contain_text("LlamaForCausalLM")
     expect(table).to_contain_text("134.5 M")
     expect(table).to_contain_text("apache-2.0")
+    expect(table).to_contain_text("49,152")                       # its vocabulary, not a tokenizer class name
+    expect(table).not_to_contain_text("TokenizersBackend")
 
     outside = tmp_path / "elsewhere"
     tiny = make_tiny_model(outside, name="tiny-demo", seed=3, tokenizer_from=None)

@@ -65,6 +65,7 @@ def test_launch_tiny_run_and_watch_its_curve(page: Page, train_tab):
     refresh.click()
     expect(page.locator("#models-table")).to_contain_text("dapt", timeout=30_000)
     expect(page.locator("#models-table")).to_contain_text(f"{job_id}-step20")
+    expect(page.locator("#models-table")).to_contain_text("checkpoint · step 20")
 
     # the run's trajectory: base, the checkpoint kept at step 20, the trained model at 40
     open_tab(page, "Train", page.locator("#train-launch"))
