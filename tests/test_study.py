@@ -148,6 +148,11 @@ def test_the_report_holds_every_number_and_artefact(study):
         assert value and value in html
     assert report["machine"]["cpus"] and report["date"] and report["budget"].startswith("smallest")
     assert report["total_wall_s"] > 0 and report["findings"]
+    # every difference from the base comes with its paired test, and the findings are worded from it
+    compared = [r for r in report["results"] if r["role"] != "base" and r["value"] is not None]
+    assert compared and all(r["test"] in ("mcnemar", "permutation") and 0 <= r["p_holm"] <= 1
+                            and r["ci_low"] <= r["delta"] <= r["ci_high"] for r in compared)
+    assert not any("no per-item test" in f for f in report["findings"])
     # the sweep's in-memory points and the saved models' evaluations measure the same blocks
     assert len(report["sweep_vs_saved"]) == 12
     assert all(math.isclose(c["sweep"], c["saved_model_eval"], rel_tol=1e-4) for c in report["sweep_vs_saved"])

@@ -19,7 +19,8 @@ from backend.study.results import (QUESTION, findings, labelled_comparison, mach
                                    stage_table, total_wall_s)
 
 RESULT_KEYS = ("role", "model_id", "model", "task", "task_title", "metric", "value", "stderr", "delta", "n", "eval_id",
-               "lower_is_better")
+               "lower_is_better", "ci_low", "ci_high", "p", "p_holm", "test", "n_paired", "significant", "verdict",
+               "verdict_fr", "mde")   # the paired evidence too: the findings and the results table are made from it
 
 
 def report_folder(home: Path, study_id: str) -> Path:
