@@ -7,7 +7,7 @@ the training curve's perplexities at the kept steps), the table in bench/README.
 assets/screenshots/trajectory.png (the chart as the Train tab draws it, rendered by chromium through Playwright).
 
     .venv/bin/python bench/trajectory.py --home /path/home --run job-000020 \
-        --group frenchmedmcqa_single,perplexity:60 --group sib200_fr:40
+        --group frenchmedmcqa_single,perplexity:60 --group sib200_fr:40 --ppl-max-blocks 16
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def render_png(figures: list, path: Path, width: int = 1100) -> None:
     body = "".join(f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figures))
     with tempfile.TemporaryDirectory() as tmp:
         page_file = Path(tmp) / "trajectory.html"
-        page_file.write_text(f"<html><body style='margin:0;width:{width}px'>{body}</body></html>", "utf-8")
+        page_file.write_text(f"<html><head><meta charset='utf-8'></head><body style='margin:0;width:{width}px'>{body}</body></html>", "utf-8")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": width, "height": 800})
@@ -53,6 +53,8 @@ def main() -> int:
     parser.add_argument("--run", required=True, help="the training job id")
     parser.add_argument("--group", action="append", required=True, metavar="TASKS:LIMIT",
                         help="comma-separated tasks and the item limit they were evaluated with")
+    parser.add_argument("--ppl-max-blocks", type=int, default=64, help="the perplexity blocks the points were "
+                        "evaluated with (`eval --ppl-max-blocks`)")
     parser.add_argument("--figure", type=Path, default=FIGURE)
     args = parser.parse_args()
     studio = Studio(Settings(home=str(args.home), import_default_model=False))
@@ -62,7 +64,8 @@ def main() -> int:
     for group in args.group:
         tasks, _, limit = group.partition(":")
         data = trajectory(studio.db, studio.settings, args.run,
-                          EvalConfig(tasks=tasks.split(","), limit=int(limit) if limit else None))
+                          EvalConfig(tasks=tasks.split(","), limit=int(limit) if limit else None,
+                                     ppl_max_blocks=args.ppl_max_blocks))
         if merged is None:
             merged = data
         else:     # the same points; more series
