@@ -60,24 +60,10 @@ def main() -> int:
     studio = Studio(Settings(home=str(args.home), import_default_model=False))
     job = store.get(studio.db, args.run)
     curve = {m["step"]: m for m in store.read_metrics(store.job_dir(studio.home, args.run)) if "domain_ppl" in m}
-    merged = None
-    for group in args.group:
-        tasks, _, limit = group.partition(":")
-        data = trajectory(studio.db, studio.settings, args.run,
-                          EvalConfig(tasks=tasks.split(","), limit=int(limit) if limit else None,
-                                     ppl_max_blocks=args.ppl_max_blocks))
-        if merged is None:
-            merged = data
-        else:     # the same points; more series
-            merged["series"] += data["series"]
-            merged["pending"] = sorted(set(merged["pending"]) | set(data["pending"]))
-    # the trade-off needs a medical and a general benchmark, evaluated in different groups here
-    by_task = {s["task"]: s for s in merged["series"]}
-    med, gen = by_task.get("frbio_frenchmedmcqa_single"), by_task.get("frbio_sib200_fr")
-    if med and gen:
-        general = {p["model"]: p["value"] for p in gen["points"]}
-        merged["tradeoff"] = [{"step": p["step"], "model": p["model"], "domain": p["value"],
-                               "general": general[p["model"]]} for p in med["points"] if p["model"] in general]
+    groups = [group.partition(":") for group in args.group]
+    merged = trajectory(studio.db, studio.settings, args.run,
+                        [EvalConfig(tasks=tasks.split(","), limit=int(limit) if limit else None,
+                                    ppl_max_blocks=args.ppl_max_blocks) for tasks, _, limit in groups])
     headers, rows = table(merged)
     result = {"machine": harness.machine_info("cpu", "cpus", "memory_gb", "python", "date"), "run": args.run,
               "config": job["config"], "train_result": {k: (job["result"] or {}).get(k) for k in

@@ -47,7 +47,7 @@ def study(shared_data, tmp_path_factory, default_model_home):
 
     # no bench/ folder yet: the study stops at the evaluation stage, with the reason
     failed = cli(env, "reproduce", "--budget", "smallest", "--base-model", "tiny", "--sweep-grid", *GRID,
-                 "--best-by", "domain", "--owner", "alice", "--json", check=False)
+                 "--best-by", "domain", "--checkpoint-best-by", "general", "--owner", "alice", "--json", check=False)
     env["failed"] = json.loads(failed.stdout)
     env["failed_exit"] = failed.returncode
     (root / "data" / "bench").symlink_to(shared_data / "bench", target_is_directory=True)
@@ -85,8 +85,8 @@ def test_every_stage_is_a_succeeded_job_owned_by_the_study_owner(study):
         assert jobs and {j["kind"] for j in jobs} == wanted
         assert all(j["status"] == "succeeded" and j["owner"] == "alice" for j in jobs)
         assert row["timings"][stage]["wall_s"] > 0
-    assert len(row["jobs"]["merge"]) == 2          # t = 0.5 and the best point
-    assert len(row["jobs"]["eval"]) == 4           # one per compared model (every benchmark has the same limit)
+    assert len(row["jobs"]["merge"]) == 3          # t = 0.5, the best point, the best checkpoint at t = 0.5
+    assert len(row["jobs"]["eval"]) == 6           # one per role (every benchmark has the same limit)
 
 
 def test_artefacts_are_registered_and_linked_base_to_dapt_to_merges(study):
@@ -109,8 +109,22 @@ def test_artefacts_are_registered_and_linked_base_to_dapt_to_merges(study):
         assert merged["kind"] == "merged" and merged["parents"] == ["tiny", a["dapt_model"]]
         card = json.loads((Path(merged["path"]) / "frbio_model.json").read_text())
         assert card["parameters"]["t"] == t
-    assert a["models"] == {"base": "tiny", "dapt": a["dapt_model"], "t=0.5": a["merged"]["t=0.5"],
-                           "best": a["merged"]["best"]}
+    # --checkpoint-best-by general: the run kept step 2; the lower mean general perplexity ratio of steps 2 and 4
+    train = a["train"]
+    assert [c["step"] for c in train["checkpoints"]] == [2, 4]
+    general = [k for k in ("general_ppl", "general_ppl_en") if train["initial"].get(k)]
+    chosen = min(train["checkpoints"], key=lambda c: (round(sum(
+        math.log(c[k] / train["initial"][k]) for k in general), 12), -c["step"]))
+    assert a["checkpoint"] == {"by": "general", "model": chosen["model_id"], "step": chosen["step"]}
+    merged = get_model(db, a["merged"]["checkpoint"])
+    assert merged["kind"] == "merged" and merged["parents"] == ["tiny", chosen["model_id"]]
+    expected = {"base": "tiny", "dapt": a["dapt_model"], "t=0.5": a["merged"]["t=0.5"], "best": a["merged"]["best"]}
+    if chosen["step"] == 2:
+        assert get_model(db, chosen["model_id"])["kind"] == "checkpoint"
+        expected |= {"checkpoint": chosen["model_id"], "checkpoint t=0.5": a["merged"]["checkpoint"]}
+    else:                  # the trained model itself: its merge is the t = 0.5 one, found saved and reused
+        assert a["merged"]["checkpoint"] == a["merged"]["t=0.5"]
+    assert a["models"] == expected
     for role, tasks in a["evals"].items():
         assert set(tasks) == {"frbio_frenchmedmcqa_single", "frbio_frenchmedmcqa_all", "frbio_sib200_fr",
                               "frbio_pubmedqa", "perplexity"}

@@ -60,6 +60,28 @@ def test_kept_checkpoint_is_a_model_with_its_step_tokens_and_lineage(run):
     assert kept == [{**kept[0], "step": 2, "kept_checkpoint": ckpt["id"], "tokens_seen": 2 * tokens_per_step}]
 
 
+def test_the_run_names_its_best_checkpoint_by_each_perplexity_criterion(run):
+    import math
+
+    result, db = run["result"], run["db"]
+    points = result["checkpoints"]
+    assert [p["step"] for p in points] == [2, 4] and points[1]["model_id"] == result["model_id"]
+    evals = {m["step"]: m for m in store.read_metrics(store.job_dir(run["home"], run["job_id"])) if "domain_ppl" in m}
+    for p in points:      # each kept checkpoint carries the perplexities measured at its own step
+        assert p["domain_ppl"] == evals[p["step"]]["domain_ppl"] and p["general_ppl"] == evals[p["step"]]["general_ppl"]
+    base = result["initial"]
+
+    def ratio(p, keys):
+        return sum(math.log(p[k] / base[k]) for k in keys) / len(keys)
+
+    general = [k for k in ("general_ppl", "general_ppl_en") if base.get(k)]
+    expected = {"domain": min(points, key=lambda p: (p["domain_ppl"], -p["step"])),
+                "general": min(points, key=lambda p: (round(ratio(p, general), 12), -p["step"])),
+                "balanced": min(points, key=lambda p: (round(ratio(p, ["domain_ppl", *general]), 12), -p["step"]))}
+    assert result["best_checkpoint"] == {by: p["model_id"] for by, p in expected.items()}
+    assert all(get_model(db, m)["kind"] in ("checkpoint", "dapt") for m in result["best_checkpoint"].values())
+
+
 def test_disk_estimate_counts_the_kept_checkpoints(run):
     from backend.training.config import TrainConfig
     from backend.training.prelaunch import prelaunch

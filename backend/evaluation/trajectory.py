@@ -50,14 +50,19 @@ def submit(studio, cfg: EvalConfig, owner: str | None, device: str) -> list[str]
     return list(dict.fromkeys(submit_missing(studio.db, studio.home, submit_job, comp, owner=owner).values()))
 
 
-def trajectory(db, settings, job_id: str, cfg: EvalConfig) -> dict:
+def trajectory(db, settings, job_id: str, cfg: EvalConfig | list[EvalConfig]) -> dict:
     """Everything the chart and the table show: {run, points, series: [{task, task_title, metric,
     lower_is_better, points: [{step, model, tokens_seen, value, stderr, n, delta, ci_low, ci_high, p_holm,
-    significant, verdict}]}], tradeoff: [{step, model, domain, general}], pending: [model ids]}."""
-    points, comp = comparison(db, settings, job_id, cfg)
+    significant, verdict}]}], tradeoff: [{step, model, domain, general}], pending: [model ids]}. Several configs
+    (e.g. one item limit per benchmark) add their series to the same points; Holm's correction is per config."""
+    cfgs = cfg if isinstance(cfg, list) else [cfg]
+    comps = []
+    for one in cfgs:
+        points, comp = comparison(db, settings, job_id, one)
+        comps.append(comp)
     at = {p["model"]: p for p in points}
     series: dict[tuple[str, str], dict] = {}
-    for r in long_rows(comp):
+    for r in (r for comp in comps for r in long_rows(comp)):
         if r["value"] is None:
             continue
         s = series.setdefault((r["task"], r["metric"]), {
@@ -70,22 +75,25 @@ def trajectory(db, settings, job_id: str, cfg: EvalConfig) -> dict:
     for s in series.values():
         s["points"].sort(key=lambda p: p["step"])
     return {"run": job_id, "points": points, "series": list(series.values()),
-            "tradeoff": tradeoff_points(comp, points), "pending": sorted(comp.missing)}
+            "tradeoff": tradeoff_points(comps, points),
+            "pending": sorted(set().union(*(comp.missing for comp in comps)))}
 
 
-def tradeoff_points(comp: Comparison, points: list[dict]) -> list[dict]:
+def tradeoff_points(comps: list[Comparison], points: list[dict]) -> list[dict]:
     """Per point with both: the mean headline score of the medical benchmarks (domain) and of the general ones."""
-    by_domain: dict[str, list[str]] = {"medical": [], "general": []}
-    for spec in comp.tasks:
-        if spec.kind != PERPLEXITY and spec.domain in by_domain:
-            by_domain[spec.domain].append((spec.name, spec.metrics[0]))
+    by_domain: dict[str, list] = {"medical": [], "general": []}
+    for comp in comps:
+        for spec in comp.tasks:
+            if spec.kind != PERPLEXITY and spec.domain in by_domain:
+                by_domain[spec.domain].append((comp, spec.name, spec.metrics[0]))
     if not by_domain["medical"] or not by_domain["general"]:
         return []
     out = []
     for p in points:
         scores = {}
         for domain, tasks in by_domain.items():
-            values = [(comp.result(p["model"], name) or {}).get("metrics", {}).get(metric) for name, metric in tasks]
+            values = [(comp.result(p["model"], name) or {}).get("metrics", {}).get(metric)
+                      for comp, name, metric in tasks]
             scores[domain] = sum(values) / len(values) if values and None not in values else None
         if None not in scores.values():
             out.append({"step": p["step"], "model": p["model"], "domain": scores["medical"],

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from backend.merge.config import MergeConfig, resolve_model
 from backend.merge.methods import MergeError, method_info
+from backend.training.best import BEST_BY, best_of
 
 DEFAULT_GRID = [round(i / 10, 1) for i in range(11)]
 
@@ -106,29 +107,12 @@ def check_sweep(db, cfg: SweepConfig) -> None:
         raise MergeError(f"snapshot: unknown snapshot '{snapshot}' (build one in the Corpus tab)")
 
 
-BEST_BY = ("balanced", "domain", "general")
-
-
 def best_point(points: list[dict], base: dict, by: str = "balanced") -> float:
-    """The best merge of a sweep, among 0 < t < 1 (t = 0 is the base, t = 1 the DAPT model); ties go to the t
-    nearest 0.5. 'balanced': lowest mean log(perplexity / base perplexity) over the measured sets; 'domain': lowest
-    domain perplexity; 'general': lowest mean log ratio over the general-domain sets."""
-    import math
-
+    """The best merge of a sweep, among 0 < t < 1 (t = 0 is the base, t = 1 the DAPT model), by `by`
+    (backend.training.best); ties go to the t nearest 0.5."""
     inner = [p for p in points if 0.0 < p["value"] < 1.0]
-    if not inner:
-        return 0.5
-    keys = [k for k in ("domain_ppl", "general_ppl", "general_ppl_en")
-            if base.get(k) and all(p.get(k) for p in inner)]
-    if by == "general":
-        keys = [k for k in keys if k != "domain_ppl"] or keys
-    elif by == "domain":
-        keys = ["domain_ppl"]
-
-    def score(p: dict) -> float:
-        return sum(math.log(p[k] / base[k]) for k in keys) / len(keys)
-
-    return min(inner, key=lambda p: (round(score(p), 12), abs(p["value"] - 0.5)))["value"]
+    best = best_of(inner, base, by, tie=lambda p: abs(p["value"] - 0.5))
+    return 0.5 if best is None else best["value"]
 
 
 def run_sweep(db, home: Path, cfg: SweepConfig, device: str = "cpu",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backend.errors import StudyError
 from backend.evaluation.benchmarks import known_study_name, study_names
@@ -108,6 +108,13 @@ class StudyConfig(BaseModel):
         "over domain, general French and general English; 'domain' the lowest domain perplexity; 'general' the "
         "lowest mean general perplexity."),
             json_schema_extra=labels("Best sweep point chosen by", "Meilleur point du balayage choisi selon"))
+    checkpoint_best_by: Literal["off", "balanced", "domain", "general"] = Field("off", description=(
+        "Also merge (SLERP t = 0.5) and evaluate the best checkpoint of the DAPT run, as the paper's released merges "
+        "did: the run keeps a checkpoint at every perplexity measurement and the best one by this criterion (the "
+        "same rules as the sweep's best point, the trained model included) is merged and compared next to the final "
+        "one; 'off' merges only the final model."),
+            json_schema_extra=labels("Also merge the best checkpoint, chosen by",
+                                     "Fusionner aussi le meilleur point de contrôle, choisi selon"))
     seed: int = Field(42, ge=0, le=2**32 - 1, description="Seed of the snapshot split, the block order and few-shot draws.")
 
     @field_validator("benchmarks", mode="before")
@@ -141,6 +148,14 @@ class StudyConfig(BaseModel):
         if any(int(v) < 0 for v in value.values()):
             raise ValueError("a limit is a number of items, 0 for all")
         return {k.removeprefix("frbio_"): int(v) for k, v in value.items()}
+
+    @model_validator(mode="after")
+    def _checkpoints(self):
+        every, steps = self.train_eval_every, self.max_steps
+        if self.checkpoint_best_by != "off" and every is not None and steps is not None and not 0 < every < steps:
+            raise ValueError("checkpoint_best_by needs checkpoints: set train_eval_every between 1 and max_steps - 1 "
+                             f"(it is {every} for {steps} steps)")
+        return self
 
     def resolve(self) -> "StudyConfig":
         """A copy with every empty field set from the budget preset (eval limits merged over the preset's)."""

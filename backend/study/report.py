@@ -43,7 +43,8 @@ def report_data(db, home: Path, settings: Settings, row: dict) -> dict:
             "artefacts": {"snapshot": a.get("snapshot"), "snapshot_summary": a.get("snapshot_summary"),
                           "dapt_model": a.get("dapt_model"), "train": a.get("train"),
                           "sweep_job": (row["jobs"].get("sweep") or {}).get("sweep"), "best_t": a.get("best_t"),
-                          "best_by": cfg.best_by, "merged_models": a.get("merged"), "merge_yaml": a.get("merge_yaml"),
+                          "best_by": cfg.best_by, "checkpoint": a.get("checkpoint"),
+                          "merged_models": a.get("merged"), "merge_yaml": a.get("merge_yaml"),
                           "models": a.get("models"), "evals": a.get("evals")},
             "sweep": a.get("sweep"), "results": rows, "findings": findings(row, rows) if rows else [],
             "sweep_vs_saved": sweep_vs_saved(a, rows)}

@@ -19,7 +19,13 @@ PPL_KEYS = {"domain_ppl": "domain (biomedical validation)", "general_ppl": "gene
             "general_ppl_en": "general English"}
 
 
-def role_label(role: str, best_t: float | None = None) -> str:
+def role_label(role: str, artefacts: dict) -> str:
+    """A compared model's name in the report: base, DAPT, SLERP t=0.5, best SLERP t=…, checkpoint step N (the run's
+    best kept checkpoint), SLERP t=0.5 of step N."""
+    best_t = artefacts.get("best_t")
+    if role.startswith("checkpoint"):
+        step = (artefacts.get("checkpoint") or {}).get("step", "?")
+        return f"checkpoint step {step}" if role == "checkpoint" else f"SLERP t=0.5 of step {step}"
     return {"base": "base", "dapt": "DAPT", "t=0.5": "SLERP t=0.5"}.get(
         role, f"best SLERP t={best_t:g}" if best_t is not None else "best")
 
@@ -39,7 +45,7 @@ def labelled_comparison(db, home: Path, settings: Settings, row: dict) -> Compar
     comps = comparisons(ctx)
     first = comps[0]
     by_id = {m["id"]: m for m in first.models}
-    models = [{**by_id[mid], "id": role_label(role, a.get("best_t")), "model_id": mid, "role": role}
+    models = [{**by_id[mid], "id": role_label(role, a), "model_id": mid, "role": role}
               for role, mid in roles.items()]
     order = [f"frbio_{b}" for b in ctx.cfg.benchmarks] + [PERPLEXITY]
     tasks = sorted({t.name: t for c in comps for t in c.tasks}.values(), key=lambda t: order.index(t.name)
@@ -104,18 +110,21 @@ def findings(row: dict, rows: list[dict]) -> list[str]:
     train = a.get("train") or {}
     for role, words in (("dapt", f"DAPT ({train.get('steps', '?')} steps, {(train.get('tokens_seen') or 0) / 1e6:.2f} M "
                                  "tokens)"), ("t=0.5", "Merging at t = 0.5"),
-                        ("best", f"The best sweep point (t = {a.get('best_t', 0.5):g})")):
+                        ("best", f"The best sweep point (t = {a.get('best_t', 0.5):g})"),
+                        ("checkpoint", f"The best checkpoint by {(a.get('checkpoint') or {}).get('by')} perplexity "
+                                       f"({role_label('checkpoint', a)})"),
+                        ("checkpoint t=0.5", "Merging that checkpoint at t = 0.5")):
         parts = [f"{name} {ppl('base', k):.2f} → {ppl(role, k):.2f} ({_pct(ppl(role, k), ppl('base', k))})"
                  for k, name in PPL_KEYS.items() if ppl(role, k) is not None and ppl("base", k)]
         if parts:
             out.append(f"{words} vs the base, perplexity: " + "; ".join(parts) + ".")
     base_d, dapt_d = ppl("base", "domain_ppl"), ppl("dapt", "domain_ppl")
     base_e, dapt_e = ppl("base", "general_ppl_en"), ppl("dapt", "general_ppl_en")
-    for role in ("t=0.5", "best"):
+    for role in ("t=0.5", "best", "checkpoint t=0.5"):
         m_d, m_e = ppl(role, "domain_ppl"), ppl(role, "general_ppl_en")
         if None in (dapt_d, base_d, m_d) or dapt_d >= base_d:
             continue
-        text = f"{role_label(role, a.get('best_t'))} keeps {(base_d - m_d) / (base_d - dapt_d) * 100:.0f} % of the " \
+        text = f"{role_label(role, a)} keeps {(base_d - m_d) / (base_d - dapt_d) * 100:.0f} % of the " \
                "domain perplexity gain of DAPT"
         if None not in (dapt_e, base_e, m_e) and dapt_e > base_e:
             text += f" and recovers {(dapt_e - m_e) / (dapt_e - base_e) * 100:.0f} % of its general-English loss"

@@ -100,6 +100,8 @@ def plan_train(p: Planner) -> None:
               "eval_batches": max(1, cfg.ppl_blocks // cfg.micro_batch_size), "save_every": cfg.train_eval_every,
               "keep_last": 1, "compile": cfg.compile, "seed": cfg.seed, "num_gpus": cfg.num_gpus,
               "strategy": cfg.strategy}
+    if cfg.checkpoint_best_by != "off":
+        config["keep_every"] = cfg.train_eval_every     # a checkpoint at every perplexity measurement
     p.submit("train", "train", config)
 
 
@@ -109,8 +111,14 @@ def collect_train(ctx: StageContext, rows: dict) -> dict:
         raise StudyError(f"training job {rows['dapt']['id']} ended without a saved model "
                          f"(stopped at step {r.get('stopped_at_step')})")
     keep = ("steps", "tokens_seen", "precision", "domain_ppl", "general_ppl", "general_ppl_en", "initial",
-            "tokens_per_s")
-    return {"dapt_model": r["model_id"], "train": {k: r[k] for k in keep if k in r}}
+            "tokens_per_s", "checkpoints", "best_checkpoint")
+    out = {"dapt_model": r["model_id"], "train": {k: r[k] for k in keep if k in r}}
+    by = ctx.cfg.checkpoint_best_by
+    if by != "off":
+        chosen = (r.get("best_checkpoint") or {}).get(by)
+        step = next((c["step"] for c in r.get("checkpoints") or [] if c["model_id"] == chosen), None)
+        out["checkpoint"] = {"by": by, "model": chosen, "step": step}
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------- sweep
@@ -140,13 +148,22 @@ def collect_sweep(ctx: StageContext, rows: dict) -> dict:
 
 def plan_merge(p: Planner) -> None:
     """t = 0.5 (the paper) and the sweep's best point; when the best is 0.5 too, the second merge finds the first
-    one saved and reuses it (backend.merge.save.same_merge)."""
+    one saved and reuses it (backend.merge.save.same_merge). With `checkpoint_best_by`, the best checkpoint of the
+    run merged at t = 0.5 too (the same reuse when that checkpoint is the trained model)."""
     dapt = ref(p.parts["train"], "model_id")
     p.submit("merge t=0.5", "merge", {"base_model": p.cfg.base_model, "dapt_model": dapt, "method": "slerp",
                                       "parameters": {"t": 0.5}})
     p.submit("merge best", "merge", {"base_model": p.cfg.base_model, "dapt_model": dapt, "method": "slerp",
                                      "parameters": {"t": ref(p.parts["sweep"], f"best.{p.cfg.best_by}")}},
              after=("merge t=0.5",))
+    if p.cfg.checkpoint_best_by != "off":
+        p.submit("merge checkpoint", "merge", {
+            "base_model": p.cfg.base_model, "dapt_model": ref(p.parts["train"], best_checkpoint_key(p.cfg)),
+            "method": "slerp", "parameters": {"t": 0.5}}, after=("merge t=0.5",))
+
+
+def best_checkpoint_key(cfg: StudyConfig) -> str:
+    return f"best_checkpoint.{cfg.checkpoint_best_by}"
 
 
 def collect_merge(ctx: StageContext, rows: dict) -> dict:
@@ -155,17 +172,25 @@ def collect_merge(ctx: StageContext, rows: dict) -> dict:
     yaml = {label: rows[label]["result"]["yaml"] for label in rows}
     if merged["best"] == merged["t=0.5"]:
         yaml.pop("best", None)
+    if merged.get("checkpoint") == merged["t=0.5"]:
+        yaml.pop("checkpoint", None)
     return {"merged": merged, "merge_yaml": yaml}
 
 
 # ------------------------------------------------------------------------------------------------------ eval
 
 def compared_models(ctx: StageContext) -> dict:
-    """{role: model id} in the report's order: base, DAPT, t = 0.5, best (the same model twice is kept once)."""
+    """{role: model id} in the report's order: base, DAPT, t = 0.5, best, and with `checkpoint_best_by` the best
+    checkpoint and its t = 0.5 merge (the same model twice is kept once)."""
     a = ctx.artefacts
     roles = {"base": ctx.cfg.base_model, "dapt": a["dapt_model"], "t=0.5": a["merged"]["t=0.5"]}
-    if a["merged"]["best"] not in roles.values():
-        roles["best"] = a["merged"]["best"]
+    extra = {"best": a["merged"]["best"]}
+    if "checkpoint" in a["merged"]:
+        extra |= {"checkpoint": a["checkpoint"]["model"],
+                  "checkpoint t=0.5": a["merged"]["checkpoint"]}
+    for role, model_id in extra.items():
+        if model_id not in roles.values():
+            roles[role] = model_id
     return roles
 
 
@@ -202,12 +227,18 @@ def _base_cached(p: Planner, config: dict) -> bool:
 def plan_eval(p: Planner) -> None:
     models = {"base": p.cfg.base_model, "dapt": ref(p.parts["train"], "model_id"),
               "t=0.5": ref(p.parts["merge t=0.5"], "model_id"), "best": ref(p.parts["merge best"], "model_id")}
-    merges = ("merge t=0.5", "merge best")
+    # a role that may turn out to be the same model as another is evaluated after it, and finds its results cached
+    same_as = {"best": "t=0.5"}
+    if p.cfg.checkpoint_best_by != "off":
+        models |= {"checkpoint": ref(p.parts["train"], best_checkpoint_key(p.cfg)),
+                   "checkpoint t=0.5": ref(p.parts["merge checkpoint"], "model_id")}
+        same_as |= {"checkpoint": "dapt", "checkpoint t=0.5": "t=0.5"}
+    merges = tuple(label for label in p.parts if label.startswith("merge "))
     for i, config in enumerate(eval_configs(p.cfg, ref(p.parts["snapshot"], "snapshot_id"))):
         for role, model in models.items():
             if role == "base" and _base_cached(p, config):
                 continue
-            after = merges + ((f"eval t=0.5#{i + 1}",) if role == "best" else ())   # same model when best = 0.5
+            after = merges + ((f"eval {same_as[role]}#{i + 1}",) if role in same_as else ())
             p.submit(f"eval {role}#{i + 1}", "eval", {**config, "model": model}, after=after)
 
 
@@ -238,7 +269,8 @@ STAGES: list[Stage] = [
     Stage("snapshot", "Corpus snapshot (commercial sources, the paper's cleaning)", plan_snapshot, collect_snapshot),
     Stage("train", "DAPT of the base model", plan_train, collect_train, lambda label: "dapt"),
     Stage("sweep", "SLERP sweep between base and DAPT", plan_sweep, collect_sweep),
-    Stage("merge", "Merged models saved (t = 0.5 and the best t)", plan_merge, collect_merge,
+    Stage("merge", "Merged models saved (t = 0.5, the best t, the best checkpoint at t = 0.5)", plan_merge,
+          collect_merge,
           lambda label: label.split(" ", 1)[1]),
     Stage("eval", "Benchmarks and perplexities", plan_eval, collect_eval, lambda label: label.split(" ", 1)[1]),
 ]

@@ -61,7 +61,10 @@ def budget_markdown(cfg: StudyConfig, db=None, settings=None) -> str:
         f"= **{tokens:,} tokens**, lr {c.learning_rate:g} cosine, no warm-up, weight decay 0.05.",
         f"- **SLERP sweep**: t = {', '.join(f'{t:g}' for t in c.sweep_grid)}; perplexity on {c.ppl_blocks} blocks of "
         f"{c.block_size} tokens per set (domain, general French, general English). Best point: `{c.best_by}`.",
-        "- **Compared**: base, DAPT, SLERP t = 0.5 and the best sweep point, each saved as a model.",
+        "- **Compared**: base, DAPT, SLERP t = 0.5 and the best sweep point, each saved as a model"
+        + ("." if c.checkpoint_best_by == "off" else
+           f"; and the run's best checkpoint by `{c.checkpoint_best_by}` perplexity (one kept every "
+           f"{c.train_eval_every} steps) with its SLERP t = 0.5 merge."),
         f"- **Benchmarks** (items): {limits}; few-shot {c.fewshot_medical} medical, {c.fewshot_general} general.",
     ] + ([_eval_line(*eval_seconds(db, settings, c))] if settings is not None else []))
 
@@ -136,7 +139,7 @@ def artefact_rows(row: dict | None) -> list[list[str]]:
         out.append([f"mergekit YAML ({label})", path, "re-run with mergekit-yaml"])
     for role, tasks in (a.get("evals") or {}).items():
         for task, eval_id in tasks.items():
-            out.append([f"evaluation: {role_label(role, a.get('best_t'))} / {task.removeprefix('frbio_')}", eval_id,
+            out.append([f"evaluation: {role_label(role, a)} / {task.removeprefix('frbio_')}", eval_id,
                         "Compare (cached)"])
     if row.get("report_path"):
         out.append(["report (HTML)", row["report_path"], "download below"])

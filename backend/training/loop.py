@@ -17,6 +17,7 @@ from pathlib import Path
 
 from backend.models.trust import remote_code
 from backend.training import checkpoint as ckpt
+from backend.training.best import kept_checkpoints
 from backend.training.config import TrainConfig
 from backend.training.data import BlockSampler, PackedBlocks, eval_blocks, load_streams
 from backend.training.trackers import open_trackers
@@ -24,7 +25,7 @@ from backend.training.model import (attention_for, autocast, causal_lm_loss, com
                                     make_optimizer, make_scheduler, model_parameters, set_threads,
                                     trainable_parameters)
 from backend.errors import TrainError
-from jobs.folders import METRICS_FILE
+from jobs.folders import METRICS_FILE, read_metrics
 
 
 def ppl_key(name: str) -> str:
@@ -211,8 +212,11 @@ def _run_dapt(studio, cfg: TrainConfig, job, closing: ExitStack) -> dict:
         studio.settings, cfg, job.job_dir, run_name=output_id(cfg, base["id"], job.job_id), log=job.log,
         config=cfg.model_dump(mode="json"), attempt=job.attempt, start_step=step, main=dist.main))
 
+    measured_at = {"step": None}
+
     def run_eval(at_step: int) -> dict:
         t = time.perf_counter()
+        measured_at["step"] = at_step
         result = evaluate(model, eval_sets, cfg.micro_batch_size, device, bf16)
         if result:
             trackers.log(at_step, result)
@@ -251,7 +255,11 @@ def _run_dapt(studio, cfg: TrainConfig, job, closing: ExitStack) -> dict:
         return getattr(to_save, "_orig_mod", to_save) if dist.main else None
 
     def keep(at_step: int) -> None:
-        """A checkpoint kept for good: a complete Hugging Face folder registered as a model of kind 'checkpoint'."""
+        """A checkpoint kept for good: a complete Hugging Face folder registered as a model of kind 'checkpoint',
+        with the perplexities measured at its own step (its best-checkpoint ranking needs them)."""
+        nonlocal last_eval
+        if eval_sets and measured_at["step"] != at_step:
+            last_eval = run_eval(at_step)
         to_save = gathered()
         if to_save is None:
             return
@@ -349,7 +357,9 @@ def _run_dapt(studio, cfg: TrainConfig, job, closing: ExitStack) -> dict:
         trackers.artifact(Path(row["path"]) / "README.md")
     dist.barrier()
     dist.close()
-    return {**summary, **{k: v for k, v in final_eval.items()}, "initial": first_eval,
+    kept = kept_checkpoints(read_metrics(job.job_dir), first_eval, {"step": step, "model_id": row["id"] if row
+                                                                    else model_id, **final_eval}) if dist.main else {}
+    return {**summary, **{k: v for k, v in final_eval.items()}, "initial": first_eval, **kept,
             "model_id": row["id"] if row else model_id, "model_path": row["path"] if row else None}
 
 
