@@ -54,6 +54,7 @@ def test_sweep_measures_domain_and_general_perplexity(env):
 def test_sweep_job_defaults_to_the_dapt_snapshot_and_stops_when_asked(env):
     from frbio_core.settings import Settings
     from jobs import store
+    import backend.kinds  # noqa: F401  (registers the feature kinds, as the app does)
     from jobs.kinds import get_kind
     from tests.data_helpers import run_in_process
 
