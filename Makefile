@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: run test install install-test bench reproduce
+.PHONY: run test install install-test system-test-deps bench reproduce
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,19 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	$(BIN)/pip install -q -r requirements-test.txt
-	@test -x /usr/bin/chromium || { \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 	touch $@
+
+# System packages the suite drives for real: chromium (the browser tests) and a one-node Slurm cluster (slurm-wlm,
+# munge: tests/slurm_cluster.py starts it); installed from Debian when missing, checked at every `make test`.
+system-test-deps:
+	@missing=""; \
+	  test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	  { command -v slurmctld || test -x /usr/sbin/slurmctld; } >/dev/null || missing="$$missing slurm-wlm"; \
+	  { command -v munged || test -x /usr/sbin/munged; } >/dev/null || missing="$$missing munge"; \
+	  if [ -n "$$missing" ]; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	  fi
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
@@ -31,7 +40,7 @@ install-test: $(VENV)/.installed-test
 run: $(VENV)/.installed
 	$(BIN)/python app.py
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test system-test-deps
 	$(BIN)/python -m pytest tests
 
 bench: $(VENV)/.installed

@@ -31,6 +31,10 @@ def add_action_command(subparsers, action: Action, parser: argparse.ArgumentPars
                    help=f"{action.name} config (YAML or JSON); the flags below override its fields")
     p.add_argument("--device", default="any", help="'any' (default), 'cpu' or 'cuda:N'")
     p.add_argument("--owner", "--as", dest="owner", metavar="USER", help="who submits it")
+    asks = p.add_argument_group("cluster asks (Slurm), over the kind's defaults and capped at what the partition offers")
+    asks.add_argument("--job-cpus", metavar="N", help="CPU cores per job (sbatch --cpus-per-task)")
+    asks.add_argument("--job-mem", metavar="SIZE", help="memory per job, e.g. 32G (sbatch --mem)")
+    asks.add_argument("--job-time", metavar="LIMIT", help="wall-clock limit per job, e.g. 2:00:00 (sbatch --time)")
     if action.waits:
         p.add_argument("--no-wait", dest="wait", action="store_false", default=True,
                        help="submit and print the job id; do not wait for the result")
@@ -73,7 +77,8 @@ def run_action_command(studio, args) -> None:
         if answered is not None:
             return _print(args, *answered)
     refuse_other_mode(studio.settings)   # a --slurm command on a home whose app runs jobs locally, or the reverse
-    ids = action.launch(studio, cfg, owner=args.owner, device=args.device, options=options)
+    ids = action.launch(studio, cfg, owner=args.owner, device=args.device, options=options,
+                        resources={"cpus": args.job_cpus, "mem": args.job_mem, "time": args.job_time})
     if not args.wait:
         if args.json:
             print(json.dumps({"id": ids[0], "status": "queued"} if len(ids) == 1 else

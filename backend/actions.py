@@ -78,14 +78,16 @@ class Action:
                       self.name)
 
     def launch(self, studio, data: Any, owner: str | None = None, device: str = "any",
-               options: dict | None = None) -> list[str]:
+               options: dict | None = None, resources: dict | None = None) -> list[str]:
         """Validate, check who asks, run the pre-launch check, submit: the job ids (none when nothing is missing,
-        e.g. every evaluation cached). Raises a UserError saying why, having written nothing."""
+        e.g. every evaluation cached). Raises a UserError saying why, having written nothing. `resources`: what
+        each job it submits asks a cluster for over its kind's defaults ({cpus, mem, time})."""
         cfg = self.parse(data)
         self.allow(studio, owner)
-        if self.submit is not None:
-            return list(self.submit(studio, cfg, owner, device, options or {}))
-        return [studio.scheduler.submit(self.kind, cfg, owner=owner, device=device)]
+        with studio.scheduler.asking(resources):
+            if self.submit is not None:
+                return list(self.submit(studio, cfg, owner, device, options or {}))
+            return [studio.scheduler.submit(self.kind, cfg, owner=owner, device=device)]
 
     def describe(self, studio, cfg: BaseModel, rows: Rows, options: dict | None = None) -> tuple[Any, str]:
         """What the finished jobs gave, as a JSON payload and a short text."""

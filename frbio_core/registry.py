@@ -233,6 +233,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE votes ADD COLUMN dangerous_b INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE votes ADD COLUMN comment TEXT;
     """,
+    # 14: what one job asks a cluster for, over its kind's defaults (JSON {cpus, mem, time}; NULL: the defaults)
+    """
+    ALTER TABLE jobs ADD COLUMN resources TEXT;
+    """,
 ]
 
 

@@ -60,9 +60,13 @@ class Settings(BaseModel):
                         "machine (frbio_home, the project and its venv must be visible at the same paths on the nodes).")
     slurm_partition: str | None = Field(None, description="Slurm partition for submitted jobs (sbatch --partition).")
     slurm_account: str | None = Field(None, description="Slurm account charged for submitted jobs (sbatch --account).")
-    slurm_time: str | None = Field("24:00:00", description="Wall-clock limit of a submitted job (sbatch --time).")
-    slurm_cpus_per_task: int = Field(8, ge=1, description="CPU cores per submitted job (sbatch --cpus-per-task).")
-    slurm_mem: str | None = Field("64G", description="Memory per submitted job (sbatch --mem, e.g. 64G).")
+    slurm_time: str | None = Field(None, description="Wall-clock limit of every submitted job (sbatch --time); "
+                                   "empty: each kind's default (training 24:00:00, the others less).")
+    slurm_cpus_per_task: int | None = Field(None, ge=1, description="CPU cores of every submitted job "
+                                            "(sbatch --cpus-per-task); empty: each kind's default, capped at the "
+                                            "partition's nodes.")
+    slurm_mem: str | None = Field(None, description="Memory of every submitted job (sbatch --mem, e.g. 64G); empty: "
+                                  "each kind's default, capped at the partition's nodes.")
     slurm_extra_args: list[str] = Field(default_factory=list,
                                         description="More #SBATCH options for every submitted job, e.g. --qos=normal.")
     slurm_poll_s: float = Field(30.0, ge=0, description="Seconds between two squeue/sacct checks of one Slurm job.")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
@@ -45,6 +46,11 @@ class Resources:
     mixed_precision: str = "bf16"         # accelerate's mixed_precision: 'bf16', 'fp16' or 'no'
     fsdp_wrap: str | None = None          # the layer class FSDP wraps one at a time (e.g. 'Qwen3DecoderLayer')
     fsdp_state_dict: str = "FULL_STATE_DICT"
+    # what a cluster job of this kind asks for by default (Slurm: --cpus-per-task, --mem, --time), each capped at
+    # what the partition's nodes offer; the settings (app-wide) and a job's own asks override them
+    cpus: int = 4
+    mem: str = "16G"
+    time: str = "4:00:00"
 
     def __post_init__(self):
         if int(self.gpus) < 1:
@@ -56,6 +62,27 @@ class Resources:
 
     def uses_gpus(self) -> bool:
         return "cuda" in self.devices
+
+
+ASK_RE = {"cpus": re.compile(r"^[1-9]\d{0,3}$"), "mem": re.compile(r"^[1-9]\d*[KMGT]?$"),
+          "time": re.compile(r"^(\d+-)?\d{1,3}(:\d{2}){0,2}$")}
+ASK_HELP = {"cpus": "a number of CPU cores, e.g. 8", "mem": "a size such as 32G or 16000M",
+            "time": "a wall-clock limit such as 2:00:00 or 1-12:00:00"}
+
+
+def check_asks(asks: dict | None) -> dict:
+    """A job's own cluster asks ({cpus, mem, time}, empty values dropped), each checked; JobError naming a bad one."""
+    out = {}
+    for key, value in (asks or {}).items():
+        if value in (None, ""):
+            continue
+        if key not in ASK_RE:
+            raise JobError(f"resources: unknown ask '{key}' (known: {', '.join(ASK_RE)})")
+        text = str(value).strip().upper() if key == "mem" else str(value).strip()
+        if not ASK_RE[key].match(text):
+            raise JobError(f"resources: {key} '{value}' is not {ASK_HELP[key]}")
+        out[key] = int(text) if key == "cpus" else text
+    return out
 
 
 @dataclass(frozen=True)
@@ -70,6 +97,7 @@ class JobKind:
     resources_of: Callable[[Any, BaseModel], Resources] | None = field(default=None, compare=False)
     title: str = ""
     curves: tuple[tuple[str, str], ...] = ()
+    cluster: tuple[tuple[str, Any], ...] = ()   # the kind's cluster defaults: (('cpus', 8), ('mem', '64G'), …)
 
     def validate(self, config: Any) -> BaseModel:
         """The config as the kind's config object; JobError naming the invalid fields otherwise."""
@@ -77,16 +105,21 @@ class JobKind:
 
     def resources(self, context: Any, cfg: BaseModel) -> Resources:
         found = self.resources_of(context, cfg) if self.resources_of is not None else Resources()
-        return replace(found, devices=self.devices) if found.devices != self.devices else found
+        return replace(found, devices=self.devices, **dict(self.cluster))
 
 
 def register(name: str, *, config: type[BaseModel], devices: tuple[str, ...] = ("cpu",), cooperative: bool = False,
              check: Callable | None = None, resources: Callable | None = None, title: str = "",
-             curves: tuple | list = ()) -> Callable:
-    """Decorator: register `fn(context, cfg, job) -> dict | None` as the runner of job kind `name`."""
+             curves: tuple | list = (), cluster: dict | None = None) -> Callable:
+    """Decorator: register `fn(context, cfg, job) -> dict | None` as the runner of job kind `name`. `cluster`:
+    what one job of the kind asks a cluster for by default ({cpus, mem, time}; Resources' defaults otherwise)."""
+    unknown = set(cluster or {}) - {"cpus", "mem", "time"}
+    if unknown:
+        raise ValueError(f"cluster defaults of {name}: unknown {', '.join(sorted(unknown))}")
+
     def decorate(fn: Callable) -> Callable:
         KINDS[name] = JobKind(name, config, fn, tuple(devices), cooperative, check, resources, title or name,
-                              tuple(tuple(c) for c in curves))
+                              tuple(tuple(c) for c in curves), tuple((cluster or {}).items()))
         return fn
     return decorate
 

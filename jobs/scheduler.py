@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from typing import Any, Callable
 
 from frbio_core import registry
@@ -374,12 +375,23 @@ class Scheduler:
     def delete(self, job_id: str, by: str | None = None) -> dict:
         return control.delete(self.db, self.home, job_id, by=by)
 
+    @contextmanager
+    def asking(self, resources: dict | None):
+        """Within it, every job submitted through this scheduler asks a cluster for `resources` ({cpus, mem,
+        time}) over its kind's defaults (one user action's jobs: a study's parts too)."""
+        before, self._asks = getattr(self, "_asks", None), resources or None
+        try:
+            yield
+        finally:
+            self._asks = before
+
     def submit(self, kind: str, config, owner: str | None = None, device: str = "any", **options) -> str:
         """Submit a job (checked against the kind's pre-launch check with this scheduler's context)."""
         def admit(spec: JobKind, cfg, dev: str) -> None:
             gpus = spec.resources(self.context, cfg).gpus if cfg is not None else 1
             admission.check_submit(self.db, self.settings, self.devices, self.slots, owner, dev, spec.devices, gpus)
 
+        options.setdefault("resources", getattr(self, "_asks", None))
         job_id = store.submit(self.db, self.home, kind, config, owner=owner, device=device, context=self.context,
                               admit=admit, **options)
         self.wake()

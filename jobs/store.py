@@ -23,7 +23,7 @@ from jobs.folders import (CHECKPOINTS_DIR, CONFIG_FILE, ID_RE, LOG_FILE, METRICS
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINAL = frozenset({"succeeded", "failed", "cancelled"})
 DEVICE_RE = re.compile(r"^(any|cpu|cuda:\d+)$")
-JSON_FIELDS = ("config", "result", "depends_on")
+JSON_FIELDS = ("config", "result", "depends_on", "resources")
 
 
 class JobError(UserError):
@@ -211,7 +211,8 @@ def reserve(db: sqlite_utils.Database, home: Path | str) -> str:
 
 def submit(db: sqlite_utils.Database, home: Path | str, kind: str, config: Any, owner: str | None = None,
            device: str = "any", *, context: Any = None, depends_on: Iterable[str] = (), parent: str | None = None,
-           label: str | None = None, job_id: str | None = None, admit: Callable | None = None) -> str:
+           label: str | None = None, job_id: str | None = None, admit: Callable | None = None,
+           resources: dict | None = None) -> str:
     """Validate `config` with the kind's config class (and, given the feature's `context`, the kind's pre-launch
     check), then write the job's folder and its queued row. Returns the job id. An invalid request raises JobError
     (or the check's UserError) and writes nothing.
@@ -219,9 +220,9 @@ def submit(db: sqlite_utils.Database, home: Path | str, kind: str, config: Any, 
     A config may take values from the results of jobs it depends on (`jobs.deps.ref`): such a config is validated
     and checked when it starts, with those values filled in; the jobs it refers to are added to `depends_on`.
     `admit(spec, cfg or None, device)`: the scheduler's admission check (jobs.admission), before anything is
-    written."""
+    written. `resources`: what this job asks a cluster for over its kind's defaults ({cpus, mem, time})."""
     from jobs import deps
-    from jobs.kinds import get_kind
+    from jobs.kinds import check_asks, get_kind
 
     spec = get_kind(kind)
     device = (device or "any").strip()
@@ -229,6 +230,7 @@ def submit(db: sqlite_utils.Database, home: Path | str, kind: str, config: Any, 
         raise JobError(f"device: '{device}' is not a device (use 'any', 'cpu' or 'cuda:N')")
     if device != "any" and device.split(":")[0] not in spec.devices:
         raise JobError(f"device: a {kind} job runs on {' or '.join(spec.devices)}, not '{device}'")
+    asks = check_asks(resources)
     waits = list(dict.fromkeys([*depends_on, *deps.referenced(config)]))
     for other in waits:
         get(db, other)
@@ -251,10 +253,10 @@ def submit(db: sqlite_utils.Database, home: Path | str, kind: str, config: Any, 
     (folder / METRICS_FILE).touch()
     t = now()
     execute(db, """INSERT INTO jobs (id, kind, owner, config, status, resumable, requested_device, created_at,
-                   queued_at, progress, message, attempt, depends_on, parent, label)
-                   VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, 0, 'queued', 1, ?, ?, ?)""",
+                   queued_at, progress, message, attempt, depends_on, parent, label, resources)
+                   VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, 0, 'queued', 1, ?, ?, ?, ?)""",
             [job_id, kind, owner, json.dumps(data, ensure_ascii=False), device, t, t,
-             json.dumps(waits) if waits else None, parent, label])
+             json.dumps(waits) if waits else None, parent, label, json.dumps(asks) if asks else None])
     record(db, owner, "launch", job_id, kind=kind, device=device, **({"parent": parent} if parent else {}))
     return job_id
 

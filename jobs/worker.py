@@ -152,6 +152,22 @@ def disk_full(exc: BaseException, home) -> bool:
         return False
 
 
+def _stopped_by_slurm(db, store, job, status: str, reason: str | None) -> tuple[str, str | None]:
+    """A Slurm job stopped by a signal while its row is still running was stopped by Slurm, not by the app (whose
+    cancel marks the row first): scancel behind the app's back, the time limit, preemption. Then it failed
+    (resumable) with Slurm's state and reason."""
+    from jobs.launchers.slurm_query import job_state
+
+    current = store.find(db, job.job_id)
+    if current is None or current["status"] != "running":
+        return status, reason
+    slurm_id = os.environ.get("SLURM_JOB_ID") or current.get("external_id") or "?"
+    state, why = job_state(slurm_id)
+    said = ", ".join(w for w in (state if state and state not in ("RUNNING", "COMPLETING") else "", why) if w)
+    return "failed", (f"stopped by Slurm (job {slurm_id}" + (f": {said}" if said else "") + f"; {reason}); resume "
+                      "to continue from the last checkpoint")
+
+
 def _output_to_log(path) -> None:
     """Make stdout/stderr the job's log.txt (already so when the scheduler launched us; run by hand, not yet)."""
     try:
@@ -193,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     if row is None:
         print(f"worker: {error}", flush=True)
         return 2
-    if row.get("external_id") or row["device"] == "slurm":  # the runner sees the node's device, not 'slurm'
+    on_slurm = bool(row.get("external_id") or row["device"] == "slurm")
+    if on_slurm:  # the runner sees the node's device, not 'slurm'
         row = {**row, "device": os.environ.get("FRBIO_JOB_DEVICE") or "cpu"}
     job = Reporter(db, settings.home_path, row)
     _output_to_log(job.job_dir / store.LOG_FILE)
@@ -216,8 +233,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def hard_stop() -> None:  # the runner did not wind down in time (e.g. stuck in a library's pool teardown)
         try:
-            store.finish(registry.connect(settings.db_path), job.job_id, "cancelled", attempt=job.attempt,
-                         exit_reason=job.stop_reason, resumable=True)
+            conn = registry.connect(settings.db_path)
+            final, why = "cancelled", job.stop_reason
+            if on_slurm:
+                final, why = _stopped_by_slurm(conn, store, job, final, why)
+            store.finish(conn, job.job_id, final, attempt=job.attempt, exit_reason=why, resumable=True)
             job.log(f"cancelled: {job.stop_reason} (did not stop within {HARD_STOP_S:g} s: exiting at once; "
                     "where it was:)")
             faulthandler.dump_traceback(file=sys.stdout, all_threads=True)
@@ -256,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
             reason, resumable = (f"disk full ({reason[:200]}): free space under {settings.home_path}, then resume; "
                                  "what was written before (checkpoints, models) is intact"), True
     beat.stop()
+    if status == "cancelled" and on_slurm:
+        status, reason = _stopped_by_slurm(db, store, job, status, reason)
     job.log(f"{status}" + (f": {reason}" if reason else ""))
     written = store.finish(db, job.job_id, status, attempt=job.attempt, exit_reason=reason, result=result,
                            resumable=resumable)

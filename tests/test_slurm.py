@@ -1,5 +1,7 @@
-"""Slurm through stand-in sbatch/squeue/sacct/scancel scripts (jobs.launchers.slurm): the generated batch script,
-states from squeue and sacct, cancel with scancel, refusals, resubmission on resume, the polling interval."""
+"""Slurm through stand-in sbatch/squeue/scontrol/sacct/scancel/sinfo scripts (jobs.launchers.slurm): what one node
+cannot show — several nodes and partitions, GPUs, accounting — and the generated batch script, states from squeue,
+scontrol and sacct, cancel with scancel, refusals, resubmission on resume, the polling interval. The same paths
+against a real one-node cluster: tests/test_slurm_cluster.py."""
 from __future__ import annotations
 
 import os
@@ -46,6 +48,16 @@ exit 0
     "scancel": """#!/bin/sh
 d="$FAKE_SLURM_DIR"; echo "$*" >> "$d/scancel_calls"
 """,
+    "scontrol": """#!/bin/sh
+d="$FAKE_SLURM_DIR"; echo "$*" >> "$d/scontrol_calls"
+if [ -f "$d/down" ]; then echo "slurm_load_jobs error: Unable to contact slurm controller" >&2; exit 1; fi
+if [ -f "$d/scontrol_$4" ]; then cat "$d/scontrol_$4"; exit 0; fi
+echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1
+""",
+    "sinfo": """#!/bin/sh
+d="$FAKE_SLURM_DIR"
+if [ -f "$d/sinfo" ]; then cat "$d/sinfo"; else echo "gpu*|64|512000|gpu:a100:4(S:0-1)"; fi
+""",
 }
 
 
@@ -91,7 +103,8 @@ def test_slurm_submission_script_status_and_cancel(studio, fake_slurm, probe):
     options = sbatch_lines(script)
     assert f"--job-name=frbio-{job_id}" in options and f"--output={folder / 'log.txt'}" in options
     assert "--open-mode=append" in options and "--partition=gpu" in options and "--account=lab-frbio" in options
-    assert "--cpus-per-task=8" in options and "--mem=64G" in options and "--time=24:00:00" in options
+    # the corpus build's own defaults (the partition offers more)
+    assert "--cpus-per-task=4" in options and "--mem=16G" in options and "--time=4:00:00" in options
     assert "--qos=normal" in options and not any(o.startswith("--gres") for o in options)   # a CPU kind
     body = script.splitlines()
     assert f"cd {shlex.quote(str(PROJECT_ROOT))}" in body and f"export FRBIO_HOME={home}" in body
@@ -192,12 +205,52 @@ def test_slurm_refusals_and_polling_interval(studio, fake_slurm, probe):
     assert len((fake_slurm / "squeue_calls").read_text().splitlines()) == 1   # once per slurm_poll_s
     # Slurm not answering (controller down): nothing is concluded; known to neither squeue nor sacct: GONE
     (fake_slurm / "down").touch()
-    assert slurm.job_state("4242") is None
+    assert slurm.job_state("4242") == (None, "")
     s2 = Scheduler(slurm_studio(studio).settings, devices={"cpu": ""})
     assert s2.reconcile() == [] and store.get(st.db, polled)["status"] == "running"
     (fake_slurm / "down").unlink()
     (fake_slurm / "state_4242").unlink()
-    assert slurm.job_state("4242") == slurm.GONE
+    assert slurm.job_state("4242") == (slurm.GONE, "")
     assert s2.reconcile() == []   # just submitted: the controller may not list it yet
     store.update(st.db, polled, started_at=store.now() - 3600)
     assert s2.reconcile() == [polled] and "is gone" in store.get(st.db, polled)["exit_reason"]
+
+
+def test_slurm_asks_only_for_what_the_kind_uses_and_the_partition_offers(studio, fake_slurm, probe):
+    from jobs.launchers import slurm_query
+
+    slurm_query._offers.clear()
+    st = slurm_studio(studio, slurm_partition="cpu")
+    s = Scheduler(st.settings, devices={"cpu": ""})
+    db, home = st.db, st.home
+    # a CPU-only partition whose nodes have 2 cores and 8000 MB: `any` is the CPU, the asks are capped
+    (fake_slurm / "sinfo").write_text("gpu|64|512000|gpu:4\ncpu|2|8000|(null)\n")
+    job = store.submit(db, home, probe, {"num_gpus": 2})
+    assert s.tick() == [job]
+    script = (fake_slurm / "script_4242").read_text()
+    options = sbatch_lines(script)
+    assert not any(o.startswith("--gres") for o in options) and "export FRBIO_JOB_DEVICE=cpu" in script
+    assert "--cpus-per-task=2" in options and "--mem=8000M" in options and "--time=4:00:00" in options
+    # a job's own asks (the CLI's --job-cpus/--job-mem/--job-time) over the kind's defaults
+    own = store.submit(db, home, probe, {}, resources={"cpus": "1", "mem": "2g", "time": "0:30:00"})
+    assert store.get(db, own)["resources"] == {"cpus": 1, "mem": "2G", "time": "0:30:00"}
+    assert s.tick() == [own]
+    assert {"--cpus-per-task=1", "--mem=2G", "--time=0:30:00"} <= set(sbatch_lines(
+        (fake_slurm / "script_4243").read_text()))
+    with pytest.raises(store.JobError, match="resources: mem 'lots' is not a size such as 32G"):
+        store.submit(db, home, probe, {}, resources={"mem": "lots"})
+    # asking CUDA by name on a partition without GPUs: refused with the reason, nothing submitted
+    row = store.get(db, store.submit(db, home, probe, {}))
+    store.update(db, row["id"], requested_device="cuda:0")
+    s.tick()
+    refused = store.get(db, row["id"])
+    assert refused["status"] == "failed" and "partition 'cpu' has no GPUs" in refused["exit_reason"]
+    # a finished job the controller still shows: its state and reason from scontrol, without accounting
+    (fake_slurm / "state_4242").unlink(missing_ok=True)
+    (fake_slurm / "scontrol_4242").write_text("JobId=4242 JobName=frbio-x JobState=FAILED Reason=NonZeroExitCode "
+                                              "Dependency=(null) ExitCode=1:0 RunTime=00:00:03\n")
+    store.update(db, job, started_at=store.now() - 3600)
+    assert job in s.reconcile()
+    assert store.get(db, job)["exit_reason"] == ("Slurm job 4242 ended FAILED (NonZeroExitCode, exit code 1) without "
+                                                 "a final status")
+    assert "show job -o 4242" in (fake_slurm / "scontrol_calls").read_text()

@@ -19,7 +19,8 @@ def check_eval(studio, cfg: EvalConfig) -> None:
     validate(studio.db, studio.settings, cfg)
 
 
-@register("eval", config=EvalConfig, devices=("cuda", "cpu"), check=check_eval, title="Evaluation")
+@register("eval", config=EvalConfig, devices=("cuda", "cpu"), check=check_eval, title="Evaluation",
+          cluster={"cpus": 4, "mem": "32G", "time": "8:00:00"})
 def run_eval_job(studio, cfg: EvalConfig, job) -> dict:
     from backend.evaluation.runner import run_eval
 

@@ -26,7 +26,8 @@ def check_sweep(studio, cfg: SweepConfig) -> None:
     check(studio.db, cfg)
 
 
-@register("merge", config=MergeConfig, devices=("cpu",), check=check_merge, title="Merge (save)")
+@register("merge", config=MergeConfig, devices=("cpu",), check=check_merge, title="Merge (save)",
+          cluster={"cpus": 4, "mem": "32G", "time": "2:00:00"})
 def run_merge_job(studio, cfg: MergeConfig, job) -> dict:
     from backend.merge.save import save_merge
 
@@ -37,7 +38,7 @@ def run_merge_job(studio, cfg: MergeConfig, job) -> dict:
 
 
 @register("merge_sweep", config=SweepConfig, devices=("cuda", "cpu"), cooperative=True, check=check_sweep,
-          title="Merge t-sweep", curves=SWEEP_CURVES)
+          title="Merge t-sweep", curves=SWEEP_CURVES, cluster={"cpus": 4, "mem": "32G", "time": "8:00:00"})
 def run_merge_sweep(studio, cfg: SweepConfig, job) -> dict:
     from backend.merge.sweep import run_sweep
 

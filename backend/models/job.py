@@ -37,7 +37,8 @@ def check_download(studio, cfg: HubDownload) -> None:
                          "Hub access, download it there and import the folder (Models → Import a local folder).")
 
 
-@register("model_download", config=HubDownload, devices=("cpu",), check=check_download, title="Model download")
+@register("model_download", config=HubDownload, devices=("cpu",), check=check_download, title="Model download",
+          cluster={"cpus": 2, "mem": "8G", "time": "4:00:00"})
 def run_model_download(studio, cfg: HubDownload, job) -> dict:
     from backend.models.hub import download_from_hub
 

@@ -14,7 +14,8 @@ from jobs import store
 from jobs.kinds import register
 
 
-@register(KIND, config=StudyConfig, devices=("cpu",), title="Study (the paper's question)")
+@register(KIND, config=StudyConfig, devices=("cpu",), title="Study (the paper's question)",
+          cluster={"cpus": 1, "mem": "4G", "time": "1:00:00"})
 def run_study(studio, cfg: StudyConfig, job) -> dict:
     """Every part has succeeded (the runtime started this job only then): write the report."""
     from backend.study.report import write_report

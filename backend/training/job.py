@@ -32,7 +32,8 @@ def resources(studio, cfg: TrainConfig) -> Resources:
 
 
 @register("train", config=TrainConfig, devices=("cuda", "cpu"), cooperative=True, check=check_train,
-          resources=resources, title="DAPT training", curves=CURVES)
+          resources=resources, title="DAPT training", curves=CURVES,
+          cluster={"cpus": 8, "mem": "64G", "time": "24:00:00"})
 def run_train(studio, cfg: TrainConfig, job) -> dict:
     from backend.training.loop import run_dapt
 

@@ -1,5 +1,8 @@
 """Jobs on a Slurm cluster: `<job_dir>/job.sbatch` generated from the job and the settings, submitted with
-`sbatch --parsable`, followed with `squeue`/`sacct`, cancelled with `scancel`. Every command is an argument list.
+`sbatch --parsable`, followed with `squeue`, then `scontrol`, then `sacct` (jobs.launchers.slurm_query), cancelled
+with `scancel`. Every command is an argument list. A job asks only for what its kind uses and the partition offers
+(`sinfo`): GPUs when the kind uses them and the partition's nodes have some, CPUs, memory and time from the kind's
+defaults (the settings and the job's own asks over them), capped at the partition's best node.
 
 The row of a Slurm job is 'running' on the device 'slurm' from submission on (its message says 'PENDING' while
 Slurm queues it); `external_id` holds the Slurm job id. The batch script runs the same worker as a local launch
@@ -17,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from jobs import store
+from jobs.launchers.slurm_query import GONE, QUERY_TIMEOUT_S, Offer, job_state, mem_mb, partition_offer
 from jobs.store import JobError
 
 SCRIPT_FILE = "job.sbatch"
 DEVICE = "slurm"                  # the `device` of a job row that Slurm runs
 SUBMIT_TIMEOUT_S = 60.0
-QUERY_TIMEOUT_S = 20.0
-GONE = "GONE"                     # neither squeue nor sacct knows the job any more
 # States in which the job may still write its final status (anything not TERMINAL counts as active too).
 ACTIVE_STATES = frozenset({"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED", "REQUEUED",
                            "REQUEUE_FED", "REQUEUE_HOLD", "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED",
@@ -37,11 +39,33 @@ class SlurmError(JobError):
     """sbatch/scancel refused or could not be run; the message is for the user."""
 
 
-def gpus_for(row: dict, resources) -> int:
-    """GPUs to ask Slurm for: 0 for a kind that cannot use CUDA or a job asking for the CPU, else its GPUs."""
-    if not resources.uses_gpus() or row.get("requested_device") == "cpu":
+def gpus_for(row: dict, resources, offer: Offer | None = None) -> int:
+    """GPUs to ask Slurm for: 0 for a kind that cannot use CUDA or a job asking for the CPU; for `any`, the kind's
+    GPUs only where the partition has GPUs (`offer` from sinfo; unknown: as the kind asks); a job asking for CUDA
+    on a partition without GPUs is refused."""
+    requested = row.get("requested_device") or "any"
+    if not resources.uses_gpus() or requested == "cpu":
+        return 0
+    if offer is not None and offer.gpus == 0:
+        if requested.startswith("cuda"):
+            raise SlurmError(f"the job asks for {requested} but Slurm partition '{offer.partition}' has no GPUs "
+                             "(sinfo lists no gpu GRES): choose a GPU partition or --device cpu")
         return 0
     return int(resources.gpus)
+
+
+def asks_for(settings, row: dict, resources, offer: Offer | None) -> dict:
+    """{cpus, mem, time} of one job: its own asks, else the settings', else its kind's defaults; CPUs and memory
+    capped at what the partition's best node offers."""
+    own = row.get("resources") or {}
+    cpus = int(own.get("cpus") or settings.slurm_cpus_per_task or resources.cpus)
+    mem = str(own.get("mem") or settings.slurm_mem or resources.mem)
+    time_limit = str(own.get("time") or settings.slurm_time or resources.time)
+    if offer is not None:
+        cpus = min(cpus, offer.cpus) if offer.cpus else cpus
+        if offer.mem_mb and mem_mb(mem) > offer.mem_mb:
+            mem = f"{offer.mem_mb}M"
+    return {"cpus": cpus, "mem": mem, "time": time_limit}
 
 
 def _check(name: str, value: Any) -> str:
@@ -58,10 +82,14 @@ def _path(path: Path) -> str:
     return text
 
 
-def sbatch_script(settings, row: dict, *, gpus: int, command: list[str], project_root: Path) -> str:
+def sbatch_script(settings, row: dict, *, gpus: int, command: list[str], project_root: Path,
+                  asks: dict | None = None) -> str:
     """The batch script for the job: #SBATCH lines (name frbio-<id>, partition, account, --gres=gpu:N,
-    --cpus-per-task, --mem, --time, --output on the job's log.txt in append mode, the settings' extra arguments),
-    then cd to the project, FRBIO_HOME and the job's attempt exported, and `command` run with exec."""
+    --cpus-per-task, --mem, --time from `asks` (asks_for), --output on the job's log.txt in append mode, the
+    settings' extra arguments), then cd to the project, FRBIO_HOME and the job's attempt exported, and `command`
+    run with exec."""
+    asks = asks or {"cpus": settings.slurm_cpus_per_task or 1, "mem": settings.slurm_mem,
+                    "time": settings.slurm_time}
     job_id = row["id"]
     folder = store.job_dir(settings.home_path, job_id)
     log = _path(folder / store.LOG_FILE).replace("%", "%%")   # sbatch expands %j etc. in --output
@@ -79,11 +107,11 @@ def sbatch_script(settings, row: dict, *, gpus: int, command: list[str], project
         lines.append(f"#SBATCH --account={_check('slurm_account', settings.slurm_account)}")
     if gpus > 0:
         lines.append(f"#SBATCH --gres=gpu:{int(gpus)}")
-    lines.append(f"#SBATCH --cpus-per-task={int(settings.slurm_cpus_per_task)}")
-    if settings.slurm_mem:
-        lines.append(f"#SBATCH --mem={_check('slurm_mem', settings.slurm_mem)}")
-    if settings.slurm_time:
-        lines.append(f"#SBATCH --time={_check('slurm_time', settings.slurm_time)}")
+    lines.append(f"#SBATCH --cpus-per-task={int(asks['cpus'])}")
+    if asks.get("mem"):
+        lines.append(f"#SBATCH --mem={_check('mem', asks['mem'])}")
+    if asks.get("time"):
+        lines.append(f"#SBATCH --time={_check('time', asks['time'])}")
     for arg in settings.slurm_extra_args:
         if not str(arg).startswith("-"):
             raise SlurmError(f"slurm_extra_args: '{arg}' is not an sbatch option (e.g. --qos=normal)")
@@ -123,13 +151,15 @@ def submit_job(settings, row: dict, resources, *, project_root: Path,
 
     folder = store.job_dir(settings.home_path, row["id"])
     folder.mkdir(parents=True, exist_ok=True)
-    gpus = gpus_for(row, resources)
+    offer = partition_offer(settings.slurm_partition)
+    gpus = gpus_for(row, resources, offer)
     accelerate_file = None
     if gpus > 1:  # port 0: accelerate picks a free one on the compute node
         accelerate_file = write_accelerate_config(folder, resources, gpus, port=0)
     command = worker_command(row["id"], accelerate_file, python=python or sys.executable)
     script = folder / SCRIPT_FILE
-    script.write_text(sbatch_script(settings, row, gpus=gpus, command=command, project_root=project_root), "utf-8")
+    script.write_text(sbatch_script(settings, row, gpus=gpus, command=command, project_root=project_root,
+                                    asks=asks_for(settings, row, resources, offer)), "utf-8")
     try:
         done = subprocess.run(["sbatch", "--parsable", str(script)], capture_output=True, text=True,
                               timeout=SUBMIT_TIMEOUT_S, env=env, cwd=str(project_root), stdin=subprocess.DEVNULL)
@@ -145,29 +175,6 @@ def submit_job(settings, row: dict, resources, *, project_root: Path,
     if not re.fullmatch(r"\d+(_\d+)?", slurm_id):
         raise SlurmError(f"sbatch answered '{first}', not a job id")
     return slurm_id
-
-
-def _run(argv: list[str]) -> subprocess.CompletedProcess | None:
-    try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=QUERY_TIMEOUT_S, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def job_state(slurm_id: str) -> str | None:
-    """The job's Slurm state ('PENDING', 'RUNNING', 'FAILED', 'CANCELLED', 'TIMEOUT', ...): `squeue -j ID -h -o %T`
-    while the controller knows it, else the last allocation line of `sacct -j ID -n -X -P -o State`. GONE when
-    neither knows the job; None when Slurm could not be asked (then nothing is concluded)."""
-    queue = _run(["squeue", "-j", str(slurm_id), "-h", "-o", "%T"])
-    if queue is not None and queue.returncode == 0 and queue.stdout.strip():
-        return queue.stdout.split()[0].upper()
-    invalid = queue is not None and (queue.returncode == 0 or "invalid job id" in (queue.stderr or "").lower())
-    acct = _run(["sacct", "-j", str(slurm_id), "-n", "-X", "-P", "-o", "State"])
-    if acct is not None and acct.returncode == 0:
-        lines = [line.strip() for line in acct.stdout.splitlines() if line.strip()]
-        if lines:
-            return lines[-1].split()[0].rstrip("+").upper()   # 'CANCELLED by 1000' → CANCELLED
-    return GONE if invalid else None
 
 
 def scancel(slurm_id: str) -> None:
@@ -243,7 +250,7 @@ class SlurmLauncher:
         if t - self._polled.get(key, float("-inf")) < s.settings.slurm_poll_s:
             return None
         self._polled[key] = t
-        state = job_state(row["external_id"])
+        state, reason = job_state(row["external_id"])
         if state == GONE and t - (row["started_at"] or 0) <= SUBMIT_TIMEOUT_S:
             state = None   # just submitted: the controller may not list it yet
         if state is None or state not in TERMINAL_STATES:
@@ -252,8 +259,10 @@ class SlurmLauncher:
                 store.update(s.db, row["id"], expect=("running",), if_attempt=row["attempt"],
                              message=f"{state} on Slurm")   # until the worker reports its own progress
             return None
-        return (f"Slurm job {row['external_id']} ended {state} without a final status" if state != GONE else
-                f"Slurm job {row['external_id']} is gone (neither squeue nor sacct knows it) without a final status")
+        return (f"Slurm job {row['external_id']} ended {state}" + (f" ({reason})" if reason else "")
+                + " without a final status" if state != GONE else
+                f"Slurm job {row['external_id']} is gone (neither squeue, scontrol nor sacct knows it) without a "
+                "final status")
 
     def kill(self, row: dict) -> None:
         return None
