@@ -14,10 +14,20 @@ from backend.evaluation.tasks import all_tasks
 from backend.evaluation.trajectory import table, trajectory
 from backend.studio import Studio
 from frbio_ui import guard
-from frbio_ui.i18n import tr
+from frbio_ui.i18n import add_strings, tr
 from frbio_ui.launch import Follower, wire_launch
 
 DEFAULT = ["frbio_frenchmedmcqa_single", "frbio_sib200_fr"]
+add_strings({}, {
+    "traj.title": "Trajectoire : les tests au fil de l'entraînement",
+    "traj.help": ("Gardez des points de contrôle comme modèles (*Garder un point de contrôle comme modèle tous les N "
+                  "pas*), puis évaluez l'entraînement choisi : le modèle de base (pas 0), chaque point de contrôle "
+                  "gardé et le modèle entraîné, avec les mêmes réglages ; l'écart de chaque point au modèle de base "
+                  "vient avec son intervalle apparié à 95 % (marqueurs pleins : significatif après Holm)."),
+    "traj.tasks": "Tests", "traj.limit": "Questions par test (vide : toutes)",
+    "traj.follow": "Pendant l'entraînement, évaluer aussi chaque point de contrôle dès qu'il est écrit",
+    "traj.evaluate": "Évaluer la trajectoire", "traj.show": "Afficher la trajectoire",
+    "traj.pick": "Choisissez un entraînement dans la liste ci-dessus.", "traj.pending": "Pas encore évalués : "})
 
 
 def build_trajectory_panel(studio: Studio, run_pick) -> None:
@@ -35,6 +45,8 @@ def build_trajectory_panel(studio: Studio, run_pick) -> None:
                                      label=tr("traj.tasks", "Benchmarks"), elem_id="traj-tasks")
             limit = gr.Number(None, precision=0, minimum=1, scale=1, elem_id="traj-limit",
                               label=tr("traj.limit", "Items per benchmark (empty: all)"))
+        follow_box = gr.Checkbox(False, elem_id="traj-follow", label=tr(
+            "traj.follow", "While the run goes on, also evaluate each checkpoint as it is written"))
         with gr.Row():
             evaluate_btn = gr.Button(tr("traj.evaluate", "Evaluate the trajectory"), variant="primary",
                                      elem_id="traj-evaluate")
@@ -45,14 +57,14 @@ def build_trajectory_panel(studio: Studio, run_pick) -> None:
         tradeoff = gr.Plot(elem_id="traj-tradeoff", show_label=False)
         grid = gr.Dataframe(interactive=False, wrap=True, elem_id="traj-table")
 
-    def data(run, task_names, n) -> dict:
-        return {"run": run or "", "tasks": task_names or [], "limit": int(n) if n else None}
+    def data(run, task_names, n, follows=False) -> dict:
+        return {"run": run or "", "tasks": task_names or [], "limit": int(n) if n else None, "follow": bool(follows)}
 
-    def on_show(run, task_names, n):
+    def on_show(run, task_names, n, follows=False):
         if not run:
             return "❌ " + tr("traj.pick", "Select a training run in the list above."), None, None, None
         try:
-            cfg = EVAL.parse({**data(run, task_names, n), "run": ""})   # the settings every point is scored with
+            cfg = EVAL.parse({**data(run, task_names, n), "run": "", "follow": False})   # every point's settings
             traj = trajectory(studio.db, studio.settings, run, cfg)
         except EvalError as exc:
             return f"❌ {exc}", None, None, None
@@ -63,7 +75,7 @@ def build_trajectory_panel(studio: Studio, run_pick) -> None:
         return (said + pending, charts.trajectory(traj), charts.trajectory_tradeoff(traj),
                 pd.DataFrame(rows, columns=headers))
 
-    wire_launch(studio, EVAL, evaluate_btn, [run_pick, tasks, limit], data, follow, msg, summarize=False)
+    wire_launch(studio, EVAL, evaluate_btn, [run_pick, tasks, limit, follow_box], data, follow, msg, summarize=False)
     follow.on_done(lambda ids, *values: on_show(*values), [run_pick, tasks, limit], [msg, chart, tradeoff, grid])
     show_btn.click(guard.read(on_show), [run_pick, tasks, limit], [msg, chart, tradeoff, grid])
 

@@ -130,6 +130,30 @@ def test_eval_run_queues_every_point_then_the_trajectory_has_three_points(run):
     assert "step 2" in text and payload["run"] == job_id
 
 
+def test_following_a_run_queues_an_evaluation_of_each_checkpoint_as_it_is_written(run, capsys):
+    studio, db = run["studio"], run["db"]
+    action = get_action("eval")
+    job_id = run["submit"](config(run, max_steps=4, keep_every=2, save_every=2, eval_every=2, output_name="followed"))
+    follow = {"run": job_id, "follow": True, "tasks": ["sib200_fr"], "limit": 3}
+    before = action.launch(studio, follow, owner="bob", device="cpu")     # queued: only the base has no result yet
+    assert [store.get(db, i)["config"]["model"] for i in before] == ["tiny"]
+    audit = list(db["audit"].rows_where("action = ? AND target = ?", ["follow-evals", job_id]))
+    assert len(audit) == 1 and audit[0]["actor"] == "bob"
+    result = run_in_process(run["settings"], db, job_id)                  # the run writes step 2, then the model
+    queued = [j for j in store.list_jobs(db, kind="eval", limit=None) if j["id"] not in before
+              and j["config"].get("model") in (f"{result['model_id']}-step2", result["model_id"])]
+    assert sorted(j["config"]["model"] for j in queued) == sorted([f"{result['model_id']}-step2", result["model_id"]])
+    assert all(j["owner"] == "bob" and j["status"] == "queued" and j["config"]["tasks"] == ["frbio_sib200_fr"]
+               and j["config"]["limit"] == 3 for j in queued)
+    assert capsys.readouterr().out.count("queued (asked to follow the run)") == 2       # the run's log lines
+    # a finished run keeps nothing more; following needs a run
+    store.set_status(db, job_id, "succeeded")
+    with pytest.raises(EvalError, match=f"run {job_id} is succeeded"):
+        action.launch(studio, follow, owner="bob", device="cpu")
+    with pytest.raises(EvalError, match="give --run JOB"):
+        action.launch(studio, {"model": "tiny", "follow": True, "tasks": ["sib200_fr"]}, device="cpu")
+
+
 def test_eval_run_refuses_what_is_not_a_training_run(run):
     with pytest.raises(EvalError, match="not a training job"):
         get_action("eval").launch(run["studio"], {"run": "job-999999", "tasks": TASKS}, device="cpu")

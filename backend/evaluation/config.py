@@ -69,6 +69,9 @@ class EvalConfig(BaseModel):
     run: str = Field("", description=(
         "A training job id (job-…): evaluate its trajectory instead of one model: the base (step 0), every "
         "checkpoint the run kept as a model, and the trained model."), json_schema_extra={"ui": "hidden"})
+    follow: bool = Field(False, description=(
+        "With a run still going: also evaluate each checkpoint it keeps from now on, as it is written (one queued "
+        "eval job per checkpoint, on any free device)."), json_schema_extra={"ui": "hidden"})
 
     @field_validator("tasks", mode="before")
     @classmethod

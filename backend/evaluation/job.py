@@ -75,12 +75,14 @@ class CompareConfig(EvalConfig):
         return EvalConfig(**self.model_dump(exclude={"models", "clean_only", "run"}))
 
 
-def _submit_eval(studio, cfg: EvalConfig, owner, device, options) -> list[str]:
+def submit_eval(studio, cfg: EvalConfig, owner, device, options) -> list[str]:
     """One job for what is not cached yet (none when everything is); with `run`, one per point of the run's
     trajectory still missing a result."""
     from backend.evaluation.compare import Comparison, submit_missing
     from backend.evaluation.runner import plan
 
+    if cfg.follow and not cfg.run:
+        raise EvalError("follow: only a training run's checkpoints can be followed (give --run JOB)")
     if cfg.run:
         from backend.evaluation.trajectory import submit
 
@@ -119,7 +121,7 @@ def _compare_summary(studio, cfg, rows, options):
 
 
 EVAL = declare(Action("eval", ("eval",), EvalConfig, kind="eval", title="Evaluation", title_fr="Évaluation",
-                      error=EvalError, what="eval config", waits=True, submit=_submit_eval, summary=_eval_summary,
+                      error=EvalError, what="eval config", waits=True, submit=submit_eval, summary=_eval_summary,
                       help="evaluate a model on benchmarks and perplexity (cached results reused)"))
 COMPARE = declare(Action("compare", ("compare",), CompareConfig, kind="eval", title="Comparison",
                          title_fr="Comparaison", error=EvalError, what="eval config", waits=True,

@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 from frbio_core.files import swap_folder
+from jobs.folders import METRICS_FILE
 
 MARKER = "checkpoint.json"
 WEIGHTS = "weights.safetensors"
@@ -145,3 +146,30 @@ def load_latest(folder: Path, log: Callable[[str], None] = print) -> dict | None
         except Exception as exc:  # noqa: BLE001 — a damaged checkpoint: fall back to the previous one
             log(f"checkpoint {path.name} cannot be read ({type(exc).__name__}: {exc}); trying the previous one")
     return None
+
+
+def trim_metrics(job_dir: Path, after_step: int) -> int:
+    """Drop the step records after `after_step` (left by an interrupted attempt that is redone from a checkpoint),
+    so the curves do not double back. Returns how many were dropped."""
+    import json
+    import os
+
+    path = Path(job_dir) / METRICS_FILE
+    if not path.is_file():
+        return 0
+    kept, dropped = [], 0
+    for line in path.read_text("utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            dropped += 1
+            continue
+        if isinstance(record.get("step"), int) and record["step"] > after_step:
+            dropped += 1
+            continue
+        kept.append(line)
+    if dropped:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text("".join(k + "\n" for k in kept), "utf-8")
+        os.replace(tmp, path)
+    return dropped

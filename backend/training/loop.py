@@ -17,6 +17,7 @@ from pathlib import Path
 
 from backend.models.trust import remote_code
 from backend.training import checkpoint as ckpt
+from backend.training import follow
 from backend.training.best import kept_checkpoints
 from backend.training.config import TrainConfig
 from backend.training.data import BlockSampler, PackedBlocks, eval_blocks, load_streams
@@ -25,7 +26,7 @@ from backend.training.model import (attention_for, autocast, causal_lm_loss, com
                                     make_optimizer, make_scheduler, model_parameters, set_threads,
                                     trainable_parameters)
 from backend.errors import TrainError
-from jobs.folders import METRICS_FILE, read_metrics
+from jobs.folders import read_metrics
 
 
 def ppl_key(name: str) -> str:
@@ -83,33 +84,6 @@ def block_losses(model, x) -> list[float]:
     logits = model(input_ids=x).logits[:, :-1].float()
     nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1), reduction="none")
     return nll.view(x.shape[0], -1).mean(dim=1).tolist()
-
-
-def trim_metrics(job_dir: Path, after_step: int) -> int:
-    """Drop the step records after `after_step` (left by an interrupted attempt that is redone from a checkpoint),
-    so the curves do not double back. Returns how many were dropped."""
-    import json
-    import os
-
-    path = Path(job_dir) / METRICS_FILE
-    if not path.is_file():
-        return 0
-    kept, dropped = [], 0
-    for line in path.read_text("utf-8", errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            dropped += 1
-            continue
-        if isinstance(record.get("step"), int) and record["step"] > after_step:
-            dropped += 1
-            continue
-        kept.append(line)
-    if dropped:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text("".join(k + "\n" for k in kept), "utf-8")
-        os.replace(tmp, path)
-    return dropped
 
 
 def _duration(seconds: float) -> str:
@@ -203,7 +177,7 @@ def _run_dapt(studio, cfg: TrainConfig, job, closing: ExitStack) -> dict:
         train_seconds, last_eval = float(meta.get("train_seconds", 0.0)), meta.get("last_eval") or {}
         first_eval = meta.get("first_eval") or {}
         resumed_from = step
-        dropped = trim_metrics(job.job_dir, step) if dist.main else 0
+        dropped = ckpt.trim_metrics(job.job_dir, step) if dist.main else 0
         job.log(f"resumed from checkpoint {state['path'].name} (step {step}, {tokens_seen:,} tokens seen)"
                 + (f"; {dropped} metric records after it dropped" if dropped else ""))
         job.metric(event="resumed", from_step=step, attempt=job.attempt)
@@ -274,6 +248,7 @@ def _run_dapt(studio, cfg: TrainConfig, job, closing: ExitStack) -> dict:
             return
         job.metric(step=at_step, kept_checkpoint=row["id"], tokens_seen=tokens_seen, attempt=job.attempt)
         job.log(f"checkpoint at step {at_step} kept as model {row['id']}")
+        follow.queue_for(studio, job, row["id"])
 
     if step == 0 and eval_sets:
         job.progress(0.01, "evaluating the base model")
@@ -355,6 +330,7 @@ def _run_dapt(studio, cfg: TrainConfig, job, closing: ExitStack) -> dict:
                          precision=precision, owner=job.owner, result=summary)
         job.log(f"model saved as {row['id']} in {row['path']}")
         trackers.artifact(Path(row["path"]) / "README.md")
+        follow.queue_for(studio, job, row["id"])
     dist.barrier()
     dist.close()
     kept = kept_checkpoints(read_metrics(job.job_dir), first_eval, {"step": step, "model_id": row["id"] if row
