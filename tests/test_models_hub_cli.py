@@ -176,18 +176,24 @@ def test_publish_with_stand_in_hub_generates_card(tiny_home, tmp_path, db, monke
 
 
 def test_write_model_card_round_trips_licence(tmp_path):
+    from huggingface_hub import ModelCard
+
     from backend.models.cards import write_model_card
     from backend.models.inspect import read_license
 
-    path = write_model_card(tmp_path, title="m", base_models=["a/b", "c/d"], method="slerp",
+    parents = [{"id": "a", "origin": "hub:org/a"}, {"id": "c-local", "origin": "job:job-000001"}]
+    path = write_model_card(tmp_path, title="m", parents=parents, relation="merge", method="slerp",
                             snapshot={"id": "snap-1", "commercial_use": True, "licenses": [{"license": "mit"}]},
                             hyperparameters={"t": 0.5}, metrics={"ppl": 12.345678}, license="etalab-2.0")
     text = path.read_text()
-    assert "license: etalab-2.0" in text and "base_model:\n- a/b\n- c/d" in text and "| ppl | 12.3457 |" in text
-    assert read_license(tmp_path) == "etalab-2.0"
+    data = ModelCard.load(path).data
+    assert data.license == "etalab-2.0" and data.base_model == "org/a" and data.base_model_relation == "merge"
+    assert "`c-local`" in text and "c-local" not in str(data.to_dict())   # a local parent: the body only
+    assert "| ppl | 12.3457 |" in text and read_license(tmp_path) == "etalab-2.0"
     write_model_card(tmp_path, title="m", license="CeCILL-B")
-    assert "license: other\nlicense_name: CeCILL-B" in (tmp_path / "README.md").read_text()
-    assert read_license(tmp_path) == "CeCILL-B"
+    data = ModelCard.load(tmp_path / "README.md").data
+    assert data.license == "other" and data.license_name == "cecill-b" and data.base_model is None
+    assert read_license(tmp_path) == "cecill-b"
 
 
 # --- CLI -----------------------------------------------------------------------------------------------------------

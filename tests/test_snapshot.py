@@ -87,6 +87,16 @@ def test_files_load_with_datasets_and_manifest_and_card_are_complete(studio_dirs
     assert "Licence Ouverte / Etalab" in card and "github:armandviolle/partages" in card
     assert "Commercial use allowed" in card
     assert "| -" not in card          # a step that adds words (a tag replaced by a space) says so, never "-2 removed"
+    # the card's metadata as the Hub reads it: licence identifiers it lists (Etalab's named, with its link)
+    from huggingface_hub import DatasetCard
+
+    from backend.hub_licences import HUB_LICENCES
+
+    data = DatasetCard.load(folder / "README.md").data
+    ids = data.license if isinstance(data.license, list) else [data.license]
+    assert ids and set(ids) <= HUB_LICENCES and "other" in ids and "cc-by-4.0" in ids
+    assert data.license_name == "licence-ouverte-etalab" and data.license_link.startswith("https://www.etalab.gouv.fr")
+    assert data.language == ["fr"] and data.configs[0]["config_name"] == "default"
 
 
 def test_same_recipe_same_id_not_rebuilt(studio_dirs, commercial):

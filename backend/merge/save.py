@@ -104,7 +104,7 @@ def _write_card(folder: Path, model_id: str, cfg: MergeConfig, base: dict, dapt:
                    + (f" ({info.reference_url})" if info.reference_url else "") + ", made with FrBio Studio"
                    + (f" (job {job_id})" if job_id else "") + "."
                    + " " + sentence(commercial, "merged"))
-    path = write_model_card(folder, title=model_id, base_models=[base["id"], dapt["id"]], snapshot=snapshot,
+    path = write_model_card(folder, title=model_id, parents=[base, dapt], relation="merge", snapshot=snapshot,
                             method=f"merge-{cfg.method}", hyperparameters=card_parameters(cfg), license=licence,
                             description=description)
     lineage = [f"- base: `{base['id']}` ({base.get('origin') or base['kind']}, licence {base.get('license') or '?'})",

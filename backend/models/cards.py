@@ -1,62 +1,74 @@
-"""The README.md model card of a model FrBio Studio produces (DAPT, merge, tiny test model), or publishes without
-one: YAML front matter the Hub reads (license, base_model, tags, datasets) and a short body stating the corpus
-snapshot's licence status, the method, hyperparameters and metrics."""
+"""The README.md model card of a model FrBio Studio produces (DAPT, checkpoint, merge, tiny test model) or publishes,
+built with huggingface_hub's `ModelCard` and `ModelCardData` from the Jinja2 template assets/templates/model_card.md.j2:
+metadata the Hub reads — licence identifiers it accepts (`other` with `license_name`/`license_link` otherwise,
+backend.hub_licences), `base_model` as Hub repository ids where a parent's origin is one (a local-only parent keeps
+its name in the body), `base_model_relation` (`finetune` for DAPT, `merge` for merges), `language`, `pipeline_tag`,
+and the model's evaluations as `model-index` entries — and a body stating the lineage, the corpus snapshot's
+licence status, the method, hyperparameters, metrics and scores."""
 from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from backend.hub_licences import card_fields
 from backend.lineage import status as status_of
+from frbio_core.settings import PROJECT_ROOT
 
 TAGS = ["frbio-studio", "biomedical", "french"]
+TEMPLATE = PROJECT_ROOT / "assets" / "templates" / "model_card.md.j2"
+RELATIONS = ("finetune", "merge", "adapter", "quantized")
 
 
-def model_card(*, title: str, base_models: list[str] | None = None, snapshot: dict | None = None,
-               method: str = "", hyperparameters: dict | None = None, metrics: dict | None = None,
-               license: str | None = None, description: str = "") -> str:
-    """The card's text. `snapshot`: {"id", "commercial_use", "licenses" (names or dicts with 'license'),
-    optionally "repo_id" when the snapshot is on the Hub}."""
-    base_models = [b for b in (base_models or []) if b]
+def hub_id(row: dict) -> str | None:
+    """The Hub repository a registered model comes from: a Hub download's repo id, the offline default's upstream
+    (SmolLM2-135M-Instruct); None for a model made or imported here."""
+    origin = row.get("origin") or ""
+    if origin.startswith("hub:"):
+        return origin[4:]
+    if origin == "default":
+        from backend.default_model import BASE_MODEL
+
+        return BASE_MODEL
+    return None
+
+
+def model_card(*, title: str, parents: list[dict] | None = None, relation: str | None = None,
+               snapshot: dict | None = None, method: str = "", hyperparameters: dict | None = None,
+               metrics: dict | None = None, license: str | None = None, description: str = "",
+               evals: list[dict] | None = None) -> str:
+    """The card's text. `parents`: registry rows (id, origin); `snapshot`: {"id", "commercial_use", "licenses"
+    (names or dicts with 'license'), optionally "repo_id" when the snapshot is on the Hub}; `evals`: [{task, title,
+    metric, value, n}] for `model-index`."""
+    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    parents = [{"id": p["id"], "hub_id": hub_id(p)} for p in parents or [] if p]
+    hub_bases = [p["hub_id"] for p in parents if p["hub_id"]]
     non_commercial = bool(snapshot) and not snapshot.get("commercial_use", True)
-    front = {"license": license or "unknown"}
-    if license and license not in _HUB_LICENCES:  # the Hub accepts its own identifiers only
-        front = {"license": "other", "license_name": license}
-    front |= {"library_name": "transformers", "pipeline_tag": "text-generation",
-              "tags": TAGS + [t for t in (method, "non-commercial" if non_commercial else "") if t]}
-    if base_models:
-        front["base_model"] = base_models[0] if len(base_models) == 1 else base_models
-    if snapshot:
-        front["datasets"] = [snapshot.get("repo_id") or snapshot["id"]]
-    lines = ["---", yaml.safe_dump(front, sort_keys=False, allow_unicode=True).strip(), "---", "", f"# {title}", ""]
-    if description:
-        lines += [description, ""]
-    if base_models:
-        lines += [f"Base model{'s' if len(base_models) > 1 else ''}: " + ", ".join(f"`{b}`" for b in base_models), ""]
-    if method:
-        lines += [f"Method: {method}", ""]
-    if snapshot:
-        licences = sorted({(x.get("license") if isinstance(x, dict) else str(x)) or "unknown"
-                           for x in snapshot.get("licenses") or []})
-        status = status_of(not non_commercial)
-        lines += [f"Training corpus: snapshot `{snapshot['id']}` ({status}"
-                  + (f"; licences: {', '.join(licences)}" if licences else "") + ").", ""]
-    for heading, values in (("Hyperparameters", hyperparameters), ("Metrics", metrics)):
-        if values:
-            lines += [f"## {heading}", "", "| name | value |", "|---|---|"]
-            lines += [f"| {k} | {_fmt(v)} |" for k, v in values.items()] + [""]
-    lines += [f"Licence: {license or 'unknown'}. Licence flags follow the sources' configuration; they are not "
-              "legal advice.", ""]
-    return "\n".join(lines)
+    results = [EvalResult(task_type="text-generation", dataset_type=e["task"], dataset_name=e["title"],
+                          dataset_split="test", metric_type=e["metric"], metric_value=e["value"])
+               for e in evals or [] if e.get("value") is not None]
+    data = ModelCardData(
+        language=["fr"], library_name="transformers", pipeline_tag="text-generation",
+        tags=TAGS + [t for t in (method, "non-commercial" if non_commercial else "") if t],
+        base_model=(hub_bases[0] if len(hub_bases) == 1 else hub_bases) or None,
+        base_model_relation=relation if hub_bases and relation in RELATIONS else None,
+        datasets=[snapshot["repo_id"]] if snapshot and snapshot.get("repo_id") else None,
+        model_name=title if results else None, eval_results=results or None,
+        **card_fields([license], single=True))
+    licences = sorted({(x.get("license") if isinstance(x, dict) else str(x)) or "unknown"
+                       for x in (snapshot or {}).get("licenses") or []})
+    tables = [(heading, [(k, _fmt(v)) for k, v in values.items()])
+              for heading, values in (("Hyperparameters", hyperparameters), ("Metrics", metrics)) if values]
+    card = ModelCard.from_template(
+        data, template_path=str(TEMPLATE), title=title, description=description, parents=parents, method=method,
+        snapshot=snapshot, snapshot_status=status_of(not non_commercial), snapshot_licences=licences, tables=tables,
+        evals=[e for e in evals or [] if e.get("value") is not None], licence_text=license or "unknown")
+    return str(card)
 
 
-def write_model_card(folder: Path | str, *, title: str, base_models: list[str] | None = None,
-                     snapshot: dict | None = None, method: str = "", hyperparameters: dict | None = None,
-                     metrics: dict | None = None, license: str | None = None, description: str = "") -> Path:
-    """Write `folder/README.md` (replacing any) and return its path."""
+def write_model_card(folder: Path | str, **fields) -> Path:
+    """Write `folder/README.md` (replacing any) from `model_card(**fields)` and return its path."""
     path = Path(folder) / "README.md"
-    path.write_text(model_card(title=title, base_models=base_models, snapshot=snapshot, method=method,
-                               hyperparameters=hyperparameters, metrics=metrics, license=license,
-                               description=description), encoding="utf-8")
+    path.write_text(model_card(**fields), encoding="utf-8")
     return path
 
 
@@ -64,19 +76,3 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value).replace("|", "\\|")
-
-
-# Licence identifiers the Hub accepts in `license:` (others go to license_name with license: other).
-_HUB_LICENCES = {
-    "apache-2.0", "mit", "openrail", "bigscience-openrail-m", "creativeml-openrail-m", "bigscience-bloom-rail-1.0",
-    "bigcode-openrail-m", "afl-3.0", "artistic-2.0", "bsl-1.0", "bsd", "bsd-2-clause", "bsd-3-clause",
-    "bsd-3-clause-clear", "c-uda", "cc", "cc0-1.0", "cc-by-2.0", "cc-by-2.5", "cc-by-3.0", "cc-by-4.0",
-    "cc-by-sa-3.0", "cc-by-sa-4.0", "cc-by-nc-2.0", "cc-by-nc-3.0", "cc-by-nc-4.0", "cc-by-nd-4.0",
-    "cc-by-nc-nd-3.0", "cc-by-nc-nd-4.0", "cc-by-nc-sa-2.0", "cc-by-nc-sa-3.0", "cc-by-nc-sa-4.0",
-    "cdla-sharing-1.0", "cdla-permissive-1.0", "cdla-permissive-2.0", "wtfpl", "ecl-2.0", "epl-1.0", "epl-2.0",
-    "etalab-2.0", "eupl-1.1", "eupl-1.2", "agpl-3.0", "gfdl", "gpl", "gpl-2.0", "gpl-3.0", "lgpl", "lgpl-2.1",
-    "lgpl-3.0", "isc", "h-research", "intel-research", "lppl-1.3c", "ms-pl", "apple-ascl", "apple-amlr",
-    "mpl-2.0", "odc-by", "odbl", "openmdw-1.0", "openrail++", "osl-3.0", "postgresql", "ofl-1.1", "ncsa",
-    "unlicense", "zlib", "pddl", "lgpl-lr", "deepfloyd-if-license", "fair-noncommercial-research-license",
-    "llama2", "llama3", "llama3.1", "llama3.2", "llama3.3", "llama4", "gemma", "other", "unknown",
-}

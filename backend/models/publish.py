@@ -6,6 +6,7 @@ saved `hf auth login`) is used only by the operator at the command line, or for 
 with --allow-server-hub-token. It is never logged nor put in a message: every Hub error is rewritten without it."""
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -70,21 +71,18 @@ def publish_snapshot(db: sqlite_utils.Database, snapshot_id: str, repo_id: str, 
 
 
 def model_card_for(db: sqlite_utils.Database, row: dict) -> str:
-    """A model card generated from a registry row: base models (as Hub ids where known), snapshot, licence."""
-    from backend.default_model import BASE_MODEL
+    """A model card generated from a registry row: its parents (as Hub ids where they come from the Hub), snapshot,
+    licence, and its evaluations as `model-index` entries (the newest result of each benchmark and metric)."""
     from backend.models.cards import model_card
 
-    bases = []
+    parents = []
     for parent in row["parents"]:
         try:
-            origin = get_model(db, parent).get("origin") or ""
+            parents.append(get_model(db, parent))
         except ModelError:
-            origin = ""
-        bases.append(origin[4:] if origin.startswith("hub:") else BASE_MODEL if origin == "default" else parent)
-    if row.get("origin") == "default":
-        bases = [BASE_MODEL]
-    elif (row.get("origin") or "").startswith("hub:") and not bases:
-        bases = [row["origin"][4:]]
+            parents.append({"id": parent})
+    if row.get("origin") == "default" or (row.get("origin") or "").startswith("hub:"):
+        parents = [row]                                  # the upstream repository is where it comes from
     snapshot = None
     if row.get("snapshot_id"):
         snap = next(iter(db["snapshots"].rows_where("id = ?", [row["snapshot_id"]], limit=1)), None) \
@@ -93,12 +91,35 @@ def model_card_for(db: sqlite_utils.Database, row: dict) -> str:
                     bool(row.get("commercial_use", 1)), "licenses": _json_list(snap.get("licenses")) if snap else []}
     facts = {k: row.get(k) for k in ("architecture", "n_params", "dtype", "context_length", "vocab_size")}
     kind = "dapt" if row.get("kind") == "checkpoint" else row.get("kind")   # a checkpoint of a DAPT run
-    return model_card(title=row.get("name") or row["id"], base_models=bases, snapshot=snapshot,
+    relation = {"dapt": "finetune", "merged": "merge"}.get(kind)
+    return model_card(title=row.get("name") or row["id"], parents=parents, relation=relation, snapshot=snapshot,
                       method=kind if kind in ("dapt", "merged") else "",
-                      hyperparameters=facts, license=row.get("license"),
+                      hyperparameters=facts, license=row.get("license"), evals=evaluations(db, row["id"]),
                       description="Published from FrBio Studio." + (
                           "" if row.get("commercial_use", 1) else " " + lineage.sentence(
                               False, kind if kind in lineage.WHY else "merged")))
+
+
+def evaluations(db: sqlite_utils.Database, model_id: str) -> list[dict]:
+    """The model's benchmark scores from the registry's evals table (perplexities left out: not a Hub metric):
+    the newest result per task and metric, as {task, title, metric, value, n}."""
+    if not db["evals"].exists():
+        return []
+    newest: dict[tuple[str, str], dict] = {}
+    for ev in db.query("SELECT task, metrics, n_samples, created_at FROM evals WHERE model_id = ? "
+                       "ORDER BY created_at", [model_id]):
+        if ev["task"].startswith("ppl") or ev["task"] == "perplexity":
+            continue
+        try:
+            metrics = json.loads(ev["metrics"] or "{}")
+        except ValueError:
+            continue
+        for metric, value in metrics.items():
+            if metric.endswith("_stderr") or not isinstance(value, (int, float)):
+                continue
+            newest[(ev["task"], metric)] = {"task": ev["task"], "title": ev["task"].removeprefix("frbio_"),
+                                            "metric": metric, "value": float(value), "n": ev["n_samples"]}
+    return list(newest.values())
 
 
 def _publish(folder: Path, repo_id: str, repo_type: str, token: str | None, private: bool, card: str | None,

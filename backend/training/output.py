@@ -91,7 +91,7 @@ def save_model(model, tokenizer, *, cfg: TrainConfig, db, home: Path, model_id: 
         if step is not None:
             hyper["checkpoint_step"] = step
         write_model_card(
-            tmp, title=model_id, base_models=[base["id"]], license=base.get("license"),
+            tmp, title=model_id, parents=[base], relation="finetune", license=base.get("license"),
             method="dapt-lora" if cfg.method == "lora" else "dapt",
             snapshot={"id": manifest.get("id") or cfg.snapshot, "commercial_use": bool(snapshot_row.get("commercial_use")),
                       "licenses": manifest.get("licenses") or []},
