@@ -1,18 +1,19 @@
 """The study report under <home>/reports/<study id>/: `report.html` (self-contained: plotly.js inline, opens
 offline) with the trade-off figure, the benchmark bars, the findings and a table of every number, and
 `report.json` with every number, every artefact id, the stage wall times, the machine and the date. Written to a
-temporary name and renamed (backend.evaluation.report.write)."""
+temporary name and renamed (backend.evaluation.report.write). The page is rendered from the Jinja2 template
+assets/templates/study_report.html.j2."""
 from __future__ import annotations
 
-import html
 import json
 import time
 from pathlib import Path
 
 from backend.evaluation import charts
 from backend.evaluation.compare import Comparison, fmt
-from backend.evaluation.report import html_table, page_head, write
+from backend.evaluation.report import write
 from frbio_core.settings import Settings
+from frbio_core.templates import render
 from backend.study.config import StudyConfig
 from backend.study.figures import tradeoff_figure
 from backend.study.results import (QUESTION, findings, labelled_comparison, machine, result_rows, results_table,
@@ -78,9 +79,8 @@ def html_text(db, home: Path, settings: Settings, row: dict, data: dict) -> str:
     if comp is not None and comp.complete:
         benchmarks = Comparison(comp.cfg, comp.models, [t for t in comp.tasks if t.name != "perplexity"], comp.cells)
         figures.append(charts.bars(benchmarks, "Benchmarks (higher is better; ± standard error)"))
-    plots = "".join(pio.to_html(f, full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
-                    for i, f in enumerate(figures))
-    results = html_table(*results_table(data["results"])) if data["results"] else "<p>not evaluated yet</p>"
+    plots = [pio.to_html(f, full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
+             for i, f in enumerate(figures)]
     sweep = data["sweep"] or {"points": []}
     best = data["artefacts"]["best_t"]
     sweep_rows = [[f"{p['value']:g}" + (" (best)" if best is not None and abs(p["value"] - best) < 1e-9 else ""),
@@ -101,25 +101,13 @@ def html_text(db, home: Path, settings: Settings, row: dict, data: dict) -> str:
     where = (f"{m.get('cpus')} CPUs ({m.get('cpu', '?')}), {m.get('memory_gb', '?')} GB RAM"
              + (f", GPUs: {', '.join(m['gpus'])}" if m.get("gpus") else ", no GPU")
              + f"; Python {m.get('python')}, torch {m.get('torch', '?')}")
-    found = "".join(f"<li>{html.escape(f)}</li>" for f in data["findings"]) or "<li>no results yet</li>"
     total = data["total_wall_s"]
-    return page_head(f"FrBio Studio — {row['id']}") + f"""<h1>Reproducing the paper's question — {html.escape(row['name'] or row['id'])}</h1>
-<p><b>Question.</b> {html.escape(QUESTION)} (Mannion et al., LREC 2026.)</p>
-<p><b>Budget.</b> {html.escape(data['budget'])}.</p>
-<p><b>Run.</b> study {html.escape(row['id'])}, started {html.escape(data['created'])}, report {html.escape(data['date'])};
-total wall time {fmt(total, 1) if total is not None else '—'} s; machine: {html.escape(where)}.</p>
-<h2>What the numbers say</h2><ul>{found}</ul>
-<h2>Figures</h2>{plots}
-<h2>Results</h2><p>Δ is the change from the base (▲ better, ▼ worse; lower is better for every perplexity);
-± is the standard error; n is in the per-number JSON.</p>{results}
-<h2>SLERP sweep (perplexity, in memory)</h2>{html_table(['t', 'domain', 'general French', 'general English', 'Pareto'], sweep_rows)}
-<h2>Sweep vs saved models</h2><p>The same validation blocks measured on the in-memory sweep point and on the saved,
-registered model at the same t (evaluation job).</p>{html_table(['model', 'metric', 'sweep', 'saved model', 'difference'], check)}
-<h2>Stages</h2>{html_table(['stage', 'wall time (s)', 'started', 'jobs (run time)'], stages)}
-<h2>Artefacts</h2>{html_table(['what', 'id'], arts)}
-<h2>Configuration</h2><pre>{html.escape(json.dumps(data['config'], indent=1))}</pre>
-</body></html>
-"""
+    return render("study_report.html.j2", title=f"FrBio Studio — {row['id']}", name=row["name"] or row["id"],
+                  question=QUESTION, budget=data["budget"], study=row["id"], created=data["created"],
+                  date=data["date"], total=fmt(total, 1) if total is not None else "—", where=where,
+                  findings=data["findings"], plots=plots,
+                  results=results_table(data["results"]) if data["results"] else None, sweep_rows=sweep_rows,
+                  check=check, stages=stages, artefacts=arts, config=json.dumps(data["config"], indent=1))
 
 
 def write_report(db, home: Path, settings: Settings, row: dict) -> dict[str, Path]:
