@@ -63,3 +63,21 @@ def test_bad_build_input_exits_2_with_a_clear_line(make_home, data, args, messag
     out = run_cli("corpus", "build", *args, home=make_home(), data=data)
     assert out.returncode == 2 and message in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_every_command_and_subcommand_prints_its_help():
+    """`--help` of every command works (argparse formats help texts with %: a bare "95 %" broke one)."""
+    import argparse
+
+    from backend.__main__ import build_parser
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> int:
+        assert parser.format_help(), path
+        count = 1
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    count += walk(sub, f"{path} {name}")
+        return count
+
+    assert walk(build_parser(), "backend") > 40

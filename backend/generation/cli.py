@@ -112,7 +112,7 @@ def add_generate_command(subparsers) -> None:
     p.add_argument("--models", nargs="*", metavar="ID", help="only pairs within these models")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_winrates)
-    p = arena.add_parser("ratings", help="Bradley–Terry ratings (Elo scale) with 95 % bootstrap intervals, dangerous-"
+    p = arena.add_parser("ratings", help="Bradley–Terry ratings (Elo scale) with 95 %% bootstrap intervals, dangerous-"
                          "answer rates and rater agreement")
     p.add_argument("--rounds", type=int, default=1000, help="bootstrap resamples of the votes (default 1000)")
     p.add_argument("--json", action="store_true", help="print JSON")
