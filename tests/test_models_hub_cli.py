@@ -173,6 +173,12 @@ def test_publish_with_stand_in_hub_generates_card(tiny_home, tmp_path, db, monke
     card = calls["ops"]["README.md"].path_or_fileobj.decode()
     assert "base_model: HuggingFaceTB/SmolLM2-135M-Instruct" in card and "snap-nc" in card
     assert "NON-COMMERCIAL" in card and "CC-BY-NC-4.0" in card and "license: apache-2.0" in card
+    assert "base_model_relation: finetune" in card and "datasets:" not in card   # the snapshot is not on the Hub
+    # once its snapshot is published, the model's card names that dataset repository
+    publish.publish_snapshot(db, "snap-nc", "me/frbio-corpus", token=FAKE_TOKEN)
+    publish.publish_model(db, "dapt", "me/frbio-dapt", token=FAKE_TOKEN)
+    card = calls["ops"]["README.md"].path_or_fileobj.decode()
+    assert "datasets:\n- me/frbio-corpus" in card
 
 
 def test_write_model_card_round_trips_licence(tmp_path):

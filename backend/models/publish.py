@@ -88,7 +88,8 @@ def model_card_for(db: sqlite_utils.Database, row: dict) -> str:
         snap = next(iter(db["snapshots"].rows_where("id = ?", [row["snapshot_id"]], limit=1)), None) \
             if db["snapshots"].exists() else None
         snapshot = {"id": row["snapshot_id"], "commercial_use": bool(snap["commercial_use"]) if snap else
-                    bool(row.get("commercial_use", 1)), "licenses": _json_list(snap.get("licenses")) if snap else []}
+                    bool(row.get("commercial_use", 1)), "licenses": _json_list(snap.get("licenses")) if snap else [],
+                    "repo_id": published_repo(db, row["snapshot_id"])}
     facts = {k: row.get(k) for k in ("architecture", "n_params", "dtype", "context_length", "vocab_size")}
     kind = "dapt" if row.get("kind") == "checkpoint" else row.get("kind")   # a checkpoint of a DAPT run
     relation = {"dapt": "finetune", "merged": "merge"}.get(kind)
@@ -98,6 +99,19 @@ def model_card_for(db: sqlite_utils.Database, row: dict) -> str:
                       description="Published from FrBio Studio." + (
                           "" if row.get("commercial_use", 1) else " " + lineage.sentence(
                               False, kind if kind in lineage.WHY else "merged")))
+
+
+def published_repo(db: sqlite_utils.Database, target: str) -> str | None:
+    """The Hub repository `target` (a snapshot, a model) was last published to, from the audit log."""
+    if not db["audit"].exists():
+        return None
+    for row in db.query("SELECT detail FROM audit WHERE action = 'publish' AND target = ? ORDER BY at DESC LIMIT 1",
+                        [target]):
+        try:
+            return json.loads(row["detail"] or "{}").get("repo_id")
+        except ValueError:
+            return None
+    return None
 
 
 def evaluations(db: sqlite_utils.Database, model_id: str) -> list[dict]:
