@@ -92,8 +92,10 @@ def build_compare_tab(studio: Studio):
             status = gr.Markdown(elem_id="cmp-status")
             follow = Follower(studio, "cmp")
             gr.Markdown(tr("cmp.scoring"))
-    table = gr.Dataframe(interactive=False, wrap=True, elem_id="cmp-table", label=tr("cmp.results"))
-    verdicts = gr.Dataframe(interactive=False, wrap=True, elem_id="cmp-verdicts", label=tr("cmp.verdicts"))
+    # hidden until there is something to show (an empty gradio table shows placeholder headers "1 2 3")
+    table = gr.Dataframe(interactive=False, wrap=True, elem_id="cmp-table", label=tr("cmp.results"), visible=False)
+    verdicts = gr.Dataframe(interactive=False, wrap=True, elem_id="cmp-verdicts", label=tr("cmp.verdicts"),
+                            visible=False)
     with gr.Row():
         bars = gr.Plot(elem_id="cmp-bars", show_label=False)
         tradeoff = gr.Plot(elem_id="cmp-tradeoff", show_label=False)
@@ -102,7 +104,7 @@ def build_compare_tab(studio: Studio):
             item_task = gr.Dropdown([], label=tr("cmp.item_task"), elem_id="cmp-item-task", scale=3)
             disagree = gr.Checkbox(value=False, label=tr("cmp.disagree"), elem_id="cmp-disagree", scale=2)
             items_btn = gr.Button(tr("cmp.show_items"), scale=1, elem_id="cmp-show-items")
-        items = gr.Dataframe(interactive=False, wrap=True, elem_id="cmp-items")
+        items = gr.Dataframe(interactive=False, wrap=True, elem_id="cmp-items", visible=False)
     with gr.Accordion(tr("cmp.export"), open=False):
         export_btn = gr.Button(tr("cmp.export_button"), elem_id="cmp-export")
         files = gr.File(label=tr("cmp.files"), file_count="multiple", interactive=False, elem_id="cmp-files")
@@ -129,7 +131,8 @@ def build_compare_tab(studio: Studio):
         v_headers, v_rows = verdict_table(comp, language)
         has_ppl = any(t.name == PERPLEXITY for t in comp.tasks)
         drill = [(t.title, t.name) for t in comp.tasks if t.name != PERPLEXITY]
-        return [pd.DataFrame(rows, columns=headers), pd.DataFrame(v_rows, columns=v_headers), charts.bars(comp),
+        return [gr.update(value=pd.DataFrame(rows, columns=headers), visible=True),
+                gr.update(value=pd.DataFrame(v_rows, columns=v_headers), visible=bool(v_rows)), charts.bars(comp),
                 gr.update(value=charts.tradeoff(comp), visible=has_ppl),
                 gr.update(choices=drill, value=drill[0][1] if drill else None)]
 
@@ -145,11 +148,12 @@ def build_compare_tab(studio: Studio):
         try:
             comp = comparison(model_ids, task_names, values)
         except EvalError as exc:
-            return pd.DataFrame([[f"❌ {exc}"]], columns=["error"])
+            gr.Warning(str(exc))
+            return gr.update(visible=False)
         if not task:
-            return pd.DataFrame()
+            return gr.update(visible=False)
         headers, rows = drill_table(comp, drill_down(studio.db, comp, task, disagree_only=only_disagree))
-        return pd.DataFrame(rows, columns=headers)
+        return gr.update(value=pd.DataFrame(rows, columns=headers), visible=True)
 
     def on_export(model_ids, task_names, *values):
         try:

@@ -98,7 +98,8 @@ def build_reproduce_tab(studio: Studio):
     with gr.Row():
         curves = gr.Plot(label=tr("rep.curves"), elem_id="rep-curves")
         figure = gr.Plot(show_label=False, elem_id="rep-tradeoff")
-    results = gr.Dataframe(interactive=False, wrap=True, label=tr("rep.results"), elem_id="rep-results")
+    results = gr.Dataframe(interactive=False, wrap=True, label=tr("rep.results"), elem_id="rep-results",
+                           visible=False)      # until the report is written (an empty table shows "1 2 3")
     findings = gr.Markdown(tr("rep.waiting"), elem_id="rep-findings")
     artefacts = gr.Dataframe(headers=view.ARTEFACT_HEADERS, interactive=False, wrap=True, label=tr("rep.artefacts"),
                              elem_id="rep-artefacts")
@@ -146,7 +147,7 @@ def build_reproduce_tab(studio: Studio):
         figure_value = tradeoff_figure((row or {}).get("artefacts", {}).get("sweep"),
                                        (row or {}).get("artefacts", {}).get("best_t")) if row else None
         return [view.status_markdown(row), stage_rows, live, figure_value,
-                _frame(rows, headers) if headers else pd.DataFrame(),
+                gr.update(value=_frame(rows, headers), visible=True) if headers else gr.update(visible=False),
                 "\n".join(f"- {f}" for f in found) if found else tr("rep.waiting"),
                 _frame(view.artefact_rows(row), view.ARTEFACT_HEADERS),
                 gr.update(choices=view.study_choices(studio.db)), gr.update(), rev]

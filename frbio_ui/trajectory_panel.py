@@ -55,25 +55,26 @@ def build_trajectory_panel(studio: Studio, run_pick) -> None:
         follow = Follower(studio, "traj")
         chart = gr.Plot(elem_id="traj-chart", show_label=False)
         tradeoff = gr.Plot(elem_id="traj-tradeoff", show_label=False)
-        grid = gr.Dataframe(interactive=False, wrap=True, elem_id="traj-table")
+        grid = gr.Dataframe(interactive=False, wrap=True, elem_id="traj-table", visible=False)   # until shown
 
     def data(run, task_names, n, follows=False) -> dict:
         return {"run": run or "", "tasks": task_names or [], "limit": int(n) if n else None, "follow": bool(follows)}
 
     def on_show(run, task_names, n, follows=False):
         if not run:
-            return "❌ " + tr("traj.pick", "Select a training run in the list above."), None, None, None
+            return ("❌ " + tr("traj.pick", "Select a training run in the list above."), None, None,
+                    gr.update(visible=False))
         try:
             cfg = EVAL.parse({**data(run, task_names, n), "run": "", "follow": False})   # every point's settings
             traj = trajectory(studio.db, studio.settings, run, cfg)
         except EvalError as exc:
-            return f"❌ {exc}", None, None, None
+            return f"❌ {exc}", None, None, gr.update(visible=False)
         headers, rows = table(traj)
         pending = (" " + tr("traj.pending", "Not evaluated yet: ") + ", ".join(traj["pending"])
                    if traj["pending"] else "")
         said = f"**{run}**: {len(traj['points'])} points (steps {', '.join(str(p['step']) for p in traj['points'])})."
         return (said + pending, charts.trajectory(traj), charts.trajectory_tradeoff(traj),
-                pd.DataFrame(rows, columns=headers))
+                gr.update(value=pd.DataFrame(rows, columns=headers), visible=True))
 
     wire_launch(studio, EVAL, evaluate_btn, [run_pick, tasks, limit, follow_box], data, follow, msg, summarize=False)
     follow.on_done(lambda ids, *values: on_show(*values), [run_pick, tasks, limit], [msg, chart, tradeoff, grid])

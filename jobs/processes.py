@@ -42,9 +42,12 @@ def worker_alive(pid: int | None, job_id: str | None = None) -> bool:
     if job_id is None:
         return True
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
+    if not raw:   # a process in the middle of exec (its new arguments not set up yet) reads empty: not gone
+        return True
+    cmdline = raw.split(b"\0")
     return b"jobs.worker" in cmdline and job_id.encode() in cmdline
 
 

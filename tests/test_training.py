@@ -107,7 +107,9 @@ def test_full_run_loss_decreases_and_the_model_is_saved_with_card_and_lineage(en
     assert folder.parent == env["home"] / "models" and (folder / "model.safetensors").is_file()
     assert (folder / "tokenizer.json").is_file() and not list(folder.parent.glob(".*tmp*"))
     card = (folder / "README.md").read_text()
-    assert "base_model: tiny" in card and env["snapshot"] in card and "Commercial use allowed" in card
+    # `tiny` was made here, not downloaded: named in the body, not as the Hub's `base_model`
+    assert "Base model: `tiny`" in card and "base_model:" not in card
+    assert env["snapshot"] in card and "Commercial use allowed" in card
     assert "| learning_rate | 0.003 |" in card and "| domain_ppl |" in card and "initial_domain_ppl" in card
     # the saved folder is a plain model that loads and scores as the run's final evaluation did
     from transformers import AutoModelForCausalLM

@@ -70,6 +70,8 @@ def test_launch_tiny_run_and_watch_its_curve(page: Page, train_tab):
     # the run's trajectory: base, the checkpoint kept at step 20, the trained model at 40
     open_tab(page, "Train", page.locator("#train-launch"))
     page.locator("#traj-accordion").get_by_text("Trajectory").click()
+    expect(page.locator("#traj-follow")).to_be_visible()
+    expect(page.locator("#traj-table")).to_be_hidden()      # no empty table with placeholder headers yet
     set_number(page, "Items per benchmark (empty: all)", 4)
     page.locator("#traj-evaluate").click()
     expect(page.locator("#traj-msg")).to_contain_text(re.compile("queued as|nothing to run"), timeout=30_000)
