@@ -1,4 +1,4 @@
-"""Report: a real DAPT run's trajectory, as the README shows it (a report of what came out, not a speed comparison).
+"""Report: a real DAPT run's trajectory, as docs/training.md shows it (a report of what came out, not a speed comparison).
 
 Given a home and a finished training run that kept checkpoints as models, and the benchmark settings its points
 were evaluated with (`python -m backend eval --run JOB …`, one group of tasks per limit), writes

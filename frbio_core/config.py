@@ -25,6 +25,17 @@ def labels(en: str, fr: str | None = None, **extra: Any) -> dict:
     return {"label": en, **({"label_fr": fr} if fr else {}), **extra}
 
 
+def field_group(model: type[BaseModel], name: str) -> str | None:
+    """The section a field belongs to (`labels(..., group=...)`), None for the fields shown first."""
+    extra = model.model_fields[name].json_schema_extra
+    return extra.get("group") if isinstance(extra, dict) else None
+
+
+def groups_of(model: type[BaseModel]) -> dict[str, dict]:
+    """The model's sections in order ({name: {label, label_fr, when}}), from its `GROUPS` class variable."""
+    return dict(getattr(model, "GROUPS", None) or {})
+
+
 def field_labels(model: type[BaseModel], name: str) -> tuple[str, str | None]:
     """(English, French) label of a field: its declared labels, else its name in words."""
     extra = model.model_fields[name].json_schema_extra

@@ -9,7 +9,7 @@ from typing import Any, Callable, Sequence
 import gradio as gr
 from pydantic import BaseModel
 
-from frbio_core.config import choices_of, field_kind, field_labels
+from frbio_core.config import choices_of, field_group, field_kind, field_labels, groups_of
 from frbio_ui.i18n import add_strings, tr
 
 
@@ -122,17 +122,38 @@ def build_form(model: type[BaseModel], *, values: BaseModel | None = None, choic
     form = _form or Form(model)
     values = values if values is not None else model.model_construct()  # required fields start empty
     choices, custom = choices or {}, custom or {}
-    for name, f in model.model_fields.items():
-        if name in skip:
+    sections = groups_of(model)
+    names = [n for n in model.model_fields if n not in skip]
+    grouped = {g: [n for n in names if field_group(model, n) == g] for g in sections}
+    for name in (n for n in names if field_group(model, n) not in sections):   # the fields most people change
+        _field(form, model, name, values, choices, custom, _prefix)
+    for group, members in grouped.items():
+        if not members:
             continue
-        value = getattr(values, name, None)
-        if name in custom:
-            comp = custom[name](form)
-        elif field_kind(f.annotation) == "model":
-            with gr.Accordion(label=field_label(model, name), open=False):
-                build_form(f.annotation, values=value, _prefix=_prefix + (name,), _form=form)
-            continue
-        else:
-            comp = _widget(model, name, f, value, choices)
-        form.fields.append((_prefix + (name,), comp))
+        spec = sections[group]
+        key = f"{model.__name__}.group.{group}"
+        add_strings({key: spec["label"]}, {key: spec.get("label_fr") or spec["label"]})
+        with gr.Accordion(label=tr(key), open=False, elem_id=f"group-{model.__name__}-{group}") as section:
+            for name in members:
+                _field(form, model, name, values, choices, custom, _prefix)
+        for other, shown in (spec.get("when") or {}).items():   # e.g. LoRA settings only while method is 'lora'
+            trigger = next((c for p, c in form.fields if p == _prefix + (other,)), None)
+            if trigger is not None:
+                section.visible = getattr(values, other, None) == shown
+                trigger.change(lambda v, shown=shown: gr.update(visible=v == shown), trigger, section,
+                               show_progress="hidden")
     return form
+
+
+def _field(form: Form, model, name: str, values, choices: dict, custom: dict, prefix: tuple[str, ...]) -> None:
+    f = model.model_fields[name]
+    value = getattr(values, name, None)
+    if name in custom:
+        comp = custom[name](form)
+    elif field_kind(f.annotation) == "model":
+        with gr.Accordion(label=field_label(model, name), open=False):
+            build_form(f.annotation, values=value, _prefix=prefix + (name,), _form=form)
+        return
+    else:
+        comp = _widget(model, name, f, value, choices)
+    form.fields.append((prefix + (name,), comp))

@@ -22,7 +22,7 @@ def study_benchmarks(settings=None) -> list[str]:
 BENCHMARKS = study_benchmarks()   # the built-in ones, as read when this module was imported
 SWEEP_GRID = [round(i / 10, 1) for i in range(11)]
 
-# What each budget means. cpu-hour is sized from measurements on this 2-core machine (README "Reproducing the
+# What each budget means. cpu-hour is sized from measurements on this 2-core machine (docs/study.md "Reproducing the
 # paper's question"): DAPT of SmolLM2-135M at ~160 tok/s in fp32 on the Intel Xeon CI machine (bf16 is slower there),
 # evaluation ~1.6 s per FrenchMedMCQA-single item, ~0.9 s per FrenchMedMCQA-all item, ~3 s per SIB-200 and PubMedQA
 # item (few-shot contexts), so that four models are scored in about 25 minutes.

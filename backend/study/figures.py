@@ -1,6 +1,6 @@
 """The study's trade-off figure: the SLERP sweep as a curve of domain perplexity against general French and general
 English perplexity (lower is better on both axes), with the base, the DAPT model, t = 0.5 and the best point
-labelled. Shared by the HTML report, the Reproduce tab and the README image."""
+labelled. Shared by the HTML report, the Reproduce tab and the image in docs/study.md."""
 from __future__ import annotations
 
 import plotly.graph_objects as go

@@ -8,7 +8,7 @@ packed blocks without padding. Only the block size differs: 256 tokens for the C
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -22,6 +22,15 @@ class TrainConfig(BaseModel):
     """Domain-adaptive pre-training (causal LM) of a registered model on a corpus snapshot."""
 
     model_config = ConfigDict(extra="forbid")
+    # the sections of the form and of `--help` that fields name with `group=`, in order; the fields most people
+    # change first have none. `when`: shown only while another field has that value.
+    GROUPS: ClassVar[dict] = {
+        "lora": {"label": "LoRA settings", "label_fr": "Réglages LoRA", "when": {"method": "lora"}},
+        "optimisation": {"label": "Optimisation", "label_fr": "Optimisation"},
+        "evaluation": {"label": "Evaluation and checkpoints", "label_fr": "Évaluation et points de contrôle"},
+        "speed": {"label": "Precision and speed", "label_fr": "Précision et vitesse"},
+        "distributed": {"label": "Several GPUs", "label_fr": "Plusieurs GPU"},
+    }
 
     base_model: str = Field("smollm2-135m-instruct", description=(
         "Registered model to continue pre-training (its id in the model registry; the offline default is "
@@ -38,35 +47,35 @@ class TrainConfig(BaseModel):
         "adapter is merged into the base for the saved model and also kept on its own)."),
             json_schema_extra=labels("Method (full or LoRA)", "Méthode (complète ou LoRA)"))
     lora_r: int = Field(16, ge=1, le=1024, description="LoRA rank (method 'lora' only).",
-        json_schema_extra=labels("LoRA rank", "Rang LoRA"))
+        json_schema_extra=labels("LoRA rank", "Rang LoRA", group="lora"))
     lora_alpha: int = Field(32, ge=1, le=4096, description="LoRA scaling alpha; the update is scaled by alpha / r.",
-        json_schema_extra=labels("LoRA alpha", "Alpha LoRA"))
+        json_schema_extra=labels("LoRA alpha", "Alpha LoRA", group="lora"))
     lora_dropout: float = Field(0.05, ge=0.0, le=0.9,
-        json_schema_extra={**labels("LoRA dropout", "Dropout LoRA"), "step": 0.01},
+        json_schema_extra={**labels("LoRA dropout", "Dropout LoRA", group="lora"), "step": 0.01},
                                 description="Dropout on the LoRA branch during training.")
     lora_target_modules: list[str] = Field(default_factory=lambda: list(LORA_TARGETS), description=(
         "Module names that get adapters (Llama/Qwen projections by default; ['all-linear'] for every linear "
-        "layer but the output head)."), json_schema_extra=labels("LoRA target modules", "Modules ciblés par LoRA"))
+        "layer but the output head)."), json_schema_extra=labels("LoRA target modules", "Modules ciblés par LoRA", group="lora"))
     learning_rate: float = Field(2e-5, gt=0.0, le=1.0,
         json_schema_extra={**labels("Learning rate", "Taux d'apprentissage"), "ui": "number", "step": 1e-6},
                                  description="Peak learning rate (the paper: 2e-5).")
     lr_scheduler: Literal["cosine", "linear", "constant"] = Field("cosine", description=(
         "Decay of the learning rate after warm-up, down to 0 at max_steps ('constant' keeps it)."),
-            json_schema_extra=labels("Learning rate schedule", "Évolution du taux d'apprentissage"))
+            json_schema_extra=labels("Learning rate schedule", "Évolution du taux d'apprentissage", group="optimisation"))
     warmup_steps: int = Field(0, ge=0, le=10_000_000, description="Linear warm-up steps from 0 (the paper: none).",
-        json_schema_extra=labels("Warm-up steps", "Pas d'échauffement"))
+        json_schema_extra=labels("Warm-up steps", "Pas d'échauffement", group="optimisation"))
     weight_decay: float = Field(0.05, ge=0.0, le=1.0,
-        json_schema_extra={**labels("Weight decay", "Décroissance des poids"), "step": 0.01}, description=(
+        json_schema_extra={**labels("Weight decay", "Décroissance des poids", group="optimisation"), "step": 0.01}, description=(
         "AdamW decoupled weight decay (not applied to biases and norm weights), the paper's 0.05."))
     max_grad_norm: float = Field(1.0, ge=0.0, le=1e6, description="Gradient clipping by global norm (0 = none).",
-        json_schema_extra=labels("Gradient clipping (max norm)", "Écrêtage du gradient (norme max.)"))
+        json_schema_extra=labels("Gradient clipping (max norm)", "Écrêtage du gradient (norme max.)", group="optimisation"))
     max_steps: int = Field(100, ge=1, le=10_000_000, description=(
         "Optimizer steps to run. Tokens per step = micro_batch_size × grad_accum × block_size (× GPUs)."),
             json_schema_extra=labels("Training steps", "Pas d'entraînement"))
     micro_batch_size: int = Field(8, ge=1, le=1024, description="Blocks per forward/backward pass (per device).",
         json_schema_extra=labels("Micro-batch size", "Taille du micro-lot"))
     grad_accum: int = Field(1, ge=1, le=4096, description="Micro-batches accumulated into one optimizer step.",
-        json_schema_extra=labels("Gradient accumulation", "Accumulation de gradients"))
+        json_schema_extra=labels("Gradient accumulation", "Accumulation de gradients", group="optimisation"))
     block_size: int = Field(256, ge=16, le=131_072, description=(
         "Tokens per packed training block (documents joined with EOS, no padding). 256 for the CPU demo; the paper "
         "uses 2048. At most the model's context length."),
@@ -74,56 +83,56 @@ class TrainConfig(BaseModel):
     precision: Literal["auto", "bf16", "fp32"] = Field("auto", description=(
         "'auto': bf16 autocast where the device supports it (a CUDA GPU with bf16, a CPU with AVX512-BF16/AMX: "
         "about 1.4× faster there), else fp32. Weights and optimizer states stay fp32 either way."),
-            json_schema_extra=labels("Precision", "Précision numérique"))
+            json_schema_extra=labels("Precision", "Précision numérique", group="speed"))
     gradient_checkpointing: bool = Field(False, description=(
         "Recompute activations in the backward pass: far less activation memory, about 30 % more compute."),
-            json_schema_extra=labels("Gradient checkpointing", "Recalcul des activations (gradient checkpointing)"))
+            json_schema_extra=labels("Gradient checkpointing", "Recalcul des activations (gradient checkpointing)", group="speed"))
     compile: Literal["auto", "on", "off"] = Field("auto", description=(
         "torch.compile the model for training (inductor): on this 2-core CPU 1.5× the tokens/s of eager with bf16 "
         "(bench/README.md), after a compile of about a minute at the first step. 'auto': on for models of 50M+ "
         "parameters trained for 60+ steps (where it pays back), off otherwise. Falls back to eager if compiling "
-        "fails."), json_schema_extra=labels("Compile the model (torch.compile)", "Compiler le modèle (torch.compile)"))
+        "fails."), json_schema_extra=labels("Compile the model (torch.compile)", "Compiler le modèle (torch.compile)", group="speed"))
     attention: Literal["auto", "sdpa", "eager"] = Field("auto", description=(
         "Attention kernel. 'auto': 'eager' (scores materialised, fused by torch.compile: fastest on a CPU for blocks "
         "up to 512 tokens) when compiling on a CPU, else 'sdpa' (PyTorch's fused attention; the choice for GPUs and "
-        "long blocks)."), json_schema_extra=labels("Attention kernel", "Noyau d'attention"))
+        "long blocks)."), json_schema_extra=labels("Attention kernel", "Noyau d'attention", group="speed"))
     eval_every: int = Field(25, ge=0, le=10_000_000, description=(
         "Evaluate domain and general-domain perplexity every N steps (also before the first step and after the "
         "last; 0 = only then)."),
-            json_schema_extra=labels("Evaluate perplexity every N steps", "Mesurer la perplexité tous les N pas"))
+            json_schema_extra=labels("Evaluate perplexity every N steps", "Mesurer la perplexité tous les N pas", group="evaluation"))
     eval_batches: int = Field(8, ge=1, le=100_000, description=(
         "At most this many micro-batches of each validation set per evaluation (the same blocks every time)."),
-            json_schema_extra=labels("Evaluation batches", "Lots d'évaluation"))
+            json_schema_extra=labels("Evaluation batches", "Lots d'évaluation", group="evaluation"))
     save_every: int = Field(25, ge=0, le=10_000_000, description=(
         "Write a resumable checkpoint every N steps (0 = none: a stopped job restarts from step 0)."),
-            json_schema_extra=labels("Checkpoint every N steps", "Point de contrôle tous les N pas"))
+            json_schema_extra=labels("Checkpoint every N steps", "Point de contrôle tous les N pas", group="evaluation"))
     keep_last: int = Field(2, ge=1, le=1000, description="Checkpoints kept (older ones are deleted).",
-        json_schema_extra=labels("Checkpoints kept", "Points de contrôle conservés"))
+        json_schema_extra=labels("Checkpoints kept", "Points de contrôle conservés", group="evaluation"))
     keep_every: int = Field(0, ge=0, le=10_000_000, description=(
         "Keep a checkpoint for good every N steps, as a model of its own (kind 'checkpoint': evaluated, merged, "
         "compared like any model); 0 = none. Apart from the resumable checkpoints above."),
             json_schema_extra=labels("Keep a checkpoint as a model every N steps",
-                                     "Garder un point de contrôle comme modèle tous les N pas"))
+                                     "Garder un point de contrôle comme modèle tous les N pas", group="evaluation"))
     keep_steps: list[int] = Field(default_factory=list, description=(
         "Also keep these steps as models (e.g. 500 1000 1440); comma-separated on the command line."),
-            json_schema_extra=labels("Keep these steps as models", "Garder ces pas comme modèles"))
+            json_schema_extra=labels("Keep these steps as models", "Garder ces pas comme modèles", group="evaluation"))
     seed: int = Field(42, ge=0, le=2**32 - 1, description=(
         "Seed for the block order, LoRA initialisation and dropout: same seed and data, same run."),
-            json_schema_extra=labels("Random seed", "Graine aléatoire"))
+            json_schema_extra=labels("Random seed", "Graine aléatoire", group="optimisation"))
     num_threads: int = Field(0, ge=0, le=1024, description="CPU threads for torch (0 = one per core).",
-        json_schema_extra=labels("CPU threads", "Fils d'exécution CPU"))
+        json_schema_extra=labels("CPU threads", "Fils d'exécution CPU", group="speed"))
     num_gpus: int = Field(1, ge=1, le=64, description=(
         "GPUs for one job: more than one launches it through `accelerate launch` (see strategy)."),
-            json_schema_extra=labels("GPUs", "Nombre de GPU"))
+            json_schema_extra=labels("GPUs", "Nombre de GPU", group="distributed"))
     strategy: Literal["ddp", "fsdp"] = Field("ddp", description=(
         "Multi-GPU strategy: DDP (a full copy per GPU) or FSDP full shard (the paper); ignored on one device."),
-            json_schema_extra=labels("Multi-GPU strategy", "Stratégie multi-GPU"))
+            json_schema_extra=labels("Multi-GPU strategy", "Stratégie multi-GPU", group="distributed"))
     trackers: list[Literal["tensorboard", "mlflow", "wandb", "trackio"]] = Field(
         default_factory=lambda: ["tensorboard"], description=(
             "Experiment trackers: TensorBoard is always written (job folder/tensorboard); add mlflow (local store "
             "unless the server's settings name one), wandb (offline unless set online), trackio (local). None beyond "
             "TensorBoard: the server's default trackers."),
-            json_schema_extra=labels("Experiment trackers", "Suivi des expériences"))
+            json_schema_extra=labels("Experiment trackers", "Suivi des expériences", group="evaluation"))
 
     _snapshot_given = required_text("snapshot", hint="the id of a built corpus snapshot (snap-…)")
 

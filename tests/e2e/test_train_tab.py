@@ -12,7 +12,7 @@ from frbio_core import registry
 from backend.corpus import catalogue, snapshot
 from backend.corpus.recipe import Recipe
 from backend.models.importing import make_tiny_model
-from tests.e2e.conftest import choose_option, open_tab, set_number
+from tests.e2e.conftest import choose_option, number_box, open_tab, reveal, set_number
 
 
 def prepare(app_server) -> str:
@@ -41,8 +41,20 @@ def train_tab(app_server, page: Page, shared_data) -> str:
 
 
 def test_launch_tiny_run_and_watch_its_curve(page: Page, train_tab):
-    for label, value in (("Training steps", 40), ("Micro-batch size", 4), ("Block size", 64),
-                         ("Evaluate perplexity every", 10), ("Checkpoint every", 20),
+    # the fields most people change first; the rest in labelled sections, LoRA's only while LoRA is chosen
+    lora = page.locator("#group-TrainConfig-lora")
+    expect(lora).to_be_hidden()
+    for title in ("Optimisation", "Evaluation and checkpoints", "Precision and speed", "Several GPUs"):
+        expect(page.get_by_text(title, exact=True)).to_be_visible()
+    page.get_by_label("lora", exact=True).check()
+    expect(lora).to_be_visible()
+    page.get_by_label("full", exact=True).check()
+    expect(lora).to_be_hidden()
+    for label, value in (("Training steps", 40), ("Micro-batch size", 4), ("Block size", 64)):
+        set_number(page, label, value)
+    reveal(page, page.get_by_text("Evaluation and checkpoints", exact=True),
+           number_box(page, "Evaluate perplexity every"))
+    for label, value in (("Evaluate perplexity every", 10), ("Checkpoint every", 20),
                          ("Keep a checkpoint as a model every", 20)):
         set_number(page, label, value)
 
