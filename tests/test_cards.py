@@ -5,6 +5,7 @@ huggingface_hub parses back to the registry's scores (a real evaluation of a tin
 from __future__ import annotations
 
 import inspect
+from types import SimpleNamespace
 
 from huggingface_hub import ModelCard, ModelCardData
 from huggingface_hub.repocard_data import model_index_to_eval_results
@@ -72,3 +73,19 @@ def test_a_published_models_card_carries_its_evaluations_as_model_index(make_hom
         ("frbio_sib200_fr", "acc", acc)]
     assert published.data.license in HUB_LICENCES and set(published.data.to_dict()) <= FIELDS
     assert f"| sib200_fr | acc | {acc:.4f} | 4 |" in published.text
+
+    # publishing the model uploads its own card (written when it was made) with the evaluation added
+    import huggingface_hub
+
+    from backend.models import publish
+
+    sent = {}
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", lambda self, repo_id, **kw: f"https://hf.co/{repo_id}")
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_commit", lambda self, repo_id, operations, **kw: (
+        sent.update({op.path_in_repo: op for op in operations}) or SimpleNamespace(oid="c" * 40)))
+    result = publish.publish_model(studio.db, "tiny-card", "me/tiny-card", token="hf_" + "x" * 30)
+    uploaded = ModelCard(sent["README.md"].path_or_fileobj.decode())
+    assert result["card"] == "updated" and list(sent).count("README.md") == 1
+    assert model_index_to_eval_results(uploaded.data.to_dict()["model-index"])[1][0].metric_value == acc
+    assert "Tiny random LlamaForCausalLM for tests" in uploaded.text             # the card's own body is kept

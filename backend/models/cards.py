@@ -76,3 +76,25 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value).replace("|", "\\|")
+
+
+def with_evaluations(text: str, model_name: str, evals: list[dict], datasets: list[str] | None = None) -> str | None:
+    """A card FrBio Studio wrote (tagged frbio-studio), brought up to date for publishing: the model's evaluations
+    as `model-index` and its published snapshot in `datasets`. None when there is nothing to add, or the card is
+    not ours (a user's own card is uploaded as it is)."""
+    from huggingface_hub import EvalResult, ModelCard
+
+    card = ModelCard(text)
+    if "frbio-studio" not in (card.data.tags or []):
+        return None
+    results = [EvalResult(task_type="text-generation", dataset_type=e["task"], dataset_name=e["title"],
+                          dataset_split="test", metric_type=e["metric"], metric_value=e["value"])
+               for e in evals if e.get("value") is not None]
+    if not results and not datasets:
+        return None
+    if results:
+        card.data.model_name, card.data.eval_results = model_name, results
+    if datasets:
+        card.data.datasets = datasets
+    return str(card)
+

@@ -35,16 +35,26 @@ def _allowed(db, row: dict, what: str, repo_id: str, actor: str | None, token: s
 def publish_model(db: sqlite_utils.Database, model_id: str, repo_id: str, token: str | None = None,
                   private: bool = True, actor: str | None = None, server_token: bool = True) -> dict:
     """Upload a registered model's folder to `repo_id` (created if needed, private by default), as `actor` (None:
-    the operator at the command line). Its README.md is uploaded as is; a folder without one gets a card generated
-    from the registry row (base models, snapshot and licence status, licence). Returns {"repo_id", "url", "commit",
-    "card": "existing"|"generated"}."""
+    the operator at the command line). Its README.md is uploaded as is, or, when FrBio Studio wrote it, with the
+    model's evaluations (`model-index`) and published snapshot (`datasets`) added; a folder without one gets a card
+    generated from the registry row. Returns {"repo_id", "url", "commit", "card": "existing"|"updated"|"generated"}."""
     row = get_model(db, model_id)
     _allowed(db, row, f"model {row['id']}", repo_id, actor, token, server_token)
     folder = Path(row["path"])
     if not folder.is_dir():
         raise ModelError(f"The folder of model '{row['id']}' is gone: {folder}")
-    card = None if (folder / "README.md").is_file() else model_card_for(db, row)
-    result = _publish(folder, repo_id, "model", token, private, card, f"Upload {row['id']} from FrBio Studio")
+    readme = folder / "README.md"
+    if readme.is_file():     # our own card gains the model's evaluations and published snapshot since it was written
+        from backend.models.cards import with_evaluations
+
+        snapshot_repo = published_repo(db, row["snapshot_id"]) if row.get("snapshot_id") else None
+        card = with_evaluations(readme.read_text("utf-8"), row["id"], evaluations(db, row["id"]),
+                                [snapshot_repo] if snapshot_repo else None)
+        kind = "existing" if card is None else "updated"
+    else:
+        card, kind = model_card_for(db, row), "generated"
+    result = {**_publish(folder, repo_id, "model", token, private, card, f"Upload {row['id']} from FrBio Studio"),
+              "card": kind}
     users.audit(db, actor, "publish", row["id"], repo_id=repo_id, private=bool(private))
     return result
 
@@ -150,7 +160,8 @@ def _publish(folder: Path, repo_id: str, repo_type: str, token: str | None, priv
     from huggingface_hub import CommitOperationAdd, HfApi
 
     files = sorted(p for p in folder.rglob("*") if p.is_file()
-                   and not any(part.startswith(IGNORE) for part in p.relative_to(folder).parts))
+                   and not any(part.startswith(IGNORE) for part in p.relative_to(folder).parts)
+                   and not (card is not None and p.relative_to(folder).as_posix() == "README.md"))
     operations = [CommitOperationAdd(path_in_repo=p.relative_to(folder).as_posix(), path_or_fileobj=str(p))
                   for p in files]
     if card is not None:
