@@ -10,6 +10,7 @@ import gradio as gr
 from pydantic import BaseModel
 
 from frbio_core.config import choices_of, field_group, field_kind, field_labels, groups_of
+from frbio_ui import guard
 from frbio_ui.i18n import add_strings, tr
 
 
@@ -140,7 +141,7 @@ def build_form(model: type[BaseModel], *, values: BaseModel | None = None, choic
             trigger = next((c for p, c in form.fields if p == _prefix + (other,)), None)
             if trigger is not None:
                 section.visible = getattr(values, other, None) == shown
-                trigger.change(lambda v, shown=shown: gr.update(visible=v == shown), trigger, section,
+                trigger.change(guard.read(lambda v, shown=shown: gr.update(visible=v == shown)), trigger, section,
                                show_progress="hidden")
     return form
 
