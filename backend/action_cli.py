@@ -16,7 +16,7 @@ import json
 import sys
 
 from backend.actions import ACTIONS, Action, get_action
-from frbio_core.config import add_arguments, values_from_args
+from frbio_core.config import add_grouped_arguments, values_from_args
 
 
 def _dest(flag: str) -> str:
@@ -50,7 +50,7 @@ def add_action_command(subparsers, action: Action, parser: argparse.ArgumentPars
             p.add_argument(option.flag, dest=_dest(option.flag), nargs="+", help=option.help)
         else:
             p.add_argument(option.flag, dest=_dest(option.flag), metavar="VALUE", help=option.help)
-    add_arguments(p.add_argument_group(f"{action.name} config fields"), action.config)
+    add_grouped_arguments(p, action.config, f"{action.name} config fields")
     p.set_defaults(func=run_action_command, action_name=action.name)
     return p
 

@@ -116,9 +116,27 @@ def from_env(model: type[BaseModel], prefix: str) -> dict:
     return values
 
 
-def add_arguments(parser: argparse.ArgumentParser, model: type[BaseModel], env_prefix: str | None = None) -> None:
-    """Add one --flag per field of `model` (nested models and dicts take JSON); defaults stay None (= not given)."""
+def add_grouped_arguments(parser: argparse.ArgumentParser, model: type[BaseModel], title: str) -> None:
+    """`add_arguments` in argument groups as the form shows them: the fields most people change first (under
+    `title`), then one group per section the fields name (`labels(..., group=...)`, titles from `GROUPS`)."""
+    sections = groups_of(model)
+    first = [n for n in model.model_fields if field_group(model, n) not in sections]
+    add_arguments(parser.add_argument_group(title), model, only=first)
+    for group, spec in sections.items():
+        names = [n for n in model.model_fields if field_group(model, n) == group]
+        if names:
+            when = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in (spec.get("when") or {}).items())
+            add_arguments(parser.add_argument_group(spec["label"] + (f" (with {when})" if when else "")), model,
+                          only=names)
+
+
+def add_arguments(parser: argparse.ArgumentParser, model: type[BaseModel], env_prefix: str | None = None,
+                  only: list[str] | None = None) -> None:
+    """Add one --flag per field of `model` (or of its fields `only`; nested models and dicts take JSON); defaults
+    stay None (= not given)."""
     for name, field in model.model_fields.items():
+        if only is not None and name not in only:
+            continue
         extra = field.json_schema_extra or {}
         if isinstance(extra, dict) and extra.get("cli") is False:
             continue

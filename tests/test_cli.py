@@ -81,3 +81,22 @@ def test_every_command_and_subcommand_prints_its_help():
         return count
 
     assert walk(build_parser(), "backend") > 40
+
+
+def test_train_help_shows_the_fields_in_the_forms_sections():
+    """`train --help` groups its flags as the Train tab does: the fields most people change first, then one
+    section per group named on the fields (LoRA's saying when it applies)."""
+    import re
+
+    from backend.__main__ import build_parser
+
+    parser = build_parser()
+    train = next(a for a in parser._actions if hasattr(a, "choices") and a.choices and "train" in a.choices)
+    text = train.choices["train"].format_help()
+    titles = re.findall(r"(?m)^(\S[^\n]*):$", text)
+    assert titles[-6:] == ["train config fields", "LoRA settings (with --method lora)", "Optimisation",
+                           "Evaluation and checkpoints", "Precision and speed", "Several GPUs"]
+    sections = dict(zip(titles, re.split(r"(?m)^\S[^\n]*:$", text)[1:]))
+    assert "--learning-rate" in sections["train config fields"] and "--lora-r" not in sections["train config fields"]
+    assert "--lora-r" in sections["LoRA settings (with --method lora)"]
+    assert "--keep-every" in sections["Evaluation and checkpoints"] and "--num-gpus" in sections["Several GPUs"]
