@@ -19,10 +19,8 @@ HUB_LICENCES = frozenset({
     "unlicense", "zlib", "pddl", "lgpl-lr", "deepfloyd-if-license", "fair-noncommercial-research-license",
     "llama2", "llama3", "llama3.1", "llama3.2", "llama3.3", "llama4", "gemma", "other", "unknown",
 })
-# Licences the sources use that the Hub does not list (Etalab's Licence Ouverte names no version): name and link.
-NAMED = {
-    "licence-ouverte-etalab": ("licence-ouverte-etalab", "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"),
-}
+# The sources' licence the Hub does not list (Etalab's Licence Ouverte, no version named): its name and link.
+ETALAB = ("licence-ouverte-etalab", "https://www.etalab.gouv.fr/licence-ouverte-open-licence/")
 _CC = re.compile(r"\bcc[\s-]*(by(?:[\s-]*(?:nc|sa|nd))*)[\s-]*(\d\.\d)\b")
 
 
@@ -46,7 +44,7 @@ def identifiers(text: str | None) -> list[tuple[str, str | None, str | None]]:
         elif cc:
             out.append((f"cc-{'-'.join(re.findall(r'by|nc|sa|nd', cc.group(1)))}-{cc.group(2)}", None, None))
         elif "etalab" in low or "licence ouverte" in low or "open licence" in low:
-            out.append(("other", *NAMED["licence-ouverte-etalab"]))
+            out.append(("other", *ETALAB))
         elif re.fullmatch(r"g?fdl(-1\.[23])?|gnu free documentation licen[cs]e", low):
             out.append(("gfdl", None, None))
         elif re.fullmatch(r"apache(\s*licen[cs]e)?[\s-]*(version\s*)?2(\.0)?", low):
@@ -55,7 +53,7 @@ def identifiers(text: str | None) -> list[tuple[str, str | None, str | None]]:
             out.append(("mit", None, None))
         else:
             out.append(("other", slug(part), None))
-    ids = [(i if i in HUB_LICENCES else "other", n, link) for i, n, link in out]
+    ids = [(i, n, link) if i in HUB_LICENCES else ("other", n or i, link) for i, n, link in out]  # e.g. cc-by-nd-3.0
     return list(dict.fromkeys(ids)) or [("unknown", None, None)]
 
 

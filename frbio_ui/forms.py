@@ -124,7 +124,7 @@ def build_form(model: type[BaseModel], *, values: BaseModel | None = None, choic
     values = values if values is not None else model.model_construct()  # required fields start empty
     choices, custom = choices or {}, custom or {}
     sections = groups_of(model)
-    names = [n for n in model.model_fields if n not in skip]
+    names = [n for n in model.model_fields if n not in skip and not _hidden(model.model_fields[n])]
     grouped = {g: [n for n in names if field_group(model, n) == g] for g in sections}
     for name in (n for n in names if field_group(model, n) not in sections):   # the fields most people change
         _field(form, model, name, values, choices, custom, _prefix)
@@ -134,16 +134,23 @@ def build_form(model: type[BaseModel], *, values: BaseModel | None = None, choic
         spec = sections[group]
         key = f"{model.__name__}.group.{group}"
         add_strings({key: spec["label"]}, {key: spec.get("label_fr") or spec["label"]})
-        with gr.Accordion(label=tr(key), open=False, elem_id=f"group-{model.__name__}-{group}") as section:
+        when = spec.get("when") or {}      # e.g. LoRA settings only while method is 'lora'
+        visible = all(getattr(values, other, None) == shown for other, shown in when.items())
+        with gr.Accordion(label=tr(key), open=False, visible=visible,
+                          elem_id=f"group-{model.__name__}-{group}") as section:
             for name in members:
                 _field(form, model, name, values, choices, custom, _prefix)
-        for other, shown in (spec.get("when") or {}).items():   # e.g. LoRA settings only while method is 'lora'
+        for other, shown in when.items():
             trigger = next((c for p, c in form.fields if p == _prefix + (other,)), None)
             if trigger is not None:
-                section.visible = getattr(values, other, None) == shown
                 trigger.change(guard.read(lambda v, shown=shown: gr.update(visible=v == shown)), trigger, section,
                                show_progress="hidden")
     return form
+
+
+def _hidden(f) -> bool:
+    """A field the config marks `ui: hidden` (set by the code, not typed in a form: an eval's `run`)."""
+    return isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("ui") == "hidden"
 
 
 def _field(form: Form, model, name: str, values, choices: dict, custom: dict, prefix: tuple[str, ...]) -> None:

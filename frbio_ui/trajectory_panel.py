@@ -8,12 +8,13 @@ import gradio as gr
 import pandas as pd
 
 from backend.evaluation import charts
-from backend.evaluation.config import EvalError
+from backend.evaluation.config import EvalConfig, EvalError
 from backend.evaluation.job import EVAL
 from backend.evaluation.tasks import all_tasks
 from backend.evaluation.trajectory import table, trajectory
 from backend.studio import Studio
 from frbio_ui import guard
+from frbio_ui.forms import field_label
 from frbio_ui.i18n import add_strings, tr
 from frbio_ui.launch import Follower, wire_launch
 
@@ -25,7 +26,6 @@ add_strings({}, {
                   "gardé et le modèle entraîné, avec les mêmes réglages ; l'écart de chaque point au modèle de base "
                   "vient avec son intervalle apparié à 95 % (marqueurs pleins : significatif après Holm)."),
     "traj.tasks": "Tests", "traj.limit": "Questions par test (vide : toutes)",
-    "traj.follow": "Pendant l'entraînement, évaluer aussi chaque point de contrôle dès qu'il est écrit",
     "traj.evaluate": "Évaluer la trajectoire", "traj.show": "Afficher la trajectoire",
     "traj.pick": "Choisissez un entraînement dans la liste ci-dessus.", "traj.pending": "Pas encore évalués : "})
 
@@ -45,8 +45,7 @@ def build_trajectory_panel(studio: Studio, run_pick) -> None:
                                      label=tr("traj.tasks", "Benchmarks"), elem_id="traj-tasks")
             limit = gr.Number(None, precision=0, minimum=1, scale=1, elem_id="traj-limit",
                               label=tr("traj.limit", "Items per benchmark (empty: all)"))
-        follow_box = gr.Checkbox(False, elem_id="traj-follow", label=tr(
-            "traj.follow", "While the run goes on, also evaluate each checkpoint as it is written"))
+        follow_box = gr.Checkbox(False, elem_id="traj-follow", label=field_label(EvalConfig, "follow"))
         with gr.Row():
             evaluate_btn = gr.Button(tr("traj.evaluate", "Evaluate the trajectory"), variant="primary",
                                      elem_id="traj-evaluate")
@@ -60,7 +59,7 @@ def build_trajectory_panel(studio: Studio, run_pick) -> None:
     def data(run, task_names, n, follows=False) -> dict:
         return {"run": run or "", "tasks": task_names or [], "limit": int(n) if n else None, "follow": bool(follows)}
 
-    def on_show(run, task_names, n, follows=False):
+    def on_show(run, task_names, n):
         if not run:
             return ("❌ " + tr("traj.pick", "Select a training run in the list above."), None, None,
                     gr.update(visible=False))

@@ -53,6 +53,7 @@ class Scheduler:
     nothing runs on construction. Stopping or discarding the scheduler never stops a running job. `context` is
     what the job kinds' checks and resource answers get (the feature layer's Studio; made from the settings
     when not given)."""
+    _asks: dict | None = None     # what the jobs submitted now ask a cluster for (`asking`)
 
     def __init__(self, settings: Settings, slots: dict[str, int] | int | None = None,
                  devices: dict[str, str] | list[str] | None = None, grace: float = GRACE_S,
@@ -379,7 +380,7 @@ class Scheduler:
     def asking(self, resources: dict | None):
         """Within it, every job submitted through this scheduler asks a cluster for `resources` ({cpus, mem,
         time}) over its kind's defaults (one user action's jobs: a study's parts too)."""
-        before, self._asks = getattr(self, "_asks", None), resources or None
+        before, self._asks = self._asks, resources or None
         try:
             yield
         finally:
@@ -391,7 +392,7 @@ class Scheduler:
             gpus = spec.resources(self.context, cfg).gpus if cfg is not None else 1
             admission.check_submit(self.db, self.settings, self.devices, self.slots, owner, dev, spec.devices, gpus)
 
-        options.setdefault("resources", getattr(self, "_asks", None))
+        options.setdefault("resources", self._asks)
         job_id = store.submit(self.db, self.home, kind, config, owner=owner, device=device, context=self.context,
                               admit=admit, **options)
         self.wake()

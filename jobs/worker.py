@@ -152,15 +152,15 @@ def disk_full(exc: BaseException, home) -> bool:
         return False
 
 
-def _stopped_by_slurm(db, store, job, status: str, reason: str | None) -> tuple[str, str | None]:
-    """A Slurm job stopped by a signal while its row is still running was stopped by Slurm, not by the app (whose
-    cancel marks the row first): scancel behind the app's back, the time limit, preemption. Then it failed
+def _stopped_by_slurm(db, store, job, reason: str | None) -> tuple[str, str | None]:
+    """(status, reason) of a Slurm job stopped by a signal: cancelled when the app cancelled it (its cancel marks
+    the row first), else stopped by Slurm (scancel behind the app's back, the time limit, preemption): failed
     (resumable) with Slurm's state and reason."""
     from jobs.launchers.slurm_query import job_state
 
     current = store.find(db, job.job_id)
     if current is None or current["status"] != "running":
-        return status, reason
+        return "cancelled", reason
     slurm_id = os.environ.get("SLURM_JOB_ID") or current.get("external_id") or "?"
     state, why = job_state(slurm_id)
     said = ", ".join(w for w in (state if state and state not in ("RUNNING", "COMPLETING") else "", why) if w)
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             conn = registry.connect(settings.db_path)
             final, why = "cancelled", job.stop_reason
             if on_slurm:
-                final, why = _stopped_by_slurm(conn, store, job, final, why)
+                final, why = _stopped_by_slurm(conn, store, job, why)
             store.finish(conn, job.job_id, final, attempt=job.attempt, exit_reason=why, resumable=True)
             job.log(f"cancelled: {job.stop_reason} (did not stop within {HARD_STOP_S:g} s: exiting at once; "
                     "where it was:)")
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                                  "what was written before (checkpoints, models) is intact"), True
     beat.stop()
     if status == "cancelled" and on_slurm:
-        status, reason = _stopped_by_slurm(db, store, job, status, reason)
+        status, reason = _stopped_by_slurm(db, store, job, reason)
     job.log(f"{status}" + (f": {reason}" if reason else ""))
     written = store.finish(db, job.job_id, status, attempt=job.attempt, exit_reason=reason, result=result,
                            resumable=resumable)

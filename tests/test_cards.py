@@ -30,6 +30,7 @@ def test_the_sources_licences_map_to_hub_identifiers():
     assert identifiers("CC BY-NC-SA 3.0 / CC BY-NC-ND 4.0") == [("cc-by-nc-sa-3.0", None, None),
                                                                  ("cc-by-nc-nd-4.0", None, None)]
     assert identifiers("Licence Ouverte / Etalab")[0][:2] == ("other", "licence-ouverte-etalab")
+    assert identifiers("CC BY-ND 3.0") == [("other", "cc-by-nd-3.0", None)]      # a CC licence the Hub does not list
     fields = card_fields(["CC BY 4.0", "Licence Ouverte / Etalab", "GFDL"])
     assert fields["license"] == ["cc-by-4.0", "other", "gfdl"] and set(fields["license"]) <= HUB_LICENCES
     assert fields["license_link"] == "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"

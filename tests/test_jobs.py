@@ -192,3 +192,19 @@ def test_a_slurm_command_on_a_home_whose_scheduler_runs_locally_is_refused_by_na
     assert len(said.splitlines()) == 1 and store.list_jobs(studio.db) == []       # one line, nothing queued
     assert main(flags + ["corpus", "build", "--no-wait", "--name", "here", "--json"]) == 0   # the same way: queued
     assert [j["config"]["name"] for j in store.list_jobs(studio.db)] == ["here"]
+
+
+def test_a_commands_cluster_asks_are_stored_on_its_job_and_a_bad_one_is_one_line(studio, capsys):
+    """`--job-cpus/--job-mem/--job-time` on an action command go on the job it submits (what Slurm is asked for);
+    a malformed ask is refused in one line and queues nothing."""
+    from backend.__main__ import main
+
+    flags = ["--home", str(studio.home), f"--data={studio.settings.data[0]}", "corpus", "build", "--no-wait"]
+    assert main(flags + ["--name", "asks", "--job-mem", "8g", "--job-time", "1:30:00", "--json"]) == 0
+    (job,) = store.list_jobs(studio.db)
+    assert job["resources"] == {"mem": "8G", "time": "1:30:00"}
+    capsys.readouterr()
+    assert main(flags + ["--name", "bad", "--job-cpus", "many"]) != 0
+    said = capsys.readouterr().err.strip()
+    assert said.splitlines() == [said] and "cpus 'many' is not a number of CPU cores" in said
+    assert len(store.list_jobs(studio.db)) == 1

@@ -71,7 +71,9 @@ class EvalConfig(BaseModel):
         "checkpoint the run kept as a model, and the trained model."), json_schema_extra={"ui": "hidden"})
     follow: bool = Field(False, description=(
         "With a run still going: also evaluate each checkpoint it keeps from now on, as it is written (one queued "
-        "eval job per checkpoint, on any free device)."), json_schema_extra={"ui": "hidden"})
+        "eval job per checkpoint, on any free device)."), json_schema_extra=labels(
+            "While the run goes on, also evaluate each checkpoint as it is written",
+            "Pendant l'entraînement, évaluer aussi chaque point de contrôle dès qu'il est écrit", ui="hidden"))
 
     @field_validator("tasks", mode="before")
     @classmethod

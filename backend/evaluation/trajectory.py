@@ -44,8 +44,7 @@ def submit(studio, cfg: EvalConfig, owner: str | None, device: str) -> list[str]
     """Queue the evaluations still missing along run `cfg.run` (none when every point is cached); with `follow`,
     also ask the run to queue one for each checkpoint it keeps from now on (backend.training.follow)."""
     if cfg.follow:
-        follow_run(studio, cfg, owner, device)
-        points = run_points(studio.db, cfg.run)
+        points = follow_run(studio, cfg, owner, device)
         if len(points) == 1:         # nothing written yet: the base now, the checkpoints as they come
             from backend.evaluation.job import submit_eval
 
@@ -59,12 +58,13 @@ def submit(studio, cfg: EvalConfig, owner: str | None, device: str) -> list[str]
     return list(dict.fromkeys(submit_missing(studio.db, studio.home, submit_job, comp, owner=owner).values()))
 
 
-def follow_run(studio, cfg: EvalConfig, owner: str | None, device: str) -> None:
-    """Record the follow request in the run's folder (audited); EvalError when the run is over."""
+def follow_run(studio, cfg: EvalConfig, owner: str | None, device: str) -> list[dict]:
+    """Record the follow request in the run's folder (audited) and return the run's points so far; EvalError when
+    the run is over."""
     from backend.training.follow import add_request
     from jobs import store as jobs_store
 
-    run_points(studio.db, cfg.run)            # a training job, else EvalError
+    points = run_points(studio.db, cfg.run)            # a training job, else EvalError
     job = jobs_store.get(studio.db, cfg.run)
     if job["status"] not in ("queued", "running"):
         raise EvalError(f"run {cfg.run} is {job['status']}: it keeps no more checkpoints to follow (evaluate its "
@@ -72,6 +72,7 @@ def follow_run(studio, cfg: EvalConfig, owner: str | None, device: str) -> None:
     config = cfg.model_dump(mode="json", exclude={"run", "follow", "model"})
     add_request(jobs_store.job_dir(studio.home, cfg.run), config, owner, device)
     jobs_store.record(studio.db, owner, "follow-evals", cfg.run, tasks=cfg.tasks, limit=cfg.limit)
+    return points
 
 
 def trajectory(db, settings, job_id: str, cfg: EvalConfig | list[EvalConfig]) -> dict:

@@ -38,14 +38,12 @@ def model_card(*, title: str, parents: list[dict] | None = None, relation: str |
     """The card's text. `parents`: registry rows (id, origin); `snapshot`: {"id", "commercial_use", "licenses"
     (names or dicts with 'license'), optionally "repo_id" when the snapshot is on the Hub}; `evals`: [{task, title,
     metric, value, n}] for `model-index`."""
-    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+    from huggingface_hub import ModelCard, ModelCardData
 
     parents = [{"id": p["id"], "hub_id": hub_id(p)} for p in parents or [] if p]
     hub_bases = [p["hub_id"] for p in parents if p["hub_id"]]
     non_commercial = bool(snapshot) and not snapshot.get("commercial_use", True)
-    results = [EvalResult(task_type="text-generation", dataset_type=e["task"], dataset_name=e["title"],
-                          dataset_split="test", metric_type=e["metric"], metric_value=e["value"])
-               for e in evals or [] if e.get("value") is not None]
+    results = eval_results(evals or [])
     data = ModelCardData(
         language=["fr"], library_name="transformers", pipeline_tag="text-generation",
         tags=TAGS + [t for t in (method, "non-commercial" if non_commercial else "") if t],
@@ -65,6 +63,15 @@ def model_card(*, title: str, parents: list[dict] | None = None, relation: str |
     return str(card)
 
 
+def eval_results(evals: list[dict]) -> list:
+    """huggingface_hub EvalResults (the card's `model-index`) of scores {task, title, metric, value}."""
+    from huggingface_hub import EvalResult
+
+    return [EvalResult(task_type="text-generation", dataset_type=e["task"], dataset_name=e["title"],
+                       dataset_split="test", metric_type=e["metric"], metric_value=e["value"])
+            for e in evals if e.get("value") is not None]
+
+
 def write_model_card(folder: Path | str, **fields) -> Path:
     """Write `folder/README.md` (replacing any) from `model_card(**fields)` and return its path."""
     path = Path(folder) / "README.md"
@@ -82,14 +89,12 @@ def with_evaluations(text: str, model_name: str, evals: list[dict], datasets: li
     """A card FrBio Studio wrote (tagged frbio-studio), brought up to date for publishing: the model's evaluations
     as `model-index` and its published snapshot in `datasets`. None when there is nothing to add, or the card is
     not ours (a user's own card is uploaded as it is)."""
-    from huggingface_hub import EvalResult, ModelCard
+    from huggingface_hub import ModelCard
 
     card = ModelCard(text)
     if "frbio-studio" not in (card.data.tags or []):
         return None
-    results = [EvalResult(task_type="text-generation", dataset_type=e["task"], dataset_name=e["title"],
-                          dataset_split="test", metric_type=e["metric"], metric_value=e["value"])
-               for e in evals if e.get("value") is not None]
+    results = eval_results(evals)
     if not results and not datasets:
         return None
     if results:

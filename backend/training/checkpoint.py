@@ -151,9 +151,6 @@ def load_latest(folder: Path, log: Callable[[str], None] = print) -> dict | None
 def trim_metrics(job_dir: Path, after_step: int) -> int:
     """Drop the step records after `after_step` (left by an interrupted attempt that is redone from a checkpoint),
     so the curves do not double back. Returns how many were dropped."""
-    import json
-    import os
-
     path = Path(job_dir) / METRICS_FILE
     if not path.is_file():
         return 0

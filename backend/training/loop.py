@@ -186,11 +186,12 @@ def _run_dapt(studio, cfg: TrainConfig, job, closing: ExitStack) -> dict:
         studio.settings, cfg, job.job_dir, run_name=output_id(cfg, base["id"], job.job_id), log=job.log,
         config=cfg.model_dump(mode="json"), attempt=job.attempt, start_step=step, main=dist.main))
 
-    measured_at = {"step": None}
+    measured_at = None          # the step of the last perplexity measurement
 
     def run_eval(at_step: int) -> dict:
+        nonlocal measured_at
         t = time.perf_counter()
-        measured_at["step"] = at_step
+        measured_at = at_step
         result = evaluate(model, eval_sets, cfg.micro_batch_size, device, bf16)
         if result:
             trackers.log(at_step, result)
@@ -232,7 +233,7 @@ def _run_dapt(studio, cfg: TrainConfig, job, closing: ExitStack) -> dict:
         """A checkpoint kept for good: a complete Hugging Face folder registered as a model of kind 'checkpoint',
         with the perplexities measured at its own step (its best-checkpoint ranking needs them)."""
         nonlocal last_eval
-        if eval_sets and measured_at["step"] != at_step:
+        if eval_sets and measured_at != at_step:
             last_eval = run_eval(at_step)
         to_save = gathered()
         if to_save is None:

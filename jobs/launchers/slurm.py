@@ -83,13 +83,11 @@ def _path(path: Path) -> str:
 
 
 def sbatch_script(settings, row: dict, *, gpus: int, command: list[str], project_root: Path,
-                  asks: dict | None = None) -> str:
+                  asks: dict) -> str:
     """The batch script for the job: #SBATCH lines (name frbio-<id>, partition, account, --gres=gpu:N,
     --cpus-per-task, --mem, --time from `asks` (asks_for), --output on the job's log.txt in append mode, the
     settings' extra arguments), then cd to the project, FRBIO_HOME and the job's attempt exported, and `command`
     run with exec."""
-    asks = asks or {"cpus": settings.slurm_cpus_per_task or 1, "mem": settings.slurm_mem,
-                    "time": settings.slurm_time}
     job_id = row["id"]
     folder = store.job_dir(settings.home_path, job_id)
     log = _path(folder / store.LOG_FILE).replace("%", "%%")   # sbatch expands %j etc. in --output

@@ -84,12 +84,10 @@ def job_state(slurm_id: str) -> tuple[str | None, str]:
     shown = run(["scontrol", "show", "job", "-o", str(slurm_id)])
     if shown is not None and shown.returncode == 0 and "JobState=" in shown.stdout:
         fields = dict(re.findall(r"(\w+)=(\S*)", shown.stdout))
-        reason = fields.get("Reason", "")
-        if fields.get("ExitCode", "0:0") not in ("0:0", ""):
-            code, _, signal = fields["ExitCode"].partition(":")
-            reason = ", ".join(r for r in (reason if reason != "None" else "", f"exit code {code}" if code != "0"
-                                           else "", f"signal {signal}" if signal not in ("", "0") else "") if r)
-        return fields["JobState"].upper(), "" if reason == "None" else reason
+        code, _, signal = fields.get("ExitCode", "0:0").partition(":")
+        said = [fields.get("Reason", ""), f"exit code {code}" if code not in ("", "0") else "",
+                f"signal {signal}" if signal not in ("", "0") else ""]
+        return fields["JobState"].upper(), ", ".join(s for s in said if s and s != "None")
     asked = asked or (shown is not None and "invalid job id" in (shown.stderr or "").lower())
     acct = run(["sacct", "-j", str(slurm_id), "-n", "-X", "-P", "-o", "State,Reason"])
     if acct is not None and acct.returncode == 0:

@@ -52,6 +52,8 @@ def test_pick_models_and_see_table_charts_items_and_report(app_server, shared_da
     tasks.get_by_label("Perplexity (domain vs general)", exact=True).check()
     reveal(page, page.get_by_text("Evaluation settings"), number_box(page, "Items per benchmark"))
     set_number(page, "Items per benchmark", SETTINGS["limit"])
+    for internal in ("Run", "While the run goes on, also evaluate each checkpoint as it is written"):
+        expect(page.get_by_label(internal, exact=True)).to_have_count(0)   # fields marked ui: hidden
     set_number(page, "Perplexity block size", SETTINGS["ppl_block_size"])
     set_number(page, "Perplexity blocks per set", SETTINGS["ppl_max_blocks"])
 
