@@ -106,7 +106,7 @@ def run_ours(args, setup: dict, precision: str, compile_: bool, seed: int = 42) 
     row = store.get(db, job_id)
     kind = get_kind("train")
     studio = Studio(Settings(home=str(home), data=[setup["data"]], import_default_model=False))
-    job = Reporter(db, home, row)
+    job = Reporter(home, row)
     start = time.perf_counter()
     result = kind.run(studio, kind.validate(row["config"]), job)
     wall = time.perf_counter() - start

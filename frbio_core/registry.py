@@ -237,6 +237,12 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN resources TEXT;
     """,
+    # 15: how much of a running job's folder reports the scheduler has applied (jobs/ingest.py): the number of
+    # registry-change lines of the current attempt, and the last heartbeat stamp it saw (a change = a beat)
+    """
+    ALTER TABLE jobs ADD COLUMN ingested INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN beat_seen TEXT;
+    """,
 ]
 
 

@@ -53,6 +53,9 @@ class Settings(BaseModel):
     job_slots: str | None = Field(None, description="Jobs at once per device, e.g. 'cpu=2,cuda:0=1' or '2' for every "
                                   "device (default: one per device).")
     home: str = Field(str(PROJECT_ROOT / "frbio_home"), description="Folder holding the SQLite registry and every artefact.")
+    registry: str | None = Field(None, description=(
+        "The SQLite registry file (default <home>/frbio.db). Workers never open it: with home on a cluster's shared "
+        "file system, keep it on the app host's local disk."))
     data: list[str] = Field(default_factory=_default_data_dirs,
                             description="Data folders scanned for corpus sources (corpus/ and general/ inside each).")
     import_default_model: bool = Field(True, description="Convert the offline default model (SmolLM2-135M) on first start.")
@@ -91,7 +94,7 @@ class Settings(BaseModel):
 
     @property
     def db_path(self) -> Path:
-        return self.home_path / "frbio.db"
+        return Path(self.registry).expanduser().resolve() if self.registry else self.home_path / "frbio.db"
 
     def folder(self, name: str) -> Path:
         """An artefact folder under home (snapshots, models, jobs, evals, uploads, cache), created on demand."""

@@ -7,7 +7,10 @@ follows, cancels and resumes them, and nothing here imports `backend`.
   kinds      the registry of job kinds; `Resources`, a kind's typed answer of what a job needs
   deps       jobs that wait for other jobs and take values from their results; groups (a study and its parts)
   reporter   what a runner gets: progress(), metric(), log(), should_stop(), its folder and checkpoint folder
-  worker     `python -m jobs.worker JOB_ID`: runs one job in its own process session, heartbeats, final status
+  worker     `python -m jobs.worker JOB_ID`: runs one job in its own process session on a copy of the registry
+  channel    what a worker tells the app through its folder: heartbeat, progress, final status, a stop request
+  journal    the worker's registry copy and the rows it changed, shipped back as registry_changes.jsonl
+  ingest     the scheduler applying those reports: it is the registry's only writer for jobs
   scheduler  slots per device, fair queue, dependencies, dispatch to a launcher, reconcile
   launchers  one interface, three ways to run: a local process, `accelerate launch` on several GPUs, Slurm
   control    cancel, resume, delete from any process (groups included)

@@ -1,8 +1,8 @@
 """Cancel, resume and delete from any process (the app, the CLI), for a job on its own and for a group (a job with
 parts, such as a study): the same rules, checks and audit rows whoever asks.
 
-- cancel: a queued job at once; a running one is marked cancelled (a worker that cannot be signalled sees it at
-  its next heartbeat), then its launcher stops it (SIGTERM, SIGKILL after `grace` s; scancel on Slurm). Cancelling
+- cancel: a queued job at once; a running one is marked cancelled and gets a `stop` file in its folder (a worker
+  that cannot be signalled sees it at its next heartbeat), then its launcher stops it (SIGTERM, SIGKILL after `grace` s; scancel on Slurm). Cancelling
   a group cancels it and every unfinished part.
 - resume: a cancelled or failed-resumable job is queued again as its next attempt and continues from its folder.
   Resuming a part resumes its whole group: every part that did not succeed is queued again (a part that failed with
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from jobs import deps, store
+from jobs.channel import request_stop
 from jobs.launchers.base import note
 from jobs.processes import GRACE_S
 from jobs.store import JobError
@@ -54,6 +55,7 @@ def _cancel_one(db, home: Path, row: dict, by: str | None, reason: str, grace: f
         return False
     store.finish(db, row["id"], "cancelled", attempt=row["attempt"], exit_reason=reason, resumable=True)
     store.record(db, by, "cancel", row["id"], status="running")
+    request_stop(store.job_dir(home, row["id"]), row["attempt"], reason)   # for a worker no signal reaches
     stopped = _launcher(row).stop(row, grace, reap)
     note(home, row["id"], f"[scheduler] {reason}{stopped}")
     return True

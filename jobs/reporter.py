@@ -2,8 +2,9 @@
 device, folder, checkpoint folder) and four ways to talk back: `progress(fraction, message)`, `metric(**values)`,
 `log(message)`, and `should_stop()` for cancellation. It knows no feature and builds nothing.
 
-The worker makes one per job; a test can make one in-process (`Reporter(db, home, store.get(db, id))`) to call a
-runner directly.
+It writes only into the job's folder (progress.json through jobs/channel.py, metrics.jsonl, log.txt): the worker never
+writes the registry. The worker makes one per job; a test can make one in-process (`Reporter(home, store.get(db,
+id))`) to call a runner directly.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs import store
+from jobs.channel import WorkerFiles
 
 
 class JobCancelled(BaseException):
@@ -22,8 +24,7 @@ class JobCancelled(BaseException):
 
 
 class Reporter:
-    def __init__(self, db, home: Path | str, row: dict, progress_interval: float = 0.5):
-        self._db = db
+    def __init__(self, home: Path | str, row: dict, progress_interval: float = 0.5):
         self.job_id: str = row["id"]
         self.kind: str = row["kind"]
         self.owner: str | None = row.get("owner")
@@ -32,6 +33,7 @@ class Reporter:
         self.job_dir: Path = store.job_dir(home, self.job_id)
         self.checkpoints_dir: Path = self.job_dir / store.CHECKPOINTS_DIR
         self.checkpoints_dir.mkdir(parents=True, exist_ok=True)
+        self.files = WorkerFiles(self.job_dir, self.attempt)
         self._stop = threading.Event()
         self.stop_reason: str | None = None
         self._interval = progress_interval
@@ -59,7 +61,7 @@ class Reporter:
         t = time.monotonic()
         if changed or fraction >= 1 or t - self._last_write >= self._interval:
             self._last_write = t
-            store.set_progress(self._db, self.job_id, fraction, message, attempt=self.attempt)
+            self.files.progress(min(1.0, max(0.0, float(fraction))), message)
 
     def metric(self, record: dict | None = None, **values: Any) -> dict:
         """Append a record to metrics.jsonl (e.g. step, loss, lr, tokens_per_s); `time` is added."""

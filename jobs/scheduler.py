@@ -11,8 +11,9 @@ head of the queue it reserves the GPUs that free up), `SlurmLauncher` when the s
 
 Only one scheduler per home launches jobs: the active one holds an flock on `<home>/jobs/.scheduler.lock` (released
 by the kernel when its process dies, even by kill -9); others, and the CLI, see that (`scheduler_running`), and a
-passive scheduler takes over at its next tick once the lock is free. Jobs never depend on the scheduler: a worker
-writes its own final status, so the app can die and a new one finds the results.
+passive scheduler takes over at its next tick once the lock is free. The scheduler is the registry's only writer for
+jobs: a worker reports through its folder (jobs/channel.py) and every scheduler's reconcile applies it
+(jobs/ingest.py). Jobs never depend on a scheduler running: a new one finds the reports of jobs that ran meanwhile.
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from typing import Any, Callable
 
 from frbio_core import registry
 from frbio_core.settings import PROJECT_ROOT, Settings
-from jobs import admission, control, deps, fairness, kinds, store
+from jobs import admission, control, deps, fairness, ingest, kinds, store
+from jobs.channel import ATTEMPT_ENV
 from jobs.devices import device_usage, discover_devices, parse_slots
 from jobs.kinds import JobKind, Resources, get_kind
 from jobs.launchers import AccelerateLauncher, ProcessLauncher, SlurmLauncher, worker_env
@@ -41,11 +43,6 @@ from jobs.lock import LOCK_FILE, mode, scheduler_running  # noqa: F401  (schedul
 log = logging.getLogger("frbio.jobs")
 STALE_S = 15.0         # a running job silent this long is dead
 TICK_S = 1.0
-
-
-def fifo(rows: list[dict]) -> list[dict]:
-    """Oldest queued first, whoever owns it (rows arrive ordered by queued_at). Not the default: see `fair`."""
-    return rows
 
 
 class Scheduler:
@@ -161,8 +158,7 @@ class Scheduler:
     def tick(self) -> list[str]:
         """One round: reap, reconcile, and (if this is the active scheduler) launch. Returns launched ids."""
         with self._lock:
-            self._reap()
-            self.reconcile()
+            self.reconcile()   # reaps too
             if not self.try_activate():
                 return []
             return self._launch_ready()
@@ -172,7 +168,6 @@ class Scheduler:
         running, last_start = fairness.owner_stats(self.db)
         return fairness.fair_order(rows, running, last_start)
 
-    # ---- state
     def _reap(self) -> None:
         with self._lock:
             for job_id, proc in list(self._children.items()):
@@ -333,7 +328,9 @@ class Scheduler:
         folder.mkdir(parents=True, exist_ok=True)
         row = store.get(self.db, job_id)
         try:
+            ingest.prepare(self.db, self.home, job_id)
             argv, env = self.launch_plan(job_id, device)
+            env[ATTEMPT_ENV] = str(row["attempt"])
             with open(folder / store.LOG_FILE, "ab") as out:
                 proc = subprocess.Popen(argv, cwd=str(self.project_root), env=env, stdin=subprocess.DEVNULL,
                                         stdout=out, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
@@ -348,19 +345,23 @@ class Scheduler:
 
     # ---- reconcile, cancel, resume
     def reconcile(self) -> list[str]:
-        """Running rows whose worker is gone (without a final status) or silent for `stale_after` s become
-        failed + resumable ("worker died (no heartbeat)"); what is left of their processes is killed."""
+        """Apply the workers' reports (jobs/ingest.py); a running row whose worker is gone (without a final status)
+        or silent for `stale_after` s becomes failed + resumable ("worker died ..."), its processes killed."""
         failed = []
         self._reap()
         for row in store.list_jobs(self.db, status="running", limit=None):
+            if ingest.ingest(self.db, self.home, row):   # the worker's reports first: its beat, its final status
+                continue
+            row = store.get(self.db, row["id"])
             launcher = self.launcher_for(row)
-            why = launcher.verdict(row)
-            if why and store.finish(self.db, row["id"], "failed", attempt=row["attempt"], exit_reason=why,
-                                    resumable=True):
+            why = launcher.verdict(row)   # then, unless it finished while we looked, a dead or silent worker fails
+            if why and not ingest.ingest(self.db, self.home, row) and store.finish(
+                    self.db, row["id"], "failed", attempt=row["attempt"], exit_reason=why, resumable=True):
                 launcher.kill(row)
                 note(self.home, row["id"], f"[scheduler] {why}")
                 log.warning("job %s: %s", row["id"], why)
                 failed.append(row["id"])
+        ingest.trailing(self.db, self.home)
         return failed
 
     def cancel(self, job_id: str, by: str | None = None) -> dict:

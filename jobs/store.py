@@ -107,6 +107,12 @@ def list_jobs(db: sqlite_utils.Database, status: str | Iterable[str] | None = No
     return _rows(db, sql, params)
 
 
+def finished_since(db: sqlite_utils.Database, t: float) -> list[dict]:
+    """Jobs that reached a final status after unix time `t`."""
+    return _rows(db, "SELECT * FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at > ?",
+                 [t])
+
+
 def children(db: sqlite_utils.Database, job_id: str) -> list[dict]:
     """The jobs that are part of `job_id` (a study's stages), oldest first."""
     return list_jobs(db, parent=job_id, limit=None, order="created_at, id")
@@ -284,7 +290,7 @@ def requeue(db: sqlite_utils.Database, job_id: str, actor: str | None = None, *,
     changed = update(db, job_id, expect=(status,), if_attempt=row["attempt"], status="queued",
                      attempt=row["attempt"] + 1, queued_at=now(), device=None, pid=None, pgid=None, heartbeat=None,
                      started_at=None, finished_at=None, exit_reason=None, result=None, resumable=0,
-                     message="queued (resumed)")
+                     ingested=0, beat_seen=None, message="queued (resumed)")
     if not changed:
         raise JobError(f"job {job_id} changed while resuming it; try again")
     if audit:

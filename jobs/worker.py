@@ -1,94 +1,80 @@
-"""`python -m jobs.worker JOB_ID`: run one job in this process and write its final status itself, so the job
-outlives whoever launched it (the app, the CLI).
+"""`python -m jobs.worker JOB_ID`: run one job in this process, so the job outlives whoever launched it (the app,
+the CLI). The worker never opens the registry: it reports through its job folder only (jobs/channel.py), so the
+folder may sit on a cluster's shared file system while the registry stays on the app host's disk.
 
-Launched by the scheduler in its own process session with stdout/stderr on the job's log.txt. It records its pid
-and process group, heartbeats every 2 s from a thread (on its own SQLite connection), turns SIGTERM into a clean
-'cancelled' exit, runs the kind's runner, then writes 'succeeded' + result or 'failed' + the exception's message
-(the traceback goes to log.txt). Run by hand on a queued job, it takes the job itself (no slot accounting).
-Exit status: 0 succeeded, 1 failed, 2 nothing to run, 143 cancelled.
+Launched by the scheduler (FRBIO_JOB_ATTEMPT set) in its own process session with stdout/stderr on the job's
+log.txt: it copies the registry copy the scheduler wrote into the folder to node-local disk and runs the kind's
+runner against it (jobs/journal.py ships the rows the runner writes back, every 2 s and at the end), beats and
+watches for a `stop` file from a thread, turns SIGTERM into a clean 'cancelled' exit, then writes status.json:
+'succeeded' + result or 'failed' + the exception's message (the traceback goes to log.txt). The scheduler applies
+it all (jobs/ingest.py). Exit status: 0 succeeded, 1 failed, 2 nothing to run, 143 cancelled.
 
-Under `accelerate launch` (a job on several GPUs, jobs.launchers) each of the N processes runs this module: rank 0
-(RANK/LOCAL_RANK 0 or unset) does all of the above, the row keeping the launcher's pid and process group; the other
-ranks run the runner only and write nothing about the job. On Slurm (the row has an `external_id`, or the device
-'slurm'), the worker runs on a compute node: it writes no pid (local pids mean nothing to the app's host) and
-refuses to run an attempt other than the one it was submitted for (FRBIO_JOB_ATTEMPT).
+Run by hand (`python -m jobs.worker ID`, no FRBIO_JOB_ATTEMPT), it is its own scheduler for that one job: it
+takes the queued job (no slot accounting), writes the folder's registry copy, runs the job as above in-process,
+then applies the reports itself.
+
+Under `accelerate launch` (a job on several GPUs, jobs.launchers) each of the N processes runs this module on its
+own copy: rank 0 does all of the above; the other ranks run the runner only and report nothing. On Slurm (the row
+has an `external_id`, or the device 'slurm') the worker refuses to run an attempt other than the one it was
+submitted for (FRBIO_JOB_ATTEMPT) or a job of another Slurm job.
 """
 from __future__ import annotations
 
 import argparse
 import faulthandler
 import os
+import shutil
 import signal
 import sys
 import threading
 import traceback
+
+from jobs.channel import ATTEMPT_ENV
 
 HEARTBEAT_S = 2.0
 HARD_STOP_S = 2.0   # after SIGTERM, exit by then even if the runner has not unwound (the scheduler kills at 3 s)
 
 
 class Heartbeat(threading.Thread):
-    """Stamps the job's heartbeat every `interval` seconds; calls `on_lost(status)` once if the row stops being
-    this worker's (cancelled from another process, marked failed by a reconcile, resumed elsewhere)."""
+    """Every `interval` seconds: beat, ship the registry changes, and call `on_stop(reason)` once when the app left
+    a `stop` file for this attempt (a cancel whose signal may not reach this node)."""
 
-    def __init__(self, db_path, job_id: str, attempt: int, interval: float = HEARTBEAT_S, on_lost=None):
-        super().__init__(name=f"heartbeat-{job_id}", daemon=True)
-        self.db_path, self.job_id, self.attempt, self.interval = db_path, job_id, attempt, interval
-        self.on_lost = on_lost
+    def __init__(self, files, journal, interval: float = HEARTBEAT_S, on_stop=None):
+        super().__init__(name="heartbeat", daemon=True)
+        self.files, self.journal, self.interval, self.on_stop = files, journal, interval, on_stop
         self._halt = threading.Event()
 
     def run(self) -> None:
-        from frbio_core import registry
-        from jobs import store
-
-        db = registry.connect(self.db_path)
         while not self._halt.wait(self.interval):
             try:
-                if store.heartbeat(db, self.job_id, self.attempt):
-                    continue
-                if self._halt.is_set():
+                self.files.beat()
+                self.journal.flush()
+                reason = self.files.stop_requested()
+                if reason and not self._halt.is_set():
+                    if self.on_stop:
+                        self.on_stop(reason)
                     return
-                row = store.find(db, self.job_id)
-                if self.on_lost:
-                    self.on_lost(row["status"] if row else "deleted")
-                return
-            except Exception as exc:  # a failed stamp is retried at the next beat; the scheduler allows 15 s
+            except Exception as exc:  # retried at the next beat; the scheduler allows 15 s
                 print(f"heartbeat: {type(exc).__name__}: {exc}", flush=True)
 
     def stop(self) -> None:
         self._halt.set()
 
 
-def _take_job(db, store, job_id: str, device: str) -> tuple[dict | None, str]:
+def _take_job(db, store, job_id: str) -> tuple[dict | None, str]:
+    """The job's row in this worker's registry copy, when this worker may run it."""
     row = store.find(db, job_id)
     if row is None:
         return None, f"unknown job '{job_id}'"
-    if row["status"] == "queued":  # run by hand, outside any scheduler
-        store.claim(db, job_id, device, slots=1_000_000)
-        row = store.get(db, job_id)
     if row["status"] != "running":
         return None, f"job {job_id} is {row['status']}: nothing to run"
-    from jobs.launchers.multiprocess import is_ancestor
-    from jobs.launchers.slurm import DEVICE as SLURM
-    from jobs.processes import worker_alive
-
-    fields = {"pid": os.getpid(), "pgid": os.getpgid(0), "device": device}
-    if row.get("external_id") or row["device"] == SLURM:
-        submitted = os.environ.get("FRBIO_JOB_ATTEMPT")
-        if submitted and submitted != str(row["attempt"]):
-            return None, f"job {job_id} is at attempt {row['attempt']}; this Slurm job was for attempt {submitted}"
-        slurm_id = os.environ.get("SLURM_JOB_ID")
-        if row.get("external_id") and slurm_id and slurm_id != row["external_id"]:
-            return None, f"job {job_id} belongs to Slurm job {row['external_id']}, not to this one ({slurm_id})"
-        fields = {}
-    elif row["pid"] and is_ancestor(row["pid"]):  # started by accelerate's launcher: the row keeps its pid/group
-        fields = {"device": device}
-    elif row["pid"] and row["pid"] != os.getpid() and worker_alive(row["pid"], job_id):
-        return None, f"job {job_id} is already running in process {row['pid']}"
-    if not store.update(db, job_id, expect=("running",), if_attempt=row["attempt"], heartbeat=store.now(),
-                        **fields):
-        return None, f"job {job_id} changed before it could start"
-    return store.get(db, job_id), ""
+    submitted = os.environ.get(ATTEMPT_ENV)
+    if submitted and submitted != str(row["attempt"]):
+        return None, f"job {job_id} is at attempt {row['attempt']}; this Slurm job was for attempt {submitted}"
+    slurm_id = os.environ.get("SLURM_JOB_ID")
+    if row.get("external_id") and slurm_id and slurm_id != row["external_id"]:
+        return None, f"job {job_id} belongs to Slurm job {row['external_id']}, not to this one ({slurm_id})"
+    return row, ""
 
 
 def _prepare(db, settings, row: dict):
@@ -106,18 +92,17 @@ def _prepare(db, settings, row: dict):
 
 
 def _run_rank(db, settings, store, job_id: str, rank: int) -> int:
-    """A rank other than 0 of a job under accelerate: run the runner on the job's config, write nothing about the
-    job (rank 0 owns the row, heartbeat, metrics and final status). Exit status 0 done, 1 failed, 2 nothing to run.
-    SIGTERM keeps its default action (torchrun and a cancel stop the ranks with it)."""
+    """A rank other than 0 of a job under accelerate: run the runner on the job's config and report nothing (rank 0
+    owns the reports). Exit status 0 done, 1 failed, 2 nothing to run. SIGTERM keeps its default action (torchrun and
+    a cancel stop the ranks with it)."""
     from jobs.reporter import RankReporter
 
-    row = store.find(db, job_id)
-    if row is None or row["status"] != "running":
-        print(f"worker rank {rank}: job {job_id} is {row and row['status']}: nothing to run", flush=True)
+    row, error = _take_job(db, store, job_id)
+    if row is None:
+        print(f"worker rank {rank}: {error}", flush=True)
         return 2
-    if row.get("external_id") or row["device"] == "slurm":
-        row = {**row, "device": os.environ.get("FRBIO_JOB_DEVICE") or "cpu"}
-    job = RankReporter(db, settings.home_path, row, rank=rank)
+    row = {**row, "device": os.environ.get("FRBIO_JOB_DEVICE") or row["device"] or "cpu"}
+    job = RankReporter(settings.home_path, row, rank=rank)
     job.log(f"worker pid {os.getpid()}: {job.kind} attempt {job.attempt} (LOCAL_RANK="
             f"{os.environ.get('LOCAL_RANK', '?')}, WORLD_SIZE={os.environ.get('WORLD_SIZE', '?')})")
     try:
@@ -152,16 +137,15 @@ def disk_full(exc: BaseException, home) -> bool:
         return False
 
 
-def _stopped_by_slurm(db, store, job, reason: str | None) -> tuple[str, str | None]:
-    """(status, reason) of a Slurm job stopped by a signal: cancelled when the app cancelled it (its cancel marks
-    the row first), else stopped by Slurm (scancel behind the app's back, the time limit, preemption): failed
+def _stopped_by_slurm(job, reason: str | None) -> tuple[str, str | None]:
+    """(status, reason) of a Slurm job stopped by a signal: cancelled when the app cancelled it (its cancel leaves a
+    `stop` file first), else stopped by Slurm (scancel behind the app's back, the time limit, preemption): failed
     (resumable) with Slurm's state and reason."""
     from jobs.launchers.slurm_query import job_state
 
-    current = store.find(db, job.job_id)
-    if current is None or current["status"] != "running":
+    if job.files.stop_requested():
         return "cancelled", reason
-    slurm_id = os.environ.get("SLURM_JOB_ID") or current.get("external_id") or "?"
+    slurm_id = os.environ.get("SLURM_JOB_ID") or job.external_id or "?"
     state, why = job_state(slurm_id)
     said = ", ".join(w for w in (state if state and state not in ("RUNNING", "COMPLETING") else "", why) if w)
     return "failed", (f"stopped by Slurm (job {slurm_id}" + (f": {said}" if said else "") + f"; {reason}); resume "
@@ -184,35 +168,44 @@ def _output_to_log(path) -> None:
     os.close(fd)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs.worker", description=__doc__.split("\n\n")[0])
-    parser.add_argument("job_id")
-    parser.add_argument("--home", help="FrBio home (default: $FRBIO_HOME, else ./frbio_home)")
-    args = parser.parse_args(argv)
-
+def run_job(settings, job_id: str, rank: int = 0) -> tuple[int, dict | None]:
+    """Run the job as a launched worker: (exit status, the final status written to status.json, None when there
+    was nothing to run). The registry it sees is its own copy; what it changes goes back through the folder."""
     from frbio_core import registry
-    from frbio_core.errors import UserError
-    from frbio_core.settings import load_settings
     from jobs import store
-    from jobs.kinds import load_kinds
-    from jobs.reporter import JobCancelled, Reporter
+    from jobs.journal import Journal, local_copy
+    from jobs.reporter import Reporter
 
-    settings = load_settings(**({"home": args.home} if args.home else {}))
-    db = registry.connect(settings.db_path)
-    load_kinds()
-    from jobs.launchers.multiprocess import process_rank
+    folder = store.job_dir(settings.home_path, job_id)
+    try:
+        copy = local_copy(folder)
+    except OSError as exc:
+        print(f"worker: {exc}", flush=True)
+        return 2, None
+    settings = settings.model_copy(update={"registry": str(copy)})
+    try:
+        db = registry.connect(copy)
+        if rank != 0:
+            return _run_rank(db, settings, store, job_id, rank), None
+        row, error = _take_job(db, store, job_id)
+        if row is None:
+            print(f"worker: {error}", flush=True)
+            return 2, None
+        on_slurm = bool(row.get("external_id") or row["device"] == "slurm")
+        row = {**row, "device": os.environ.get("FRBIO_JOB_DEVICE") or row["device"] or "cpu"}
+        job = Reporter(settings.home_path, row)
+        job.external_id = row.get("external_id")
+        journal = Journal(copy, folder, job.attempt)
+        return _run(settings, db, job, journal, on_slurm)
+    finally:
+        shutil.rmtree(copy.parent, ignore_errors=True)
 
-    rank = process_rank()
-    if rank != 0:
-        return _run_rank(db, settings, store, args.job_id, rank)
-    row, error = _take_job(db, store, args.job_id, os.environ.get("FRBIO_JOB_DEVICE") or "cpu")
-    if row is None:
-        print(f"worker: {error}", flush=True)
-        return 2
-    on_slurm = bool(row.get("external_id") or row["device"] == "slurm")
-    if on_slurm:  # the runner sees the node's device, not 'slurm'
-        row = {**row, "device": os.environ.get("FRBIO_JOB_DEVICE") or "cpu"}
-    job = Reporter(db, settings.home_path, row)
+
+def _run(settings, db, job, journal, on_slurm: bool) -> tuple[int, dict]:
+    from frbio_core.errors import UserError
+    from jobs import store
+    from jobs.reporter import JobCancelled
+
     _output_to_log(job.job_dir / store.LOG_FILE)
     me = os.getpid()
     state = {"armed": True, "cooperative": False}
@@ -233,11 +226,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def hard_stop() -> None:  # the runner did not wind down in time (e.g. stuck in a library's pool teardown)
         try:
-            conn = registry.connect(settings.db_path)
             final, why = "cancelled", job.stop_reason
             if on_slurm:
-                final, why = _stopped_by_slurm(conn, store, job, why)
-            store.finish(conn, job.job_id, final, attempt=job.attempt, exit_reason=why, resumable=True)
+                final, why = _stopped_by_slurm(job, why)
+            journal.flush()
+            job.files.finish(final, why, resumable=True)
             job.log(f"cancelled: {job.stop_reason} (did not stop within {HARD_STOP_S:g} s: exiting at once; "
                     "where it was:)")
             faulthandler.dump_traceback(file=sys.stdout, all_threads=True)
@@ -247,17 +240,18 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
 
-    def lost(status: str) -> None:  # the row was moved on elsewhere (e.g. cancelled through the registry)
-        job.stop_reason = job.stop_reason or f"job became {status} elsewhere"
+    def stop_asked(reason: str) -> None:  # the app left a stop file (a cancel that no signal brought here)
+        job.stop_reason = job.stop_reason or reason
         os.kill(me, signal.SIGTERM)  # stop as a cancel would (the handler runs in the main thread)
 
-    beat = Heartbeat(settings.db_path, job.job_id, job.attempt, on_lost=lost)
+    job.files.beat()
+    beat = Heartbeat(job.files, journal, on_stop=stop_asked)
     beat.start()
     status, reason, result, resumable = "failed", None, None, False
     try:
         job.log(f"worker pid {me} (process group {os.getpgid(0)}): {job.kind} attempt {job.attempt} "
                 f"on {job.device} (CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '(unset)')!r})")
-        kind, cfg, context = _prepare(db, settings, row)
+        kind, cfg, context = _prepare(db, settings, store.get(db, job.job_id))
         state["cooperative"] = kind.cooperative
         result = kind.run(context, cfg, job)
         state["armed"] = False
@@ -268,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     except JobCancelled as exc:
         state["armed"] = False
         status, reason, resumable = "cancelled", str(exc) or job.stop_reason or "cancelled", True
-    except BaseException as exc:  # noqa: BLE001 — every failure becomes a 'failed' row with its reason
+    except BaseException as exc:  # noqa: BLE001 — every failure becomes a 'failed' status with its reason
         state["armed"] = False
         traceback.print_exc(file=sys.stdout)
         reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
@@ -277,21 +271,71 @@ def main(argv: list[str] | None = None) -> int:
                                  "what was written before (checkpoints, models) is intact"), True
     beat.stop()
     if status == "cancelled" and on_slurm:
-        status, reason = _stopped_by_slurm(db, store, job, reason)
+        status, reason = _stopped_by_slurm(job, reason)
+    final = {"status": status, "exit_reason": reason, "result": result, "resumable": resumable}
     job.log(f"{status}" + (f": {reason}" if reason else ""))
-    written = store.finish(db, job.job_id, status, attempt=job.attempt, exit_reason=reason, result=result,
-                           resumable=resumable)
-    if not written:
-        current = store.find(db, job.job_id)
-        job.log(f"final status not written: the job is already {current and current['status']}")
+    try:
+        journal.flush()
+        job.files.finish(status, reason, result, resumable)
+    except OSError as exc:   # e.g. the disk is full: the scheduler will see the worker gone without a status
+        job.log(f"final status not written to {job.job_dir}: {exc}")
     sys.stdout.flush()
-    return {"succeeded": 0, "failed": 1, "cancelled": 143}[status]
+    return {"succeeded": 0, "failed": 1, "cancelled": 143}[status], final
+
+
+def _by_hand(settings, job_id: str) -> int:
+    """Run the job here as its own scheduler: take it, write its registry copy, run it, apply its reports."""
+    from frbio_core import registry
+    from jobs import ingest, store
+    from jobs.processes import worker_alive
+
+    db = registry.connect(settings.db_path)
+    row = store.find(db, job_id)
+    if row is None:
+        print(f"worker: unknown job '{job_id}'", flush=True)
+        return 2
+    if row["status"] == "queued":
+        store.claim(db, job_id, os.environ.get("FRBIO_JOB_DEVICE") or "cpu", slots=1_000_000)
+        row = store.get(db, job_id)
+    if row["status"] != "running":
+        print(f"worker: job {job_id} is {row['status']}: nothing to run", flush=True)
+        return 2
+    if row["pid"] and row["pid"] != os.getpid() and worker_alive(row["pid"], job_id):
+        print(f"worker: job {job_id} is already running in process {row['pid']}", flush=True)
+        return 2
+    ingest.prepare(db, settings.home_path, job_id)
+    store.update(db, job_id, expect=("running",), if_attempt=row["attempt"], pid=os.getpid(),
+                 pgid=os.getpgid(0), heartbeat=store.now())
+    os.environ[ATTEMPT_ENV] = str(row["attempt"])
+    code, final = run_job(settings, job_id)
+    row = store.get(db, job_id)
+    if row["status"] == "running" and not ingest.ingest(db, settings.home_path, row) and final is not None:
+        store.finish(db, job_id, final["status"], attempt=row["attempt"], exit_reason=final["exit_reason"],
+                     result=final["result"], resumable=final["resumable"])
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs.worker", description=__doc__.split("\n\n")[0])
+    parser.add_argument("job_id")
+    parser.add_argument("--home", help="FrBio home (default: $FRBIO_HOME, else ./frbio_home)")
+    args = parser.parse_args(argv)
+
+    from frbio_core.settings import load_settings
+    from jobs.kinds import load_kinds
+    from jobs.launchers.multiprocess import process_rank
+
+    settings = load_settings(**({"home": args.home} if args.home else {}))
+    load_kinds()
+    if not os.environ.get(ATTEMPT_ENV):
+        return _by_hand(settings, args.job_id)
+    return run_job(settings, args.job_id, process_rank())[0]
 
 
 if __name__ == "__main__":
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()
-    # Every write is committed and every file closed: skip the interpreter teardown (a second or more with torch
+    # Every report is written and every file closed: skip the interpreter teardown (a second or more with torch
     # loaded), so the process — and the memory it holds, GPU memory included — is gone right after the final status.
     os._exit(code)

@@ -112,7 +112,7 @@ def reporter(db, home, row: dict, stop_after: int | None = None):
     """The Reporter a worker would make for `row`, optionally asking to stop after step `stop_after`."""
     from jobs.reporter import Reporter
 
-    job = Reporter(db, home, row)
+    job = Reporter(home, row)
     if stop_after is not None:
         record = job.metric
 

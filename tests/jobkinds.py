@@ -54,3 +54,27 @@ class EchoConfig(BaseModel):
 @register("test_echo", config=EchoConfig, devices=("cpu",), title="Echo (tests)")
 def run_echo(context, cfg: EchoConfig, job) -> dict:
     return {"value": cfg.value, "job": job.job_id}
+
+
+class WriteConfig(BaseModel):
+    model_id: str = Field("written", description="The id of the model row it registers.")
+    submit: bool = Field(True, description="Also submit a test_echo job, as a training run queues evaluations.")
+
+
+@register("test_write", config=WriteConfig, devices=("cpu",), title="Write the registry (tests)")
+def run_write(context, cfg: WriteConfig, job) -> dict:
+    """Writes the registry as a feature's runner does, through the context's settings: a model row (then renames
+    it), an audit row, and optionally a new job."""
+    from frbio_core import registry, users
+    from jobs import store
+
+    db = registry.connect(getattr(context, "settings", context).db_path)
+    job.progress(0.2, "registering")
+    db["models"].insert({"id": cfg.model_id, "name": "first name", "kind": "tiny", "path": str(job.job_dir),
+                         "owner": job.owner, "created_at": time.time()}, replace=True)
+    users.audit(db, job.owner, "test_write", cfg.model_id)
+    echo = store.submit(db, job.job_dir.parent.parent, "test_echo", {"value": cfg.model_id},
+                        owner=job.owner) if cfg.submit else None
+    db["models"].update(cfg.model_id, {"name": "final name"})
+    job.progress(1.0, "registered")
+    return {"model_id": cfg.model_id, "echo": echo}

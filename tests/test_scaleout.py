@@ -238,16 +238,17 @@ def two_process_job(studio, seed: int) -> tuple[Scheduler, str]:
     return s, job_id
 
 
-def both_ranks_up(studio, job_id):
+def both_ranks_up(s, studio, job_id):
+    s.reconcile()      # the scheduler records rank 0's reports (its heartbeat)
     row = store.get(studio.db, job_id)
     log = store.log_tail(store.job_dir(studio.home, job_id), 0)
     return row["heartbeat"] != row["started_at"] and "[rank 1] worker pid" in log
 
 
-def test_accelerate_launch_runs_the_worker_on_each_rank_and_only_rank_0_writes(studio):
+def test_accelerate_launch_runs_the_worker_on_each_rank_and_only_rank_0_reports(studio):
     s, job_id = two_process_job(studio, seed=5)
     launcher = s._children[job_id].pid
-    row = store.wait(studio.db, job_id, timeout=180, poll=0.2)
+    row = store.wait(studio.db, job_id, timeout=180, poll=0.2, on_poll=s.reconcile)
     wait_for(lambda: not multi.job_process_groups(job_id, launcher), 30, "launcher and ranks exit")
     folder = store.job_dir(studio.home, job_id)
     log = store.log_tail(folder, 0)
@@ -267,7 +268,7 @@ def test_accelerate_launch_runs_the_worker_on_each_rank_and_only_rank_0_writes(s
 
 def test_cancel_and_kill_of_a_multi_process_job_leave_no_process(studio):
     s, job_id = two_process_job(studio, seed=11)
-    wait_for(lambda: both_ranks_up(studio, job_id), 60, "both ranks running")
+    wait_for(lambda: both_ranks_up(s, studio, job_id), 60, "both ranks running")
     launcher = store.get(studio.db, job_id)["pgid"]
     assert len(multi.job_process_groups(job_id, launcher)) >= 3   # launcher + one session per rank
     t = time.monotonic()
@@ -278,7 +279,7 @@ def test_cancel_and_kill_of_a_multi_process_job_leave_no_process(studio):
 
     # kill -9 of the launcher: its ranks (in sessions of their own) are found by their command line and killed
     s2, job2 = two_process_job(studio, seed=12)
-    wait_for(lambda: both_ranks_up(studio, job2), 60, "both ranks running")
+    wait_for(lambda: both_ranks_up(s2, studio, job2), 60, "both ranks running")
     launcher = store.get(studio.db, job2)["pgid"]
     os.kill(launcher, signal.SIGKILL)
     wait_for(lambda: s2.reconcile() or store.get(studio.db, job2)["status"] != "running", 10, "reconciled")

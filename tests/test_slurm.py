@@ -125,11 +125,13 @@ def test_slurm_submission_script_status_and_cancel(studio, fake_slurm, probe):
     assert store.get(db, job_id)["message"] == "RUNNING on Slurm"
     assert "-j 4242 -h -o %T" in (fake_slurm / "squeue_calls").read_text()
 
-    # the batch script, run as Slurm would on a node (the stand-in sbatch does not run it): the worker takes the
-    # Slurm row, writes no local pid, and finishes the job
+    # the batch script, run as Slurm would on a node (the stand-in sbatch does not run it): the worker runs the
+    # Slurm row's job and reports through its folder; the scheduler's next reconcile records it (no local pid)
     with open(folder / "log.txt", "ab") as out:
         done = subprocess.run(["bash", str(script_path)], stdout=out, stderr=subprocess.STDOUT, timeout=300,
                               env={**os.environ, "SLURM_JOB_ID": "4242"})
+    assert store.get(db, job_id)["status"] == "running"
+    assert s.reconcile() == []
     row = store.get(db, job_id)
     assert done.returncode == 0 and row["status"] == "succeeded", store.log_tail(folder)
     assert row["pid"] is None and row["device"] == "slurm" and row["result"]["snapshot_id"].startswith("snap-")

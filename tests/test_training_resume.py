@@ -91,7 +91,7 @@ row = store.get(db, {job!r})
 kind = get_kind("train")
 rank = int(os.environ["RANK"])
 settings = Settings(home={home!r}, data=[{data!r}])
-job = Reporter(db, settings.home_path, row) if rank == 0 else RankReporter(db, settings.home_path, row, rank=rank)
+job = Reporter(settings.home_path, row) if rank == 0 else RankReporter(settings.home_path, row, rank=rank)
 print("RESULT", rank, json.dumps(kind.run(Studio(settings), kind.validate(row["config"]), job)))
 """
 
@@ -139,11 +139,13 @@ def test_two_cpu_ranks_train_checkpoint_and_resume_exactly(env, tmp_path, strate
 
 def test_train_job_outlives_the_app_killed_mid_job_and_a_new_app_shows_its_curves(env):
     """The app (a scheduler in its own process, as `python app.py` runs one) is killed with SIGKILL while a train
-    job trains: the worker finishes on its own, and a fresh scheduler finds it succeeded with its whole loss curve."""
+    job trains: the worker finishes on its own (its final status waits in its folder), and a fresh scheduler
+    records it succeeded, with its whole loss curve."""
     import subprocess
     import sys
 
     from frbio_core.settings import PROJECT_ROOT
+    from jobs import channel
     from jobs.views import curves_of, metric_series
 
     db = env["db"]
@@ -156,15 +158,17 @@ def test_train_job_outlives_the_app_killed_mid_job_and_a_new_app_shows_its_curve
                  what="train job started by the app")
         app.kill()
         app.wait(10)
-        done = store.wait(db, job_id, timeout=240, poll=0.25)
-        assert done["status"] == "succeeded", (done["exit_reason"], store.log_tail(store.job_dir(env["home"], job_id)))
+        folder = store.job_dir(env["home"], job_id)
+        final = wait_for(lambda: channel.read_json(folder, channel.STATUS_FILE, 1), 240, what="the worker's status")
+        assert final["status"] == "succeeded", (final["exit_reason"], store.log_tail(folder))
+        assert store.get(db, job_id)["status"] == "running"       # nobody recorded it yet
     finally:
         if app.poll() is None:
             app.kill()
     fresh = Scheduler(env["settings"], interval=0.25, devices=["cpu"])
     try:
-        assert fresh.reconcile() == []
-        assert store.get(fresh.db, job_id)["status"] == "succeeded"
+        wait_for(lambda: fresh.reconcile() == [] and store.get(fresh.db, job_id)["status"] == "succeeded", 30,
+                 what="the new scheduler records it")
         curves = metric_series(env["home"], job_id, curves_of("train"))
         assert curves["loss"][0] == list(range(1, 31))
         assert curves["domain_ppl"][0] == [0, 15, 30]

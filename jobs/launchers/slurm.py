@@ -6,8 +6,9 @@ defaults (the settings and the job's own asks over them), capped at the partitio
 
 The row of a Slurm job is 'running' on the device 'slurm' from submission on (its message says 'PENDING' while
 Slurm queues it); `external_id` holds the Slurm job id. The batch script runs the same worker as a local launch
-(`accelerate launch` for N > 1 GPUs) on the compute node, which writes the heartbeat and the final status into the
-registry: `frbio_home` (and the project and its venv) must be visible at the same paths on the compute nodes.
+(`accelerate launch` for N > 1 GPUs) on the compute node, which reports its heartbeat, progress and final status
+through its job folder only (jobs/channel.py): `frbio_home` (and the project and its venv) must be visible at the
+same paths on the compute nodes; the registry need not be (it stays on the app host: `registry` in the settings).
 """
 from __future__ import annotations
 
@@ -207,6 +208,14 @@ class SlurmLauncher:
             return False
         row = store.get(s.db, row["id"])
         env = worker_env(s.settings, "", DEVICE)
+        try:
+            from jobs.ingest import prepare
+
+            prepare(s.db, s.home, row["id"])
+        except OSError as exc:
+            store.finish(s.db, row["id"], "failed", attempt=row["attempt"], resumable=True,
+                         exit_reason=f"could not write the job's registry copy: {exc}")
+            return False
         for name in ("CUDA_VISIBLE_DEVICES", "FRBIO_JOB_DEVICE"):   # Slurm sets the GPUs; the script the device
             env.pop(name, None)
         try:

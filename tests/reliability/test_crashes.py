@@ -14,7 +14,7 @@ import pytest
 
 from frbio_core.settings import PROJECT_ROOT, Settings
 from backend.studio import Studio
-from jobs import store
+from jobs import channel, store
 from jobs.processes import group_alive, worker_alive
 from jobs.scheduler import Scheduler, scheduler_running
 from test_jobs import cleanup, make_studio
@@ -69,7 +69,7 @@ def test_cancel_kills_the_process_group_within_5_s_and_frees_the_slot(make_home,
         assert store.get(studio.db, long_job)["status"] == "cancelled"  # the dying worker did not overwrite it
 
         # a cancel written only to the registry (a canceller that cannot signal the worker, e.g. on another
-        # host): the worker sees it at its next heartbeat and stops
+        # host): the scheduler leaves a stop file, which the worker sees at its next heartbeat, and it stops
         row = wait_for(lambda: working(studio, next_job, 0.1), 240, what="next job cleaning")
         assert store.set_status(studio.db, next_job, "cancelled", expect=("running",), exit_reason="elsewhere")
         wait_for(lambda: not group_alive(row["pgid"]), 5, what="worker stopped after a registry-only cancel")
@@ -147,22 +147,27 @@ def test_job_outlives_the_app_killed_mid_job(make_home, small_data, figures):
         app.wait(10)
         t0 = time.monotonic()
         assert worker_alive(row["pid"], job_id)
-        # nobody schedules now: the worker finishes and writes its own final status
-        done = store.wait(Studio(studio.settings).db, job_id, timeout=120, poll=0.2)
-        lost = [r["id"] for r in store.list_jobs(studio.db, limit=None) if r["status"] != "succeeded"]
-        figures("kill -9 of the app mid-job: jobs lost", f"{len(lost)} (the job {done['status']} "
-                f"{time.monotonic() - t0:.1f} s later)", "0, job finishes", not lost)
-        assert done["status"] == "succeeded" and done["result"]["name"] == "orphan"
+        # nobody schedules now: the worker finishes and leaves its final status in its folder
+        folder = store.job_dir(studio.home, job_id)
+        final = wait_for(lambda: channel.read_json(folder, channel.STATUS_FILE, row["attempt"]), 120,
+                         what="the worker's final status")
+        finished_s = time.monotonic() - t0
+        wait_for(lambda: not worker_alive(row["pid"], job_id), 30, what="the worker gone")
     finally:
         if app.poll() is None:
             app.kill()
-    # a new app instance sees it finished, with its log and metrics, and reconciling changes nothing
+    # a new app instance records it finished, with its log and metrics; reconciling again changes nothing
     fresh = Scheduler(Settings(home=str(studio.home), data=[str(small_data)]))
     try:
-        assert fresh.reconcile() == [] and fresh.tick() == []
-        row = store.get(fresh.db, job_id)
-        assert row["status"] == "succeeded" and row["exit_reason"] is None
-        assert store.read_metrics(store.job_dir(studio.home, job_id))[-1]["stage"] == "result"
+        assert fresh.reconcile() == [] and fresh.tick() == [] and fresh.reconcile() == []
+        done = store.get(fresh.db, job_id)
+        lost = [r["id"] for r in store.list_jobs(studio.db, limit=None) if r["status"] != "succeeded"]
+        figures("kill -9 of the app mid-job: jobs lost", f"{len(lost)} (the job {final['status']} "
+                f"{finished_s:.1f} s later)", "0, job finishes", not lost)
+        assert done["status"] == "succeeded" and done["result"]["name"] == "orphan" and done["exit_reason"] is None
+        assert store.read_metrics(folder)[-1]["stage"] == "result"
+        assert (studio.home / "snapshots" / done["result"]["snapshot_id"] / "manifest.json").is_file()
+        assert fresh.db["snapshots"].get(done["result"]["snapshot_id"])["name"] == "orphan"
     finally:
         fresh.stop()
 
