@@ -243,6 +243,34 @@ MIGRATIONS: list[str] = [
     ALTER TABLE jobs ADD COLUMN ingested INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE jobs ADD COLUMN beat_seen TEXT;
     """,
+    # 16: voting sessions of the clinicians' voting room (backend/generation/sessions.py): a named list of questions
+    # (a prompt and a pair of models, answered once for every voter); each voter's vote on a question is a row of
+    # `votes` (its own random A/B order), so a voter's progress is the count of their voted rows in the session
+    """
+    CREATE TABLE IF NOT EXISTS arena_sessions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        owner TEXT,                      -- the organiser (NULL: created by the server's operator at the command line)
+        models TEXT NOT NULL,            -- JSON list of the model ids given; the pairs are every two of them
+        settings TEXT NOT NULL,          -- JSON GenerateConfig of every answer
+        status TEXT NOT NULL DEFAULT 'open',   -- 'open' (voters may vote) or 'closed'
+        created_at REAL NOT NULL,
+        closed_at REAL
+    );
+    CREATE TABLE IF NOT EXISTS arena_questions (
+        session_id INTEGER NOT NULL,     -- arena_sessions.id
+        position INTEGER NOT NULL,       -- 1..n, the order every voter follows
+        prompt TEXT NOT NULL,
+        model_1 TEXT NOT NULL,
+        model_2 TEXT NOT NULL,
+        answer_1 TEXT, answer_2 TEXT,    -- NULL until generated (up front, or when the first voter reaches it)
+        PRIMARY KEY (session_id, position)
+    );
+    ALTER TABLE votes ADD COLUMN session_id INTEGER;   -- arena_sessions.id; NULL for a round of the Blind A/B tab
+    ALTER TABLE votes ADD COLUMN question INTEGER;     -- arena_questions.position
+    CREATE UNIQUE INDEX IF NOT EXISTS votes_session_voter ON votes (session_id, owner, question)
+        WHERE session_id IS NOT NULL;
+    """,
 ]
 
 

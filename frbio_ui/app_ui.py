@@ -15,6 +15,7 @@ from frbio_ui.merge_tab import build_merge_tab
 from frbio_ui.models_tab import build_models_tab
 from frbio_ui.reproduce_tab import build_reproduce_tab
 from frbio_ui.train_tab import build_train_tab
+from frbio_ui.vote_page import build_vote_page
 from frbio_ui import guard
 from frbio_ui.i18n import I18N, language_js, language_switch, tr
 
@@ -23,6 +24,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 def build_app(studio: Studio) -> gr.Blocks:
     with gr.Blocks(title="FrBio Studio") as demo:
+        gr.Navbar(visible="hidden")   # no bar of pages: the voting room below is reached by its address
         with gr.Column(elem_id="frbio-header"):
             gr.Markdown("# FrBio Studio")
             gr.Markdown(tr("app.tagline"))
@@ -47,6 +49,9 @@ def build_app(studio: Studio) -> gr.Blocks:
             with gr.Tab(tr("tab.jobs", "Jobs"), id="jobs"):
                 build_jobs_panel(studio)
         demo.load(guard.read(corpus_load[0]), *corpus_load[1:], show_progress="hidden")
+    with demo.route("Vote", "/vote", show_in_navbar=False):   # the clinicians' voting room: the same app and login
+        gr.Navbar(visible="hidden")
+        build_vote_page(studio)
     return demo
 
 

@@ -13,6 +13,7 @@ from backend.generation.presets import load_prompts
 from backend.models.registry import list_models
 from backend.studio import Studio
 from frbio_ui import guard
+from frbio_ui.arena_sessions_panel import build_sessions_panel
 from frbio_ui.session import acting, current_user
 
 # French first: these strings do not go through the browser-language lookup (tr).
@@ -97,6 +98,7 @@ def build_arena_tab(studio: Studio):
     with gr.Row():
         export_btn = gr.Button("Exporter tous les votes (CSV et JSONL)", elem_id="arena-export")
         files = gr.File(label="Fichiers", file_count="multiple", interactive=False, elem_id="arena-files")
+    build_sessions_panel(studio)   # voting sessions for the voting room (/vote)
     round_state = gr.State(None)
     buttons = list(vote_btns.values())
 

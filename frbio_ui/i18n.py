@@ -122,6 +122,7 @@ def add_strings(en: dict[str, str], fr: dict[str, str]) -> None:
 _LANGUAGE_JS = """
 () => {
   window.frbioSetLanguage = async (lang, remember) => {
+    window.frbioLang = lang;
     if (remember) { try { localStorage.setItem("frbio-lang", lang); } catch (e) {} }
     const url = performance.getEntriesByType("resource").map((e) => e.name)
       .find((n) => /\\/assets\\/core-[^/]*\\.js$/.test(n));
@@ -136,7 +137,7 @@ _LANGUAGE_JS = """
   let lang = ["fr", "en"].includes(asked) ? asked : null;
   if (lang) { try { localStorage.setItem("frbio-lang", lang); } catch (e) {} }
   if (!lang) { try { lang = localStorage.getItem("frbio-lang"); } catch (e) {} }
-  lang = lang || DEFAULT;
+  lang = lang || DEFAULT || (/\\/vote\\/?$/.test(window.location.pathname) ? "fr" : null);  // the voting room: French
   if (lang) window.frbioSetLanguage(lang, false);
 }
 """

@@ -102,7 +102,7 @@ def public_round(db: sqlite_utils.Database, round_id: int) -> dict:
 
 def vote(db: sqlite_utils.Database, round_id: int, choice: str, owner: str | None = None,
          criteria: list[str] | tuple = (), dangerous_a: bool = False, dangerous_b: bool = False,
-         comment: str = "") -> dict:
+         comment: str = "", session: str | None = None) -> dict:
     """Record the vote (once) with its optional reasons (criteria ticked, an answer flagged dangerous, a comment),
     audited, and return the revealed round."""
     from frbio_core import users
@@ -127,7 +127,8 @@ def vote(db: sqlite_utils.Database, round_id: int, choice: str, owner: str | Non
                     [choice, now(), json.dumps(list(dict.fromkeys(criteria or ()))), int(bool(dangerous_a)),
                      int(bool(dangerous_b)), comment or None, row["id"]])
     users.audit(db, owner, "arena_vote", str(row["id"]), vote=choice,
-                dangerous=[s for s, f in (("a", dangerous_a), ("b", dangerous_b)) if f])
+                dangerous=[s for s, f in (("a", dangerous_a), ("b", dangerous_b)) if f],
+                **({"session": session} if session else {}))
     return reveal(db, round_id)
 
 
@@ -144,11 +145,18 @@ def reveal(db: sqlite_utils.Database, round_id: int) -> dict:
             "comment": row.get("comment") or ""}
 
 
-def voted_rounds(db: sqlite_utils.Database) -> list[dict]:
-    """Every voted round, revealed, oldest first (for the ratings and the export)."""
+def _voted(session_id: int | None) -> tuple[str, list]:
+    """The WHERE clause of the voted rounds, of one voting session when `session_id` is given."""
+    return ("vote IS NOT NULL", []) if session_id is None else ("vote IS NOT NULL AND session_id = ?", [session_id])
+
+
+def voted_rounds(db: sqlite_utils.Database, session_id: int | None = None) -> list[dict]:
+    """Every voted round (of one voting session: backend.generation.sessions), revealed, oldest first (for the
+    ratings and the export)."""
     if not db["votes"].exists():
         return []
-    return [reveal(db, r["id"]) for r in db["votes"].rows_where("vote IS NOT NULL", select="id", order_by="id")]
+    where, args = _voted(session_id)
+    return [reveal(db, r["id"]) for r in db["votes"].rows_where(where, args, select="id", order_by="id")]
 
 
 EXPORT_FIELDS = ["id", "prompt", "model_a", "model_b", "answer_a", "answer_b", "vote", "criteria", "dangerous_a",
@@ -183,14 +191,17 @@ def export_votes(db: sqlite_utils.Database, folder, stem: str | None = None) -> 
             "votes": len(rows)}
 
 
-def win_rates(db: sqlite_utils.Database, models: list[str] | None = None) -> list[dict]:
+def win_rates(db: sqlite_utils.Database, models: list[str] | None = None,
+              session_id: int | None = None) -> list[dict]:
     """Per model pair (in name order: model_1 vs model_2): model_1's wins, ties, losses, 'both bad' votes, the
-    number of votes and model_1's win rate = (wins + ties / 2) / (wins + ties + losses) ('both bad' excluded)."""
+    number of votes and model_1's win rate = (wins + ties / 2) / (wins + ties + losses) ('both bad' excluded); the
+    votes of one voting session only when `session_id` is given."""
     if not db["votes"].exists():
         return []
     keep = set(models) if models else None
     pairs: dict[tuple[str, str], dict] = {}
-    for row in db["votes"].rows_where("vote IS NOT NULL", select="model_a, model_b, vote"):
+    where, args = _voted(session_id)
+    for row in db["votes"].rows_where(where, args, select="model_a, model_b, vote"):
         a, b, v = row["model_a"], row["model_b"], row["vote"]
         if keep is not None and not (a in keep and b in keep):
             continue

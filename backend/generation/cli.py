@@ -1,6 +1,7 @@
 """`python -m backend generate --models A,B --prompt TEXT [--preset fair] [--FIELD VALUE ...] [--json]`: one prompt
 to several models, side by side (the flags come from GenerateConfig); `python -m backend arena winrates|ratings|export
-[--json]`: the blind A/B win rates per model pair, the ratings with their intervals, every vote as CSV and JSONL."""
+[--json]`: the blind A/B win rates per model pair, the ratings with their intervals, every vote as CSV and JSONL;
+`python -m backend arena session create|list|show|close|prepare`: the voting sessions of the voting room (/vote)."""
 from __future__ import annotations
 
 import json
@@ -90,6 +91,105 @@ def cmd_export(studio, args) -> None:
           f"{out['votes']} votes: {out['csv']}, {out['jsonl']}")
 
 
+def _session_line(s: dict) -> str:
+    return (f"{s['name']}: {s['status']}, {s.get('questions', '?')} questions, models {', '.join(s['models'])}, "
+            f"by {s['owner'] or 'the operator'}")
+
+
+def cmd_session_create(studio, args) -> None:
+    from backend.generation.models_cache import shared_cache
+    from backend.generation.sessions import create_session, list_sessions, prepare_answers, read_prompt_file
+
+    settings = {"max_new_tokens": args.max_new_tokens} if args.max_new_tokens else {}
+    session = create_session(studio.db, args.name, read_prompt_file(args.prompts), _split(args.models),
+                             owner=args.actor, settings=settings)
+    if args.prepare:
+        prepare_answers(studio.db, shared_cache(studio.settings), session["name"], actor=args.actor,
+                        on_question=None if args.json else
+                        lambda n, total: print(f"[answers {n}/{total}]", file=sys.stderr))
+    session = next(s for s in list_sessions(studio.db) if s["name"] == session["name"])
+    print(json.dumps(session, ensure_ascii=False, indent=1) if args.json else
+          f"created {_session_line(session)}; voters open /vote")
+
+
+def cmd_session_list(studio, args) -> None:
+    from backend.generation.sessions import list_sessions
+
+    found = list_sessions(studio.db, None if args.all else "open")
+    print(json.dumps(found, ensure_ascii=False, indent=1) if args.json else
+          "\n".join(_session_line(s) for s in found) or "no voting session")
+
+
+def cmd_session_show(studio, args) -> None:
+    from backend.generation.sessions import session_report
+
+    report = session_report(studio.db, args.name, actor=args.actor, rounds=args.rounds)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1, default=str))
+        return
+    print(_session_line({**report["session"], "questions": report["questions"]}) +
+          f" ({report['prepared']} with their answers ready), {report['votes']} votes")
+    print("voters:" if report["progress"] else "no voter yet")
+    for p in report["progress"]:
+        print(f"  {p['voter'] or '?':<24} {p['answered']}/{p['total']}" + ("  done" if p["done"] else ""))
+    for r in report["win_rates"]:
+        rate = "—" if r["win_rate"] is None else f"{r['win_rate']:.0%}"
+        print(f"{r['model_1']} vs {r['model_2']}: {r['wins']} wins / {r['ties']} ties / {r['losses']} losses, "
+              f"{r['both_bad']} both bad ({r['votes']} votes) → win rate of {r['model_1']} {rate}")
+    for r in report["ratings"]:
+        print(f"{r['model']:<32} {r['rating']:7.1f}  [{r['low']:.1f}, {r['high']:.1f}]  dangerous "
+              f"{r['dangerous_rate']:.0%}")
+
+
+def cmd_session_close(studio, args) -> None:
+    from backend.generation.sessions import close_session
+
+    session = close_session(studio.db, args.name, actor=args.actor)
+    print(json.dumps(session, ensure_ascii=False, indent=1) if args.json else f"closed {session['name']}")
+
+
+def cmd_session_prepare(studio, args) -> None:
+    from backend.generation.models_cache import shared_cache
+    from backend.generation.sessions import prepare_answers
+
+    done = prepare_answers(studio.db, shared_cache(studio.settings), args.name, actor=args.actor,
+                           on_question=lambda n, total: print(f"[answers {n}/{total}]", file=sys.stderr))
+    print(json.dumps({"generated": done}) if args.json else f"{done} questions answered")
+
+
+def add_session_commands(arena) -> None:
+    """`arena session create|list|show|close|prepare`: the voting sessions of the clinicians' voting room."""
+    session = arena.add_parser("session", help="voting sessions of the voting room (/vote)").add_subparsers(
+        dest="session_cmd", required=True)
+    p = session.add_parser("create", help="a named session: every prompt of FILE with every pair of the models")
+    p.add_argument("name")
+    p.add_argument("--prompts", required=True, metavar="FILE", help="one question per line (.txt), or .jsonl / "
+                   ".json / .yaml with prompt or text")
+    p.add_argument("--models", nargs="+", required=True, metavar="ID", help="two models or more (every pair is "
+                   "asked each question)")
+    p.add_argument("--max-new-tokens", type=int, help="longest answer, in tokens (default 128; greedy decoding)")
+    p.add_argument("--prepare", action="store_true", help="generate every answer now (else when the first voter "
+                   "reaches each question)")
+    p.set_defaults(func=cmd_session_create)
+    p = session.add_parser("list", help="open voting sessions")
+    p.add_argument("--all", action="store_true", help="closed ones too")
+    p.set_defaults(func=cmd_session_list)
+    p = session.add_parser("show", help="a session's progress per voter and its results (owner or admin)")
+    p.add_argument("name")
+    p.add_argument("--rounds", type=int, default=1000, help="bootstrap resamples of the ratings (default 1000)")
+    p.set_defaults(func=cmd_session_show)
+    p = session.add_parser("close", help="stop taking votes (owner or admin)")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_session_close)
+    p = session.add_parser("prepare", help="generate the answers not generated yet (owner or admin)")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_session_prepare)
+    for choice in session.choices.values():
+        choice.add_argument("--as", dest="actor", metavar="USER", help="act as this account (its owner); default: "
+                            "the server's operator")
+        choice.add_argument("--json", action="store_true", help="print JSON")
+
+
 def add_generate_command(subparsers) -> None:
     """Add `generate` and `arena` to the top-level subparsers of `python -m backend`."""
     from frbio_core.config import add_arguments
@@ -121,3 +221,4 @@ def add_generate_command(subparsers) -> None:
     p.add_argument("--folder", help="where to write them")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_export)
+    add_session_commands(arena)

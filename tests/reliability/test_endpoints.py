@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from backend.generation.sessions import create_session
 from backend.models.importing import make_tiny_model
 from backend.studio import Studio
 from frbio_core import users
@@ -31,8 +32,12 @@ def served(tmp_path_factory, small_data):
     model = make_tiny_model(home, name="alice-model", tokenizer_from=None, db=studio.db, owner="alice")
     job = store.submit(studio.db, home, "model_download", {"repo_id": "alice/some-model"}, owner="alice")
     study = store.submit(studio.db, home, "study", {}, owner="alice")
+    other = make_tiny_model(home, name="alice-model-2", seed=1, tokenizer_from=None, db=studio.db, owner="alice")
+    session = create_session(studio.db, "alice-session", ["Qu'est-ce qu'une HTA ?"], [model["id"], other["id"]],
+                             owner="alice", settings={"max_new_tokens": 2})
     with LiveServer(studio) as server:       # its scheduler is never started: alice's jobs stay queued
-        yield {"studio": studio, "server": server, "targets": {"job": job, "model": model["id"], "study": study}}
+        yield {"studio": studio, "server": server, "targets": {"job": job, "model": model["id"], "study": study,
+                                                               "arena_session": session["name"]}}
 
 
 def inputs_for(dep: dict, components: dict, rule: dict | None, targets: dict) -> list:
