@@ -247,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_generate_command(top)
     from backend.admin_cli import add_users_command
     add_users_command(top)
+    from backend.presets_cli import add_presets_command
+    add_presets_command(top)
     return parser
 
 

@@ -1,8 +1,8 @@
 """The command line of every declared action (backend.actions), generated from its declaration the way litgpt
 generates its CLI from config dataclasses: one `--flag` per config field (nested models and mappings as JSON), the
 config file flag (`--config FILE`; the flags override its fields), `--device`, `--owner`/`--as`, `--wait` (or
-`--no-wait`, for the actions that wait by default: they report a result), `--timeout`, `--json`, and the action's
-own options.
+`--no-wait`, for the actions that wait by default: they report a result), `--timeout`, `--json`, `--preset NAME` (a
+saved preset: backend.presets), and the action's own options.
 
 Without waiting it prints the job id (`{"id", "status": "queued"}` with --json); waiting, it follows the jobs
 (driving a scheduler here when no app runs for the home), then prints the action's summary (with --json: the
@@ -29,6 +29,8 @@ def add_action_command(subparsers, action: Action, parser: argparse.ArgumentPars
                                         description=action.help or action.title)
     p.add_argument(action.file_flag, dest="config_file", metavar="FILE",
                    help=f"{action.name} config (YAML or JSON); the flags below override its fields")
+    p.add_argument("--preset", metavar="NAME", help="start from a saved preset (yours with --as, USER/NAME, or the "
+                   "only one of that name; `presets list`); the config file and the flags override its fields")
     p.add_argument("--device", default="any", help="'any' (default), 'cpu' or 'cuda:N'")
     p.add_argument("--owner", "--as", dest="owner", metavar="USER", help="who submits it")
     asks = p.add_argument_group("cluster asks (Slurm), over the kind's defaults and capped at what the partition offers")
@@ -56,8 +58,16 @@ def add_action_command(subparsers, action: Action, parser: argparse.ArgumentPars
 
 
 def config_data(studio, action: Action, args) -> dict:
-    """The config file's fields (if any) with the flags on top."""
-    return action.fields(studio, getattr(args, "config_file", None), values_from_args(args, action.config))
+    """The preset's fields (if any), the config file's on top, then the flags."""
+    given = action.fields(studio, getattr(args, "config_file", None), values_from_args(args, action.config))
+    if not getattr(args, "preset", None):
+        return given
+    from backend.presets import config_of
+
+    data = config_of(studio.db, action, args.preset, args.owner)
+    for name, value in given.items():
+        data[name] = {**data[name], **value} if isinstance(value, dict) and isinstance(data.get(name), dict) else value
+    return data
 
 
 def _print(args, payload, text: str) -> None:

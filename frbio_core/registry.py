@@ -271,6 +271,19 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX IF NOT EXISTS votes_session_voter ON votes (session_id, owner, question)
         WHERE session_id IS NOT NULL;
     """,
+    # 17: saved presets (backend/presets.py): a person's named config of one action, and the run it came from
+    """
+    CREATE TABLE IF NOT EXISTS presets (
+        owner TEXT NOT NULL,             -- the account; '' for the server's operator at the command line
+        action TEXT NOT NULL,            -- a declared action: 'train', 'corpus-build', 'merge', 'reproduce', ...
+        name TEXT NOT NULL,
+        config TEXT NOT NULL,            -- JSON, validated by the action's config class
+        source_job TEXT,                 -- the job whose settings it started from (compare with the run)
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (owner, action, name)
+    );
+    """,
 ]
 
 

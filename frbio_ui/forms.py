@@ -93,7 +93,7 @@ def _widget(model: type[BaseModel], name: str, f, value, choices: dict[str, list
         return gr.Checkbox(value=bool(value), label=label, info=info)
     if kind == "choice":
         return gr.Radio(choices=choices_of(f.annotation), value=value, label=label, info=info)
-    if kind == "list" and not (choices.get(name) or choices_of(f.annotation)):   # free values: "2, 4, 8"
+    if kind == "list" and name not in choices and not choices_of(f.annotation):   # free values: "2, 4, 8"
         return gr.Textbox(value=", ".join(str(v) for v in value or []), label=label, info=info)
     if kind == "list":
         return gr.CheckboxGroup(choices=choices.get(name) or choices_of(f.annotation), value=value or [], label=label,

@@ -22,6 +22,7 @@ from backend.models.registry import list_models
 from backend.studio import Studio
 from frbio_ui import guard
 from frbio_ui.forms import Form, build_form, field_label
+from frbio_ui.presets_bar import presets_bar
 from frbio_ui.i18n import add_strings, tr
 from frbio_ui.jobs_panel import build_jobs_panel
 from frbio_ui.launch import Follower, wire_launch
@@ -123,6 +124,9 @@ def build_merge_tab(studio: Studio):
         save_btn = gr.Button(tr("merge.save"), variant="primary", elem_id="merge-save", scale=1)
     save_msg = gr.Markdown(elem_id="merge-save-msg")
     save_follow = Follower(studio, "merge-save")
+    presets_bar(studio, MERGE, [base, dapt, method, seed, output_name] + [i for f in forms.values() for i in f.inputs],
+                lambda b, d, m, s, name, *values: {**merge_config(b, d, m, s, values), "output_name": name or ""},
+                lambda data: merge_values(data))
     gr.Markdown("#### " + tr("merge.saves"))
     save_pick = build_jobs_panel(studio, kind="merge")
     with gr.Accordion(tr("merge.sweep"), open=False):
@@ -154,6 +158,15 @@ def build_merge_tab(studio: Studio):
     def merge_config(b, d, m, s, values) -> dict:
         return {"base_model": b or "", "dapt_model": d or "", "method": m, "seed": int(s or 0),
                 "parameters": parameters(m, values)}
+
+    def merge_values(data: dict) -> list:
+        """The form showing a merge config (a preset's, a run's): the head fields, then the chosen method's form."""
+        out = [gr.update(value=data.get(k)) for k in ("base_model", "dapt_model", "method")]
+        out += [gr.update(value=data.get("seed") or 0), gr.update(value=data.get("output_name") or "")]
+        for name, form in forms.items():
+            out += (form.updates(data.get("parameters") or {}) if name == data.get("method")
+                    else [gr.update()] * len(form.inputs))
+        return out
 
     def on_models(b, d):
         if not b or not d:

@@ -21,6 +21,7 @@ from frbio_core.errors import UserError
 from frbio_ui import downloads
 from frbio_ui import guard
 from frbio_ui.forms import build_form
+from frbio_ui.presets_bar import presets_bar
 from frbio_ui.i18n import add_strings, tr
 from frbio_ui.jobs_panel import curves_figure
 from frbio_ui.launch import Follower, wire_launch
@@ -86,6 +87,7 @@ def build_reproduce_tab(studio: Studio):
             start_btn = gr.Button(tr("rep.start"), variant="primary", elem_id="rep-start")
             start_msg = gr.Markdown(elem_id="rep-start-msg")
             follow = Follower(studio, "rep", visible=False)   # the stages table below shows the parts
+            presets_bar(studio, STUDY, form.inputs, lambda *values: form.to_dict(values), form.updates)
     gr.Markdown("### " + "Studies")
     with gr.Row():
         pick = gr.Dropdown(view.study_choices(studio.db), label=tr("rep.studies"), scale=4, elem_id="rep-pick",

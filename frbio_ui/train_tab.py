@@ -16,6 +16,7 @@ from backend.training.trackers import view_commands
 from frbio_core.errors import UserError
 from frbio_ui import guard
 from frbio_ui.forms import build_form
+from frbio_ui.presets_bar import presets_bar
 from frbio_ui.i18n import tr
 from frbio_ui.jobs_panel import build_jobs_panel
 from frbio_ui.launch import Follower, wire_launch
@@ -71,6 +72,7 @@ def build_train_tab(studio: Studio):
             command = gr.Code(label=tr("train.command_label", "Command line"), language="shell", visible=False)
             launch_msg = gr.Markdown(elem_id="train-msg")
             follow = Follower(studio, "train")
+            presets_bar(studio, TRAIN, form.inputs, lambda *values: form.to_dict(values), form.updates)
     gr.Markdown("#### " + "Training runs")
     pick = build_jobs_panel(studio, kind="train")
     build_trajectory_panel(studio, pick)

@@ -17,10 +17,10 @@ FEATURES = ("corpus", "models", "training", "generation", "merge", "evaluation",
 # rank of a layer: a module may import only modules of its own rank or below (its own feature package excepted)
 RANKS = {"frbio_core": 0, "jobs": 1,
          "backend.errors": 2, "backend.lineage": 2, "backend.hub_licences": 2, "backend.actions": 2,
-         "backend.default_model": 2,
+         "backend.default_model": 2, "backend.presets": 2,
          "backend.corpus": 3, "backend.models": 3, "backend.training": 4, "backend.generation": 4,
          "backend.merge": 5, "backend.evaluation": 5, "backend.study": 6,
-         "backend.kinds": 7, "backend.studio": 7, "backend.action_cli": 7, "backend.admin_cli": 7,
+         "backend.kinds": 7, "backend.studio": 7, "backend.action_cli": 7, "backend.admin_cli": 7, "backend.presets_cli": 7,
          "backend.__main__": 7, "backend": 7, "frbio_ui": 8, "app": 9}
 MAX_LINES = 400
 

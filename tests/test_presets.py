@@ -1,0 +1,79 @@
+"""Saved presets (backend/presets.py): saved from a run, run again from the command line with `--preset` (the config
+file and the flags over its fields), compared with the run they came from; one person's presets are theirs."""
+import json
+
+import pytest
+
+from backend.corpus.job import BUILD
+from backend.presets import PresetError, compare_with_run, delete, get, list_presets, save
+from backend.studio import Studio
+from frbio_core import users
+from frbio_core.settings import Settings
+from frbio_core.users import PermissionDenied
+from jobs import store
+from test_cli import data, run_cli  # noqa: F401  (the real-data folder fixture)
+
+
+def test_a_preset_saved_from_a_run_runs_again_from_the_cli_and_says_what_it_changes(make_home, data, tmp_path):
+    home = make_home()
+    first = run_cli("corpus", "build", "--name", "demo", "--seed", "3", "--as", "alice", "--json",
+                    home=home, data=data)
+    assert first.returncode == 0, first.stderr
+    db = Studio(Settings(home=str(home), data=[str(data)])).db
+    run = store.list_jobs(db, kind="corpus_build")[0]
+    saved = run_cli("presets", "save", "mix", "--action", "corpus-build", "--from-job", run["id"], "--as", "alice",
+                    home=home, data=data)
+    assert saved.returncode == 0 and f"saved corpus-build preset 'mix' (from {run['id']})" in saved.stdout
+
+    # the preset's fields, a flag over them; the run's settings otherwise
+    again = run_cli("corpus", "build", "--preset", "mix", "--as", "alice", "--seed", "4", "--json",
+                    home=home, data=data)
+    assert again.returncode == 0, again.stderr
+    second = store.list_jobs(db, kind="corpus_build")[0]
+    assert second["id"] != run["id"] and second["config"]["name"] == "demo" and second["config"]["seed"] == 4
+    assert second["config"] == {**run["config"], "seed": 4}
+    assert json.loads(again.stdout)["snapshot_id"] != json.loads(first.stdout)["snapshot_id"]
+
+    # compared with the run it came from: nothing changed; a form with another seed: that field only
+    shown = run_cli("presets", "show", "mix", "--action", "corpus-build", "--compare", "--json", home=home, data=data)
+    assert shown.returncode == 0 and json.loads(shown.stdout)["changed_from_run"] == []
+    preset = get(db, "corpus-build", "mix", "alice")
+    _, changed = compare_with_run(db, BUILD, preset, {**preset["config"], "seed": 9})
+    assert changed == [{"field": "seed", "value": 9, "other": 3}]
+
+    # one clear line, nothing written: an unknown preset, a name taken, a file and a job at once
+    for args, line in [
+            (("corpus", "build", "--preset", "nope", "--as", "alice"), "no corpus snapshot preset named 'nope'"),
+            (("presets", "save", "mix", "--action", "corpus-build", "--from-job", run["id"], "--as", "alice"),
+             "you already have a corpus snapshot preset named 'mix'"),
+            (("presets", "save", "x", "--action", "train", "--from-job", run["id"]), "is a corpus_build job, not"),
+            (("presets", "save", "bad/name", "--action", "corpus-build", "--from-job", run["id"]), "is not a name")]:
+        out = run_cli(*args, home=home, data=data)
+        assert out.returncode == 2 and line in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert len(store.list_jobs(db, kind="corpus_build")) == 2 and len(list_presets(db)) == 1
+
+
+def test_presets_are_their_owners_and_every_change_is_audited(make_home, small_data):
+    studio = Studio(Settings(home=str(make_home()), data=[str(small_data)]))
+    db = studio.db
+    for name, admin in (("alice", False), ("bob", False), ("root", True)):
+        users.add_user(db, name, "a long enough password", admin=admin)
+    save(db, "alice", BUILD, "mine", {"name": "a"})
+    save(db, "bob", BUILD, "mine", {"name": "b"})
+    assert get(db, "corpus-build", "mine", "alice")["config"]["name"] == "a"
+    with pytest.raises(PresetError, match="say whose, e.g. alice/mine, bob/mine|say whose, e.g. bob/mine, alice/mine"):
+        get(db, "corpus-build", "mine")
+    assert get(db, "corpus-build", "bob/mine")["config"]["name"] == "b"
+    with pytest.raises(PermissionDenied):
+        delete(db, "bob", "corpus-build", "alice/mine")
+    with pytest.raises(PermissionDenied):
+        save(db, "nobody", BUILD, "x", {"name": "x"})
+    delete(db, "root", "corpus-build", "alice/mine")
+    assert [p["owner"] for p in list_presets(db, action="corpus-build")] == ["bob"]
+    with pytest.raises(PresetError, match="replace it"):
+        save(db, "bob", BUILD, "mine", {"name": "c"})
+    save(db, "bob", BUILD, "mine", {"name": "c"}, replace=True)
+    assert get(db, "corpus-build", "mine", "bob")["config"]["name"] == "c"
+    actions = [(r["actor"], r["action"]) for r in users.list_audit(db, limit=50)]
+    assert ("bob", "refused") in actions and ("root", "preset_delete") in actions
+    assert actions.count(("bob", "preset_save")) == 2
