@@ -75,14 +75,15 @@ def local_copy(folder: Path, into: Path | None = None) -> Path:
     shutil.copyfile(source, path)
     conn = sqlite3.connect(str(path), isolation_level=None)
     try:
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {LOG_TABLE} (seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT, "
-                     "rid INTEGER, key TEXT)")
+        script = [f"CREATE TABLE IF NOT EXISTS {LOG_TABLE} (seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT, "
+                  "rid INTEGER, key TEXT);"]
         for table, pk in tables(conn).items():
             key = "json_array(" + ", ".join(f'OLD."{c}"' for c in pk) + ")" if pk else "NULL"
             for event, ref in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
-                conn.execute(f'CREATE TRIGGER IF NOT EXISTS "_frbio_{event.lower()}_{table}" AFTER {event} ON '
-                             f'"{table}" BEGIN INSERT INTO {LOG_TABLE} (tbl, rid, key) VALUES (\'{table}\', '
-                             f'{ref}.rowid, {key if event == "DELETE" else "NULL"}); END')
+                script.append(f'CREATE TRIGGER IF NOT EXISTS "_frbio_{event.lower()}_{table}" AFTER {event} ON '
+                              f'"{table}" BEGIN INSERT INTO {LOG_TABLE} (tbl, rid, key) VALUES (\'{table}\', '
+                              f'{ref}.rowid, {key if event == "DELETE" else "NULL"}); END;')
+        conn.executescript("BEGIN;" + "\n".join(script) + "COMMIT;")   # one transaction: one sync, not 40
         conn.execute("PRAGMA journal_mode=WAL")
     finally:
         conn.close()
