@@ -14,6 +14,7 @@ job's own row is the scheduler's, fed by the other reports of jobs/channel.py.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -70,7 +71,9 @@ def local_copy(folder: Path, into: Path | None = None) -> Path:
     source = Path(folder) / SNAPSHOT_FILE
     if not source.is_file():
         raise FileNotFoundError(f"no registry copy in {folder} ({SNAPSHOT_FILE}): the scheduler writes it at launch")
-    into = Path(into or tempfile.mkdtemp(prefix=f"frbio-{Path(folder).name}-"))
+    if into is None:
+        sweep()
+        into = Path(tempfile.mkdtemp(prefix=f"frbio-{Path(folder).name}-{os.getpid()}-"))
     path = into / "frbio.db"
     shutil.copyfile(source, path)
     conn = sqlite3.connect(str(path), isolation_level=None)
@@ -88,6 +91,23 @@ def local_copy(folder: Path, into: Path | None = None) -> Path:
     finally:
         conn.close()
     return path
+
+
+def sweep() -> int:
+    """Remove the copies left on this node's disk by workers that died without cleaning up (kill -9): folders
+    `frbio-<job>-<pid>-*` of temporary files whose process is gone. Returns how many."""
+    removed = 0
+    for path in Path(tempfile.gettempdir()).glob("frbio-job-*-*-*"):
+        parts = path.name.split("-")
+        try:
+            pid = int(parts[3])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+        except (ValueError, IndexError, PermissionError):
+            continue
+    return removed
 
 
 class Journal:

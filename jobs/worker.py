@@ -196,12 +196,12 @@ def run_job(settings, job_id: str, rank: int = 0) -> tuple[int, dict | None]:
         job = Reporter(settings.home_path, row)
         job.external_id = row.get("external_id")
         journal = Journal(copy, folder, job.attempt)
-        return _run(settings, db, job, journal, on_slurm)
+        return _run(settings, db, job, journal, on_slurm, lambda: shutil.rmtree(copy.parent, ignore_errors=True))
     finally:
         shutil.rmtree(copy.parent, ignore_errors=True)
 
 
-def _run(settings, db, job, journal, on_slurm: bool) -> tuple[int, dict]:
+def _run(settings, db, job, journal, on_slurm: bool, cleanup) -> tuple[int, dict]:
     from frbio_core.errors import UserError
     from jobs import store
     from jobs.reporter import JobCancelled
@@ -235,6 +235,7 @@ def _run(settings, db, job, journal, on_slurm: bool) -> tuple[int, dict]:
                     "where it was:)")
             faulthandler.dump_traceback(file=sys.stdout, all_threads=True)
         finally:
+            cleanup()    # the registry copy: os._exit skips every `finally`
             os._exit(143)
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

@@ -29,6 +29,8 @@ def split_home(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(GUARD), str(PROJECT_ROOT),
                                                       os.environ.get("PYTHONPATH", "")]))
     monkeypatch.setenv("FRBIO_TEST_FORBIDDEN_REGISTRY", str(settings.db_path))
+    (tmp_path / "node-tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "node-tmp"))     # the node's local disk, for the workers' copies
     return settings, db
 
 
@@ -59,7 +61,7 @@ def test_a_worker_that_cannot_open_the_registry_runs_its_job_and_the_scheduler_r
         # the worker's registry copy was on its own local disk, gone with it; the folder keeps only the reports
         folder = store.job_dir(settings.home_path, job)
         assert (folder / channel.STATUS_FILE).is_file() and (folder / channel.SNAPSHOT_FILE).is_file()
-        assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob(f"frbio-{job}-*"))
+        assert not list(Path(os.environ["TMPDIR"]).iterdir())
     finally:
         cleanup_split(s, db)
 
@@ -126,3 +128,18 @@ def test_reports_are_applied_once_in_order_and_only_for_their_attempt(tmp_path, 
     channel.WorkerFiles(folder, 1).finish("succeeded", result={"x": 1})
     assert ingest.ingest(db, home, store.get(db, job))
     assert store.get(db, job)["status"] == "succeeded" and store.get(db, job)["result"] == {"x": 1}
+
+
+def test_copies_left_by_killed_workers_are_swept_from_the_nodes_disk(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)        # re-read TMPDIR
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = tmp_path / f"frbio-job-000009-{gone.pid}-abc"
+    alive = tmp_path / f"frbio-job-000009-{os.getpid()}-def"
+    for folder in (dead, alive):
+        (folder).mkdir()
+        (folder / "frbio.db").write_bytes(b"x")
+    assert journal.sweep() == 1 and not dead.exists() and alive.exists()
