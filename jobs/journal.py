@@ -6,7 +6,8 @@ with triggers that log every row the runner inserts, updates or deletes, runs th
 copy, and appends the changed rows to `registry_changes.jsonl` every few seconds and before its final status
 (`Journal.flush`). The scheduler applies those lines to the registry (`apply`, through jobs/ingest.py).
 
-What is applied: every table's rows by primary key (insert or replace; a delete by key), with two exceptions. Rows
+What is applied: every table's rows by primary key (insert or replace; a delete by key; a column the runner added, as
+sqlite-utils' `alter=True` does, is added to the registry too), with two exceptions. Rows
 of a table keyed by an autoincrement integer (audit, votes) are inserted under a new id, never updated. In `jobs`,
 only new rows (jobs the runner submitted, e.g. the evaluation of a checkpoint as it is written) are applied: a
 job's own row is the scheduler's, fed by the other reports of jobs/channel.py.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -23,6 +25,7 @@ from pathlib import Path
 from jobs.channel import CHANGES_FILE, SNAPSHOT_FILE
 
 LOG_TABLE = "_frbio_changes"
+COLUMN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def snapshot(db, folder: Path) -> Path:
@@ -156,6 +159,10 @@ class Journal:
         return len(lines)
 
 
+def _affinity(value) -> str:
+    return "INTEGER" if isinstance(value, (bool, int)) else "REAL" if isinstance(value, float) else "TEXT"
+
+
 def read_changes(folder: Path, offset: int) -> tuple[list[dict], int]:
     """(complete lines from byte `offset` on, the offset after them): a line the worker is still writing waits."""
     path = Path(folder) / CHANGES_FILE
@@ -194,6 +201,9 @@ def apply(conn: sqlite3.Connection, changes: list[dict], job_id: str, attempt: i
             continue
         row = change.get("row") or {}
         columns = [c[1] for c in conn.execute(f'PRAGMA table_info("{table}")')]
+        for name in [k for k in row if k not in columns and COLUMN_RE.match(k)]:   # added by the runner's
+            conn.execute(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {_affinity(row[name])}')   # alter=True upsert
+            columns.append(name)
         if table == "jobs":
             if row.get("id") == job_id or conn.execute("SELECT 1 FROM jobs WHERE id = ?", [row.get("id")]).fetchone():
                 continue   # a job's own row and existing jobs are the scheduler's

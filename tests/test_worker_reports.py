@@ -110,6 +110,8 @@ def test_reports_are_applied_once_in_order_and_only_for_their_attempt(tmp_path, 
     store.update(work, other, status="failed")                    # another job's row: the scheduler's, not shipped
     new = store.submit(work, home, "test_echo", {"value": 3}, owner="alice")
     work["models"].update("m1", {"name": "renamed"})
+    work["models"].upsert({"id": "m1", "name": "renamed", "kind": "tiny", "path": "p", "step": 20}, pk="id",
+                          alter=True)                                # a column the runner adds (a checkpoint's step)
     journal.Journal(copy, folder, 1).flush()
     lines = [json.loads(x) for x in (folder / channel.CHANGES_FILE).read_text().splitlines()]
     assert [(x["table"], x["op"]) for x in lines][:2] == [("models", "upsert"), ("audit", "upsert")]
@@ -118,7 +120,7 @@ def test_reports_are_applied_once_in_order_and_only_for_their_attempt(tmp_path, 
     stale = store.get(db, job)
     ingest.changes(db, home, stale)
     ingest.changes(db, home, stale)                              # a second scheduler with the same row: nothing
-    assert db["models"].get("m1")["name"] == "renamed"
+    assert db["models"].get("m1")["name"] == "renamed" and db["models"].get("m1")["step"] == 20
     assert len(list(db["audit"].rows_where("action = 'made'"))) == 1
     assert store.get(db, other)["status"] == "queued" and store.get(db, new)["status"] == "queued"
     assert store.get(db, job)["ingested"] < (folder / channel.CHANGES_FILE).stat().st_size
