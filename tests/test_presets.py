@@ -11,45 +11,59 @@ from frbio_core import users
 from frbio_core.settings import Settings
 from frbio_core.users import PermissionDenied
 from jobs import store
-from test_cli import data, run_cli  # noqa: F401  (the real-data folder fixture)
+from test_cli import data  # noqa: F401  (the real-data folder fixture)
 
 
-def test_a_preset_saved_from_a_run_runs_again_from_the_cli_and_says_what_it_changes(make_home, data, tmp_path):
+def cli(capsys, home, data, *args) -> tuple[int, str, str]:
+    """`python -m backend ARGS` in this process (its jobs still run in worker processes)."""
+    from backend.__main__ import main
+
+    capsys.readouterr()
+    try:
+        code = main(["--home", str(home), f"--data={data}", *args])
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_a_preset_saved_from_a_run_runs_again_from_the_cli_and_says_what_it_changes(make_home, data, capsys):
     home = make_home()
-    first = run_cli("corpus", "build", "--name", "demo", "--seed", "3", "--as", "alice", "--json",
-                    home=home, data=data)
-    assert first.returncode == 0, first.stderr
+    code, first, err = cli(capsys, home, data, "corpus", "build", "--name", "demo", "--seed", "3", "--sources",
+                           "mantra_gsc", "--as", "alice", "--json")
+    assert code == 0, err
     db = Studio(Settings(home=str(home), data=[str(data)])).db
     run = store.list_jobs(db, kind="corpus_build")[0]
-    saved = run_cli("presets", "save", "mix", "--action", "corpus-build", "--from-job", run["id"], "--as", "alice",
-                    home=home, data=data)
-    assert saved.returncode == 0 and f"saved corpus-build preset 'mix' (from {run['id']})" in saved.stdout
+    code, saved, _ = cli(capsys, home, data, "presets", "save", "mix", "--action", "corpus-build", "--from-job",
+                         run["id"], "--as", "alice")
+    assert code == 0 and f"saved corpus-build preset 'mix' (from {run['id']})" in saved
 
     # the preset's fields, a flag over them; the run's settings otherwise
-    again = run_cli("corpus", "build", "--preset", "mix", "--as", "alice", "--seed", "4", "--json",
-                    home=home, data=data)
-    assert again.returncode == 0, again.stderr
+    code, again, err = cli(capsys, home, data, "corpus", "build", "--preset", "mix", "--as", "alice", "--seed", "4",
+                           "--json")
+    assert code == 0, err
     second = store.list_jobs(db, kind="corpus_build")[0]
     assert second["id"] != run["id"] and second["config"]["name"] == "demo" and second["config"]["seed"] == 4
     assert second["config"] == {**run["config"], "seed": 4}
-    assert json.loads(again.stdout)["snapshot_id"] != json.loads(first.stdout)["snapshot_id"]
+    assert json.loads(again)["snapshot_id"] != json.loads(first)["snapshot_id"]
 
     # compared with the run it came from: nothing changed; a form with another seed: that field only
-    shown = run_cli("presets", "show", "mix", "--action", "corpus-build", "--compare", "--json", home=home, data=data)
-    assert shown.returncode == 0 and json.loads(shown.stdout)["changed_from_run"] == []
+    code, shown, _ = cli(capsys, home, data, "presets", "show", "mix", "--action", "corpus-build", "--compare",
+                         "--json")
+    assert code == 0 and json.loads(shown)["changed_from_run"] == []
     preset = get(db, "corpus-build", "mix", "alice")
     _, changed = compare_with_run(db, BUILD, preset, {**preset["config"], "seed": 9})
     assert changed == [{"field": "seed", "value": 9, "other": 3}]
 
-    # one clear line, nothing written: an unknown preset, a name taken, a file and a job at once
+    # one clear line, nothing written: an unknown preset, a name taken, a job of another action, a bad name
     for args, line in [
             (("corpus", "build", "--preset", "nope", "--as", "alice"), "no corpus snapshot preset named 'nope'"),
             (("presets", "save", "mix", "--action", "corpus-build", "--from-job", run["id"], "--as", "alice"),
              "you already have a corpus snapshot preset named 'mix'"),
             (("presets", "save", "x", "--action", "train", "--from-job", run["id"]), "is a corpus_build job, not"),
             (("presets", "save", "bad/name", "--action", "corpus-build", "--from-job", run["id"]), "is not a name")]:
-        out = run_cli(*args, home=home, data=data)
-        assert out.returncode == 2 and line in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+        code, _, err = cli(capsys, home, data, *args)
+        assert code == 2 and line in err and len(err.strip().splitlines()) == 1, err
     assert len(store.list_jobs(db, kind="corpus_build")) == 2 and len(list_presets(db)) == 1
 
 
