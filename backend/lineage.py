@@ -60,22 +60,37 @@ WHY_ALLOWED = {"base": "its licence permits it",
                "merged": "both parent models and the DAPT model's training data permit it"}
 
 
+WHY_FR = {"base": "sa licence ne le permet pas",
+          "snapshot": "il contient des documents de sources réservées à la recherche",
+          "dapt": "son modèle de base ou ses données d'entraînement ne le permettent pas",
+          "merged": "un modèle parent, ou les données d'entraînement du modèle DAPT, ne le permettent pas"}
+WHY_ALLOWED_FR = {"base": "sa licence le permet",
+                  "snapshot": "chaque document vient d'une source dont la licence le permet",
+                  "dapt": "son modèle de base et les licences de ses données d'entraînement le permettent",
+                  "merged": "les deux modèles parents et les données d'entraînement du modèle DAPT le permettent"}
+
+
 SHORT = ("commercial", "research only")      # a table cell's words
+SHORT_FR = ("commercial", "recherche uniquement")
 
 
-def badge(commercial: bool, short: bool = False) -> str:
+def badge(commercial: bool, short: bool = False, language: str = "en") -> str:
     """For the UI: '✅ Commercial use allowed' or '⚠️ NON-COMMERCIAL (research only)'; `short` for a table cell:
-    '✅ commercial' or '⚠️ research only'."""
+    '✅ commercial' or '⚠️ research only' (or in French)."""
     if short:
-        return f"✅ {SHORT[0]}" if commercial else f"⚠️ {SHORT[1]}"
-    return f"✅ {COMMERCIAL}" if commercial else f"⚠️ {NON_COMMERCIAL}"
+        words = SHORT_FR if language == "fr" else SHORT
+        return f"✅ {words[0]}" if commercial else f"⚠️ {words[1]}"
+    return ("✅ " if commercial else "⚠️ ") + status(commercial, language)
 
 
-def sentence(commercial: bool, kind: str = "snapshot") -> str:
-    """For cards and reports (Markdown): the status and why, for a snapshot, a DAPT model or a merge."""
+def sentence(commercial: bool, kind: str = "snapshot", language: str = "en") -> str:
+    """For cards and reports (Markdown): the status and why, for a snapshot, a DAPT model or a merge (or in
+    French)."""
+    fr = language == "fr"
+    colon = " :" if fr else ":"
     if commercial:
-        return f"{COMMERCIAL}: {WHY_ALLOWED[kind]}."
-    return f"**{NON_COMMERCIAL}**: {WHY[kind]}."
+        return f"{status(True, language)}{colon} {(WHY_ALLOWED_FR if fr else WHY_ALLOWED)[kind]}."
+    return f"**{status(False, language)}**{colon} {(WHY_FR if fr else WHY)[kind]}."
 
 
 def status_sentence(commercial: bool) -> str:

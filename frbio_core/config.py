@@ -3,7 +3,7 @@
 Field metadata used here and by frbio_ui.forms:
   description       help text (CLI --help, UI info line)
   ge / le           numeric bounds (CLI validation, UI slider range)
-  json_schema_extra {"ui": "slider"|"hidden"|..., "step": 0.01, "label_fr": "...",
+  json_schema_extra {"ui": "slider"|"hidden"|..., "step": 0.01, "label_fr": "...", "description_fr": "...",
                      "cli": False (no flag) | "positional" (an argument, not a --flag)}
 """
 from __future__ import annotations
@@ -41,6 +41,13 @@ def field_labels(model: type[BaseModel], name: str) -> tuple[str, str | None]:
     extra = model.model_fields[name].json_schema_extra
     extra = extra if isinstance(extra, dict) else {}
     return extra.get("label") or name.replace("_", " ").capitalize(), extra.get("label_fr")
+
+
+def field_descriptions(model: type[BaseModel], name: str) -> tuple[str, str | None]:
+    """(English, French) help text of a field: its `description` and the `description_fr` beside its labels."""
+    field = model.model_fields[name]
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    return field.description or "", extra.get("description_fr")
 
 
 def required_text(*names: str, hint: str):

@@ -44,7 +44,7 @@ def build_app(studio: Studio) -> gr.Blocks:
                 build_compare_tab(studio)
             with gr.Tab(tr("tab.generate", "Generate"), id="generate"):
                 build_generate_tab(studio)
-            with gr.Tab("Évaluation à l'aveugle", id="arena"):  # French whatever the browser's language
+            with gr.Tab(tr("tab.arena"), id="arena"):
                 build_arena_tab(studio)
             with gr.Tab(tr("tab.jobs", "Jobs"), id="jobs"):
                 build_jobs_panel(studio)

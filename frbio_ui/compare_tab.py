@@ -70,8 +70,10 @@ def model_choices(studio: Studio) -> list[str]:
     return [m["id"] for m in list_models(studio.db) if m["status"] == "ok"]
 
 
-def task_choices(studio: Studio) -> list[tuple[str, str]]:
-    return [(spec.title, name) for name, spec in all_tasks(studio.settings).items()]
+def task_choices(studio: Studio, lang: str = "en") -> list[tuple[str, str]]:
+    """(title in `lang`, name) of every benchmark."""
+    return [((spec.title_fr or spec.title) if lang == "fr" else spec.title, name)
+            for name, spec in all_tasks(studio.settings).items()]
 
 
 def snapshot_choices(studio: Studio) -> list[str]:
@@ -175,8 +177,9 @@ def build_compare_tab(studio: Studio):
         return (f"✅ **{meta['title']}**: {meta['n_items']} questions, {meta['n_fewshot_items']} worked examples "
                 f"(task `{meta['task']}`).", gr.update(choices=task_choices(studio)))
 
-    def on_load():
-        return (gr.update(choices=model_choices(studio)), gr.update(choices=task_choices(studio)),
+    def on_load(request: gr.Request):
+        return (gr.update(choices=model_choices(studio)),
+                gr.update(choices=task_choices(studio, viewer_language(studio, request))),
                 gr.update(choices=snapshot_choices(studio)))
 
     common = [models, tasks] + form.inputs

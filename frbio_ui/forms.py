@@ -9,7 +9,7 @@ from typing import Any, Callable, Sequence
 import gradio as gr
 from pydantic import BaseModel
 
-from frbio_core.config import choices_of, field_group, field_kind, field_labels, groups_of
+from frbio_core.config import choices_of, field_descriptions, field_group, field_kind, field_labels, groups_of
 from frbio_ui import guard
 from frbio_ui.i18n import add_strings, tr
 
@@ -84,11 +84,22 @@ def field_label(model: type[BaseModel], name: str):
     return tr(key, en)
 
 
+def field_info(model: type[BaseModel], name: str):
+    """The field's help text (shown under the widget) in the page's language, from `description` /
+    `description_fr`; None when the field has none."""
+    en, fr = field_descriptions(model, name)
+    if not en:
+        return None
+    key = f"{model.__name__}.{name}.info"
+    add_strings({key: en}, {key: fr} if fr else {})
+    return tr(key, en)
+
+
 def _widget(model: type[BaseModel], name: str, f, value, choices: dict[str, list]) -> Any:
     kind = field_kind(f.annotation)
     extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
     label = field_label(model, name)
-    info = f.description
+    info = field_info(model, name)
     if kind == "bool":
         return gr.Checkbox(value=bool(value), label=label, info=info)
     if kind == "choice":

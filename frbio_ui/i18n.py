@@ -1,9 +1,11 @@
 """Interface strings in English and French through gr.I18n. A form field's labels are declared on the field
 (frbio_core.config.labels) and registered here by frbio_ui.forms under "<ConfigClass>.<field>".
 
-Gradio picks the browser's language; the page-load script from `language_js` applies instead the
-language chosen with the FR/EN switch (remembered by the browser), a `?lang=fr|en` in the address, or the server's
-default (`--language fr` for the clinician demo), by calling the frontend's own `changeLocale`.
+Gradio picks the browser's language; the script from `early_language_script` (first in every page: frbio_ui.web)
+gives it instead, before gradio starts, the language chosen with the FR/EN switch (remembered by the browser), a
+`?lang=fr|en` in the address, or the server's default (`--language fr` for the clinician demo), and sends it to the
+server as the `frbio-lang` cookie (frbio_ui.session.viewer_language); the page-load script from `language_js` applies
+it again with the frontend's own `changeLocale` (and is what the voting room's switch calls).
 """
 from __future__ import annotations
 
@@ -97,6 +99,8 @@ FR: dict[str, str] = {
     "corpus.tokens_chart": "Tokens par source",
     "corpus.length_chart": "Longueur des documents",
     "corpus.refresh": "Actualiser",
+    # gradio's own footer words that its French table lacks
+    "common.runs": "Exécutions", "common.runs_description": "Voir les exécutions gardées dans ce navigateur",
 }
 
 EN.update({k: v for k, v in i18n_labels.EN.items() if k not in EN})
@@ -124,6 +128,7 @@ _LANGUAGE_JS = """
   window.frbioSetLanguage = async (lang, remember) => {
     window.frbioLang = lang;
     if (remember) { try { localStorage.setItem("frbio-lang", lang); } catch (e) {} }
+    document.cookie = "frbio-lang=" + lang + "; path=/; SameSite=Lax";   // the server writes tables in it
     const url = performance.getEntriesByType("resource").map((e) => e.name)
       .find((n) => /\\/assets\\/core-[^/]*\\.js$/.test(n));
     if (!url) return false;
@@ -143,14 +148,41 @@ _LANGUAGE_JS = """
 """
 
 
+# Runs first in every page (frbio_ui.web.LanguageHint puts it at the top of <head>, before gradio's modules): gradio
+# draws the tab bar once, in the browser's language (navigator.language), so the chosen language is given as the
+# browser's before gradio starts; the cookie tells the server (tables it writes at page load) the same language.
+_EARLY_JS = """<script>(function () {
+  var lang = new URLSearchParams(window.location.search).get("lang");
+  if (["fr", "en"].indexOf(lang) < 0) lang = null;
+  if (!lang) { try { lang = localStorage.getItem("frbio-lang"); } catch (e) {} }
+  if (["fr", "en"].indexOf(lang) < 0) lang = DEFAULT || (/\\/vote\\/?$/.test(window.location.pathname) ? "fr" : null);
+  if (lang) {
+    try { Object.defineProperty(navigator, "language", { get: function () { return lang; }, configurable: true });
+          Object.defineProperty(navigator, "languages", { get: function () { return [lang]; }, configurable: true });
+    } catch (e) {}
+  }
+  var shown = lang || (/^fr/i.test(navigator.language || "") ? "fr" : "en");
+  document.cookie = "frbio-lang=" + shown + "; path=/; SameSite=Lax";
+  document.documentElement.lang = shown;
+})();</script>"""
+
+
+def early_language_script(default: str = "auto") -> str:
+    """The <script> element frbio_ui.web.LanguageHint puts first in every page's <head> (`default` as language_js)."""
+    return _EARLY_JS.replace("DEFAULT", json.dumps(None if default == "auto" else default))
+
+
 def language_js(default: str = "auto") -> str:
     """The page-load script (launch `js=`): the remembered or asked language, else `default` ('auto': browser)."""
     return _LANGUAGE_JS.replace("DEFAULT", json.dumps(None if default == "auto" else default))
 
 
 def language_switch() -> None:
-    """FR | EN buttons (in the header): switch the interface language at once and remember it in this browser."""
+    """FR | EN buttons (in the header): switch the interface language, remember it in this browser, and load the page
+    again (gradio draws its tab bar, and the server its tables, once, in the language the page starts with)."""
     with gr.Row(elem_id="frbio-language", equal_height=True):
         for code, label in (("fr", "FR"), ("en", "EN")):
             gr.Button(label, size="sm", min_width=40, scale=0, elem_id=f"lang-{code}").click(
-                None, None, None, js=f"() => window.frbioSetLanguage('{code}', true)")
+                None, None, None, js=f"async () => {{ await window.frbioSetLanguage('{code}', true); "
+                                     "const u = new URL(window.location.href); u.searchParams.delete('lang'); "
+                                     "window.location.replace(u.toString()); }")

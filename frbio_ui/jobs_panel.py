@@ -16,16 +16,18 @@ from jobs import admission, store, views
 from frbio_core.errors import UserError
 from frbio_ui import guard
 from frbio_ui.i18n import tr
+from frbio_ui.i18n_tables import columns, word
 from frbio_ui.polling import poll
-from frbio_ui.session import acting, current_user
+from frbio_ui.session import acting, current_user, viewer_language
 
 POLL_S = 2.0
 
 
-def curves_figure(series: dict[str, tuple[list, list]], curves: tuple = ()) -> go.Figure | None:
-    """One small chart per curve the job's kind declares (jobs.kinds.register(curves=...)) that it recorded."""
+def curves_figure(series: dict[str, tuple[list, list]], curves: tuple = (), lang: str = "en") -> go.Figure | None:
+    """One small chart per curve the job's kind declares (jobs.kinds.register(curves=...)) that it recorded, titled
+    in `lang`."""
     curves = curves or views.curves_of("train")
-    shown = [(k, label) for k, label in curves if k in series]
+    shown = [(k, word(label, lang)) for k, label in curves if k in series]
     if not shown:
         return None
     cols = 2 if len(shown) > 1 else 1
@@ -36,19 +38,37 @@ def curves_figure(series: dict[str, tuple[list, list]], curves: tuple = ()) -> g
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers" if len(xs) < 30 else "lines", name=label),
                       row=i // cols + 1, col=i % cols + 1)
     fig.update_layout(height=260 * rows, showlegend=False, margin=dict(l=40, r=10, t=40, b=30))
-    fig.update_xaxes(title_text="step")
+    fig.update_xaxes(title_text=word("step", lang))
     return fig
 
 
 DEVICE_HEADERS = ["device", "name", "memory", "utilisation", "jobs / slots"]
 
 
-def device_rows(studio: Studio) -> list[list]:
+def job_frame(rows: list[list], lang: str):
+    """A job table with its headers and status words in `lang`."""
+    import pandas as pd
+
+    at = views.JOB_HEADERS.index("status")
+    rows = [[word(c, lang) if j == at else c for j, c in enumerate(r)] for r in rows]
+    return pd.DataFrame(rows, columns=columns(views.JOB_HEADERS, lang))
+
+
+def device_frame(studio: Studio, lang: str):
+    import pandas as pd
+
+    return pd.DataFrame(device_rows(studio, lang), columns=columns(DEVICE_HEADERS, lang))
+
+
+def device_rows(studio: Studio, lang: str = "en") -> list[list]:
     def gib(b):
         return "?" if b is None else f"{b / 2 ** 30:.1f}"
+
+    def load(x):
+        return f" (charge {x:.2f})".replace(".", ",") if lang == "fr" else f" (load {x:.2f})"
     return [[r["device"], r["name"], f"{gib(r['memory_used'])} / {gib(r['memory_total'])} GiB",
              "?" if r["utilization"] is None else f"{r['utilization']:.0f} %"
-             + (f" (load {r['load']:.2f})" if r.get("load") is not None else ""), f"{r['jobs']} / {r['slots']}"]
+             + (load(r["load"]) if r.get("load") is not None else ""), f"{r['jobs']} / {r['slots']}"]
             for r in studio.scheduler.usage()]
 
 
@@ -80,18 +100,20 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
     def refresh(job_id, shown, request: gr.Request):
         """The panel's values; what the page already shows (`shown`, from the last call) is not sent again."""
         rows = views.job_table(studio.db, kind)
+        lang = viewer_language(studio, request)
         status, text, signature = panel_text(job_id, request)
         last_panel, last_signature = shown or (None, None)
-        panel = (rows, status, text)
+        panel = (rows, status, text, lang)
         if panel == last_panel and signature == last_signature:
             return [gr.update()] * 5 + [shown]
         if signature is not None and signature == last_signature:
             curves = gr.update()
         else:
             wanted = views.curves_of((store.find(studio.db, job_id) or {}).get("kind"))
-            curves = curves_figure(views.metric_series(studio.home, job_id, wanted), wanted) \
+            curves = curves_figure(views.metric_series(studio.home, job_id, wanted), wanted, lang) \
                 if signature is not None and wanted else None
-        return rows, gr.update(choices=[r[0] for r in rows]), status, curves, text, (panel, signature)
+        return (job_frame(rows, lang), gr.update(choices=[r[0] for r in rows]), status, curves, text,
+                (panel, signature))
 
     def panel_text(job_id, request) -> tuple[str, str, tuple | None]:
         """The selected job's status line, log tail and metrics signature."""
@@ -103,7 +125,7 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
         folder = store.job_dir(studio.home, job_id)
         eta = views.format_duration(views.eta_seconds(job))
         note = job["exit_reason"] if job["status"] in ("failed", "cancelled") else (job["message"] or "")
-        status = (f"**{job_id}** · {job['kind']} · **{views.status_label(job)}** · {job['progress'] or 0:.0%}"
+        status = (f"**{job_id}** · {job['kind']} · **{word(views.status_label(job), viewer_language(studio, request))}** · {job['progress'] or 0:.0%}"
                   f" · ETA {eta} · {job.get('device') or job['requested_device']} — {note}")
         owner_only = users.can_manage(studio.db, current_user(request), job["owner"])
         text = store.log_tail(folder, 40) if owner_only else "(the log of a job is shown to its owner and admins)"
@@ -138,13 +160,20 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
     # stable API names (bench/ui_load.py polls them as the page does): job_status[_KIND], devices
     poll(timer.tick, refresh, [pick, drawn], outputs, api_name="job_status" + (f"_{kind}" if kind else ""))
     if devices is not None:
-        poll(timer.tick, lambda: device_rows(studio), None, [devices], api_name="devices")
+        def devices_now(request: gr.Request):
+            return device_frame(studio, viewer_language(studio, request))
+        poll(timer.tick, devices_now, None, [devices], api_name="devices")
 
         def my_limits(request: gr.Request):
             me = current_user(request)
             return f"**{me}** — " + admission.describe(admission.usage(studio.db, studio.settings, me))
         poll(timer.tick, my_limits, None, [limits_md], api_name="my_limits")
     pick.change(guard.read(refresh), [pick, gr.State(None)], outputs, show_progress="hidden")
+    # at page load too: a tab's timer ticks only once the tab is shown (the tables then come in the page's language)
+    gr.on(None, refresh, [pick, drawn], outputs, show_progress="hidden")
+    if devices is not None:
+        gr.on(None, devices_now, None, [devices], show_progress="hidden")
+
     def handler(action):
         def on_click(job_id, request: gr.Request):
             return act(action, job_id, request)

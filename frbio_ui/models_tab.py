@@ -13,23 +13,35 @@ from frbio_core.errors import UserError
 from backend.models.job import DOWNLOAD, HubDownload
 from frbio_ui import guard
 from frbio_ui.forms import build_form
-from frbio_ui.i18n import tr
+from frbio_ui.i18n import add_strings, tr
+from frbio_ui.i18n_tables import columns, word
 from frbio_ui.launch import Follower, wire_launch
 from frbio_ui.polling import poll
-from frbio_ui.session import acting, current_user
+from frbio_ui.session import acting, current_user, viewer_language
 
 HEADERS = ["model", "kind", "architecture", "parameters", "dtype", "size on disk", "context", "vocabulary",
            "chat template", "licence", "parents", "commercial use"]
 YES_NO = {True: "yes", False: "no", None: "?"}
+add_strings({"models.table": "Registered models"}, {"models.table": "Modèles enregistrés"})
 
 
-def model_rows(studio: Studio) -> list[list]:
-    return [[m["id"], m["kind"] + (f" · step {m['step']:,}" if m["kind"] == "checkpoint" and m.get("step") else ""),
+def model_table(studio: Studio, lang: str = "en"):
+    """The models table with its headers and yes/no cells in `lang`."""
+    import pandas as pd
+
+    rows = [[word(c, lang) if j == 8 else c for j, c in enumerate(r)] for r in model_rows(studio, lang)]
+    return pd.DataFrame(rows, columns=columns(HEADERS, lang))
+
+
+def model_rows(studio: Studio, lang: str = "en") -> list[list]:
+    return [[m["id"], m["kind"] + (f" · {word('step', lang)} {m['step']:,}" if m["kind"] == "checkpoint"
+                                   and m.get("step") else ""),
              m["architecture"], f"{(m['n_params'] or 0) / 1e6:,.1f} M", m["dtype"],
              f"{(m['size_bytes'] or 0) / 2**20:,.0f} MiB", m["context_length"],
              f"{m['vocab_size']:,}" if m.get("vocab_size") else "?",
              YES_NO[None if m.get("chat_template") is None else bool(m["chat_template"])], m["license"] or "?",
-             " + ".join(m["parents"]) or "—", licence_badge(bool(m["commercial_use"]), short=True)]
+             " + ".join(m["parents"]) or "—", licence_badge(bool(m["commercial_use"]), short=True,
+                                                                  language=lang)]
             for m in list_models(studio.db)]
 
 
@@ -42,7 +54,8 @@ def lineage_markdown(studio: Studio, model_id: str) -> str:
 
 
 def build_models_tab(studio: Studio):
-    table = gr.Dataframe(model_rows(studio), headers=HEADERS, interactive=False, elem_id="models-table", wrap=True)
+    table = gr.Dataframe(model_rows(studio), headers=HEADERS, interactive=False, elem_id="models-table", wrap=True,
+                         label=tr("models.table"), show_label=False)
     with gr.Row():
         pick = gr.Dropdown([m["id"] for m in list_models(studio.db)], label=tr("models.pick", "Model"), scale=3)
         refresh = gr.Button(tr("models.refresh", "Refresh"), scale=1)
@@ -72,9 +85,9 @@ def build_models_tab(studio: Studio):
             private = gr.Checkbox(label=tr("models.private", "Private repository"), value=True)
         pub_btn = gr.Button(tr("models.publish_button", "Publish"), elem_id="publish-button")
 
-    def refreshed(message=""):
+    def refreshed(message="", request: gr.Request = None):
         ids = [m["id"] for m in list_models(studio.db)]
-        return model_rows(studio), gr.update(choices=ids), message
+        return model_table(studio, viewer_language(studio, request)), gr.update(choices=ids), message
 
     def on_pick(model_id):
         if not model_id:
@@ -91,9 +104,9 @@ def build_models_tab(studio: Studio):
                                              license=model_licence or None, copy=do_copy, actor=current_user(request),
                                              roots=studio.settings.import_roots, replace=do_replace)
         except UserError as exc:
-            return refreshed(f"❌ {exc}")
+            return refreshed(f"❌ {exc}", request)
         return refreshed(f"✅ Registered **{row['id']}**: {row['architecture']}, {row['n_params'] / 1e6:,.1f} M "
-                         "parameters.")
+                         "parameters.", request)
 
     def on_what(kind):
         ids = [m["id"] for m in list_models(studio.db)] if kind == "model" else \
@@ -120,3 +133,9 @@ def build_models_tab(studio: Studio):
     what.change(guard.read(on_what), [what], [item])
     pub_btn.click(guard.owner(on_publish, target=1, kind="model"), [what, item, repo, token, private], [msg])
     gr.on(None, refreshed, None, outputs, show_progress="hidden")
+
+    def what_labels(request: gr.Request):   # "model" / "snapshot" in the page's language
+        fr = viewer_language(studio, request) == "fr"
+        return gr.update(choices=[("modèle" if fr else "model", "model"),
+                                  ("instantané" if fr else "snapshot", "snapshot")])
+    gr.on(None, guard.read(what_labels), None, [what], show_progress="hidden")

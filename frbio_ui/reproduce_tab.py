@@ -26,7 +26,8 @@ from frbio_ui.i18n import add_strings, tr
 from frbio_ui.jobs_panel import curves_figure
 from frbio_ui.launch import Follower, wire_launch
 from frbio_ui.polling import poll
-from frbio_ui.session import acting, current_user
+from frbio_ui.session import acting, current_user, viewer_language
+from frbio_ui.i18n_tables import columns
 
 POLL_S = 2.0
 MAIN_FIELDS = ("name", "budget", "base_model", "sources", "license_mode", "benchmarks", "best_by")
@@ -68,8 +69,8 @@ def _choices(studio: Studio) -> dict[str, list]:
             "benchmarks": study_benchmarks(studio.settings), "sweep_grid": list(SWEEP_GRID)}
 
 
-def _frame(rows: list[list], headers: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=headers)
+def _frame(rows: list[list], headers: list[str], lang: str = "en") -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns(headers, lang))
 
 
 def build_reproduce_tab(studio: Studio):
@@ -88,7 +89,7 @@ def build_reproduce_tab(studio: Studio):
             start_msg = gr.Markdown(elem_id="rep-start-msg")
             follow = Follower(studio, "rep", visible=False)   # the stages table below shows the parts
             presets_bar(studio, STUDY, form.inputs, lambda *values: form.to_dict(values), form.updates)
-    gr.Markdown("### " + "Studies")
+    gr.Markdown("### " + tr("rep.studies"))
     with gr.Row():
         pick = gr.Dropdown(view.study_choices(studio.db), label=tr("rep.studies"), scale=4, elem_id="rep-pick",
                            allow_custom_value=True)
@@ -112,21 +113,24 @@ def build_reproduce_tab(studio: Studio):
     shown_rev = gr.State(None)      # (study id, rev) last drawn: the figure and tables are redrawn only on change
     timer = gr.Timer(POLL_S)
 
-    def on_budget(budget, *values):
+    def on_budget(request: gr.Request, budget, *values):
         """A budget fills every size field with its preset values (what is shown is what runs)."""
         try:
             cfg = parse_study_config(with_budget(form.to_dict(values), budget)).resolve()
         except UserError as exc:
             return [f"❌ {exc}"] + [gr.update()] * len(form.inputs)
-        return [view.budget_markdown(cfg, studio.db, studio.settings)] + form.updates(cfg)
+        return [view.budget_markdown(cfg, studio.db, studio.settings, viewer_language(studio, request))] \
+            + form.updates(cfg)
 
-    def on_change(*values):
+    def on_change(request: gr.Request, *values):
         try:
-            return view.budget_markdown(parse_study_config(form.to_dict(values)), studio.db, studio.settings)
+            return view.budget_markdown(parse_study_config(form.to_dict(values)), studio.db, studio.settings,
+                                        viewer_language(studio, request))
         except UserError as exc:
             return f"❌ {exc}"
 
-    def refresh(study_id, last):
+    def refresh(study_id, last, request: gr.Request = None):
+        lang = viewer_language(studio, request)
         try:
             row = load_study(studio.db, studio.settings, study_id) if study_id else None
         except UserError as exc:
@@ -137,21 +141,21 @@ def build_reproduce_tab(studio: Studio):
                 return [gr.update()] * 9 + [last]
         else:
             rev = [row["id"], row["rev"]]
-        stage_rows = _frame(view.stages_table(studio.db, row), view.STAGE_HEADERS)
+        stage_rows = _frame(view.stages_table(studio.db, row), view.STAGE_HEADERS, lang)
         job = view.training_job(row)
         training = row is not None and row["stage"] == "train" and row["status"] == "running"
         wanted = job_views.curves_of("train")
-        live = curves_figure(job_views.metric_series(studio.home, job, wanted), wanted) if job else None
+        live = curves_figure(job_views.metric_series(studio.home, job, wanted), wanted, lang) if job else None
         if rev == last and row is not None:     # nothing new: only the status, stages and live curves move
-            return [view.status_markdown(row), stage_rows, live if training else gr.update()] + [gr.update()] * 6 \
+            return [view.status_markdown(row, lang), stage_rows, live if training else gr.update()] + [gr.update()] * 6 \
                 + [last]
         headers, rows, found = view.results_view(row)
         figure_value = tradeoff_figure((row or {}).get("artefacts", {}).get("sweep"),
                                        (row or {}).get("artefacts", {}).get("best_t")) if row else None
-        return [view.status_markdown(row), stage_rows, live, figure_value,
+        return [view.status_markdown(row, lang), stage_rows, live, figure_value,
                 gr.update(value=_frame(rows, headers), visible=True) if headers else gr.update(visible=False),
                 "\n".join(f"- {f}" for f in found) if found else tr("rep.waiting"),
-                _frame(view.artefact_rows(row), view.ARTEFACT_HEADERS),
+                _frame(view.artefact_rows(row), view.ARTEFACT_HEADERS, lang),
                 gr.update(choices=view.study_choices(studio.db)), gr.update(), rev]
 
     def act(action, study_id, request: gr.Request):
@@ -177,10 +181,11 @@ def build_reproduce_tab(studio: Studio):
             gr.Warning(str(exc))
             return None
 
-    def on_load():
+    def on_load(request: gr.Request = None):
         c = _choices(studio)
         return (gr.update(choices=c["base_model"]), gr.update(choices=c["sources"]),
-                gr.update(choices=view.study_choices(studio.db)))
+                gr.update(choices=view.study_choices(studio.db)),
+                view.budget_markdown(start_cfg, studio.db, studio.settings, viewer_language(studio, request)))
 
     outputs = [status_md, stages, curves, figure, results, findings, artefacts, pick, files, shown_rev]
     form.component("budget").change(guard.read(on_budget), [form.component("budget")] + form.inputs, [budget_md] + form.inputs)
@@ -202,5 +207,5 @@ def build_reproduce_tab(studio: Studio):
     cancel_btn.click(guard.owner(on_cancel, target=0, kind="study"), [pick], [start_msg]).then(refresh, [pick, gr.State(None)], outputs)
     resume_btn.click(guard.owner(on_resume, target=0, kind="study"), [pick], [start_msg]).then(refresh, [pick, gr.State(None)], outputs)
     download_btn.click(guard.read(on_download), [pick], [files])
-    gr.on(None, guard.read(on_load), None, [form.component("base_model"), form.component("sources"), pick],
+    gr.on(None, guard.read(on_load), None, [form.component("base_model"), form.component("sources"), pick, budget_md],
           show_progress="hidden")

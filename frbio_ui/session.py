@@ -31,10 +31,32 @@ def acting(request: gr.Request | None):
 
 
 def viewer_language(studio, request: gr.Request | None) -> str:
-    """The language for text the server writes (verdicts, sentences): the account's, else the app's default
+    """The language for text the server writes (verdicts, sentences, table headers): the one the page shows (the
+    FR/EN switch's, sent as the `frbio-lang` cookie by frbio_ui.i18n), else the account's, else the app's default
     ('fr' or 'en'; a browser-chosen 'auto' reads as English)."""
     from frbio_core.users import find_user
+
+    chosen = _cookie(request, "frbio-lang")
+    if chosen in ("fr", "en"):
+        return chosen
 
     account = find_user(studio.db, current_user(request)) if request is not None else None
     language = (account or {}).get("language") or studio.settings.language
     return language if language in ("fr", "en") else "en"
+
+
+def _cookie(request: gr.Request | None, name: str) -> str | None:
+    """A cookie of the request (read from its Cookie header: gradio wraps `request.cookies` in an object without
+    `get`)."""
+    from http.cookies import SimpleCookie
+
+    headers = getattr(request, "headers", None) if request is not None else None
+    raw = headers.get("cookie") if headers is not None and hasattr(headers, "get") else None
+    if not raw:
+        return None
+    jar = SimpleCookie()
+    try:
+        jar.load(raw)
+    except Exception:   # a malformed header from another site's cookie: no choice read
+        return None
+    return jar[name].value if name in jar else None

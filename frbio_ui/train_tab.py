@@ -17,11 +17,14 @@ from frbio_core.errors import UserError
 from frbio_ui import guard
 from frbio_ui.forms import build_form
 from frbio_ui.presets_bar import presets_bar
-from frbio_ui.i18n import tr
+from frbio_ui.i18n import add_strings, tr
 from frbio_ui.jobs_panel import build_jobs_panel
 from frbio_ui.launch import Follower, wire_launch
+from frbio_ui.session import viewer_language
 from frbio_ui.trajectory_panel import build_trajectory_panel
 from jobs.devices import local_devices
+
+add_strings({"train.runs": "Training runs"}, {"train.runs": "Entraînements"})
 
 
 def _choices(studio: Studio) -> dict[str, list]:
@@ -49,10 +52,14 @@ def estimate_markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
-def trackers_markdown(settings, job_id: str | None = None) -> str:
-    """How to look at the runs' curves (TensorBoard, MLflow, W&B, Trackio): one shell line each."""
-    return "\n".join(["**Experiment trackers** (TensorBoard always; MLflow, W&B, Trackio when a run names them):", ""]
-                     + [f"- {what}: `{command}`" for what, command in view_commands(settings, job_id)])
+def trackers_markdown(settings, job_id: str | None = None, lang: str = "en") -> str:
+    """How to look at the runs' curves (TensorBoard, MLflow, W&B, Trackio): one shell line each, in `lang`."""
+    head = ("**Suivi d'expériences** (TensorBoard toujours ; MLflow, W&B, Trackio quand une exécution les nomme) :"
+            if lang == "fr" else
+            "**Experiment trackers** (TensorBoard always; MLflow, W&B, Trackio when a run names them):")
+    colon = " :" if lang == "fr" else ":"
+    return "\n".join([head, ""] + [f"- {what}{colon} `{command}`"
+                                    for what, command in view_commands(settings, job_id, lang)])
 
 
 def build_train_tab(studio: Studio):
@@ -73,7 +80,7 @@ def build_train_tab(studio: Studio):
             launch_msg = gr.Markdown(elem_id="train-msg")
             follow = Follower(studio, "train")
             presets_bar(studio, TRAIN, form.inputs, lambda *values: form.to_dict(values), form.updates)
-    gr.Markdown("#### " + "Training runs")
+    gr.Markdown("#### " + tr("train.runs"))
     pick = build_jobs_panel(studio, kind="train")
     build_trajectory_panel(studio, pick)
     viewers = gr.Markdown(trackers_markdown(studio.settings), elem_id="train-trackers")
@@ -93,14 +100,19 @@ def build_train_tab(studio: Studio):
         except UserError as exc:
             return gr.update(value=f"# {exc}", visible=True)
 
-    def on_load():
+    def on_load(request: gr.Request):
         c = _choices(studio)
-        return gr.update(choices=c["base_model"]), gr.update(choices=c["snapshot"])
+        return (gr.update(choices=c["base_model"]), gr.update(choices=c["snapshot"]),
+                trackers_markdown(studio.settings, None, viewer_language(studio, request)))
 
-    pick.change(guard.read(lambda job_id: trackers_markdown(studio.settings, job_id)), [pick], [viewers],
+    def on_pick(job_id, request: gr.Request):
+        return trackers_markdown(studio.settings, job_id, viewer_language(studio, request))
+
+    pick.change(guard.read(on_pick), [pick], [viewers],
                 show_progress="hidden")
     estimate_btn.click(guard.read(on_estimate), [device] + form.inputs, [estimate_md])
     command_btn.click(guard.read(on_command), [device] + form.inputs, [command])
     wire_launch(studio, TRAIN, launch_btn, form.inputs, lambda *values: form.to_dict(values), follow, launch_msg,
                 device=device, extra_outputs=[pick], on_launched=lambda ids, *v: [gr.update(value=ids[0])])
-    gr.on(None, guard.read(on_load), None, [form.component("base_model"), form.component("snapshot")], show_progress="hidden")
+    gr.on(None, guard.read(on_load), None, [form.component("base_model"), form.component("snapshot"), viewers],
+          show_progress="hidden")

@@ -17,6 +17,7 @@ from frbio_ui import guard
 from frbio_ui.forms import field_label
 from frbio_ui.i18n import add_strings, tr
 from frbio_ui.launch import Follower, wire_launch
+from frbio_ui.session import viewer_language
 
 DEFAULT = ["frbio_frenchmedmcqa_single", "frbio_sib200_fr"]
 add_strings({}, {
@@ -77,5 +78,11 @@ def build_trajectory_panel(studio: Studio, run_pick) -> None:
 
     wire_launch(studio, EVAL, evaluate_btn, [run_pick, tasks, limit, follow_box], data, follow, msg, summarize=False)
     follow.on_done(lambda ids, *values: on_show(*values), [run_pick, tasks, limit], [msg, chart, tradeoff, grid])
+
+    def on_load(request: gr.Request):   # the benchmarks' titles in the page's language
+        fr = viewer_language(studio, request) == "fr"
+        return gr.update(choices=[((spec.title_fr or spec.title) if fr else spec.title, name)
+                                  for name, spec in all_tasks(studio.settings).items()])
+    gr.on(None, guard.read(on_load), None, [tasks], show_progress="hidden")
     show_btn.click(guard.read(on_show), [run_pick, tasks, limit], [msg, chart, tradeoff, grid])
 

@@ -29,6 +29,39 @@ class ClientAddress:
             users.CLIENT_ADDRESS.reset(token)
 
 
+class LanguageHint:
+    """ASGI middleware: every HTML page gets frbio_ui.i18n's early language script first in its <head>, so gradio
+    starts in the chosen language (its tab bar is drawn once, in the language it starts with)."""
+
+    def __init__(self, app, script: str):
+        self.app, self.script = app, script.encode()
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") != "http" or scope.get("method") != "GET" or "/gradio_api/" in scope.get("path", ""):
+            return await self.app(scope, receive, send)
+        start, chunks = {}, []
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers") or [])
+                if not headers.get(b"content-type", b"").startswith(b"text/html"):
+                    start["pass"] = True
+                    return await send(message)
+                start["message"] = message
+            elif start.get("pass"):
+                await send(message)
+            else:
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    body = b"".join(chunks).replace(b"<head>", b"<head>" + self.script, 1)
+                    headers = [(k, v) for k, v in start["message"].get("headers", []) if k != b"content-length"]
+                    headers.append((b"content-length", str(len(body)).encode()))
+                    await send({**start["message"], "headers": headers})
+                    await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, capture)
+
+
 def login_check(db_path):
     """gradio's `auth=` callable: an enabled account with that password, throttled and audited with the address."""
     from frbio_core import registry, sessions
@@ -56,7 +89,9 @@ def create_server(studio, demo, auth: bool, auth_message: str = ""):
     if auth:
         gradio_app = next(route.app for route in parent.routes if isinstance(route, Mount))
         gradio_app.tokens = SessionTokens(studio.settings.db_path, studio.settings.session_idle_minutes * 60)
-    return ClientAddress(parent)
+    from frbio_ui.i18n import early_language_script
+
+    return ClientAddress(LanguageHint(parent, early_language_script(studio.settings.language)))
 
 
 def serve(studio, demo, auth: bool, auth_message: str = "") -> None:

@@ -57,13 +57,19 @@ class CompareConfig(EvalConfig):
     model: str = Field("", json_schema_extra={"cli": False, "ui": "hidden"})
     run: str = Field("", json_schema_extra={"cli": False, "ui": "hidden"})
     models: list[str] = Field(default_factory=list, description=(
-        "Model ids, the first being the reference (typically the base); comma-separated on the command line."))
+        "Model ids, the first being the reference (typically the base); comma-separated on the command line."),
+        json_schema_extra=labels("Models", "Modèles",
+            description_fr=("Identifiants des modèles, le premier étant la référence (en général le modèle de base) ; séparés"
+            " par des virgules en ligne de commande.")))
 
     clean_only: bool = Field(False, description=(
         "Score only the items a contamination check did not find in a compared model's training snapshot (run it "
         "from the Corpus tab or `corpus contamination`)."),
         json_schema_extra=labels("Clean items only (not in the training data)",
-                                 "Questions non contaminées seulement (absentes des données d'entraînement)"))
+                                 "Questions non contaminées seulement (absentes des données d'entraînement)",
+            description_fr=("Ne noter que les questions qu'une recherche de contamination n'a pas trouvées dans l'instantané "
+            "d'entraînement d'un modèle comparé (à lancer depuis l'onglet Corpus ou avec `corpus "
+            "contamination`).")))
 
     @field_validator("models", mode="before")
     @classmethod

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from backend.merge.methods import (SCHEDULE_SUFFIXES, MergeError, method_info, methods, validate_parameters)
-from frbio_core.config import required_text
+from frbio_core.config import labels, required_text
 
 YAML_KEYS = {"merge_method", "base_model", "models", "parameters", "random_seed"}
 
@@ -21,19 +21,36 @@ class MergeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     base_model: str = Field("smollm2-135m-instruct", description=(
-        "Registered base model: the model the DAPT model was trained from."))
+        "Registered base model: the model the DAPT model was trained from."),
+        json_schema_extra=labels("Base model", "Modèle de base",
+            description_fr="Modèle de base enregistré : le modèle à partir duquel le modèle DAPT a été entraîné."))
     dapt_model: str = Field("", validate_default=True, description=(
-        "Registered DAPT model (same architecture, layer count, tensor shapes and tokenizer as the base). Required."))
+        "Registered DAPT model (same architecture, layer count, tensor shapes and tokenizer as the base). Required."),
+        json_schema_extra=labels("DAPT model", "Modèle DAPT",
+            description_fr=("Modèle DAPT enregistré (même architecture, même nombre de couches, mêmes formes de tenseurs et "
+            "même tokeniseur que le modèle de base). Obligatoire.")))
     method: str = Field("slerp", description=(
         "mergekit merge method: slerp (the paper's), linear, task_arithmetic, ties, dare_ties, … "
-        "(`python -m backend merge methods` lists them with their parameters)."))
+        "(`python -m backend merge methods` lists them with their parameters)."),
+        json_schema_extra=labels("Method", "Méthode",
+            description_fr=("Méthode de fusion de mergekit : slerp (celle de l'article), linear, task_arithmetic, ties, "
+            "dare_ties, … (`python -m backend merge methods` les liste avec leurs paramètres).")))
     parameters: dict[str, Any] = Field(default_factory=dict, description=(
         "The method's parameters, e.g. {\"t\": 0.5} for SLERP or {\"weight\": 0.5, \"density\": 0.5} for TIES; "
-        "missing ones take their defaults."))
+        "missing ones take their defaults."),
+        json_schema_extra=labels("Parameters", "Paramètres",
+            description_fr=("Les paramètres de la méthode, par ex. {\"t\": 0.5} pour SLERP ou {\"weight\": 0.5, \"density\": 0.5} "
+            "pour TIES ; ceux qui manquent prennent leur valeur par défaut.")))
     seed: int = Field(0, ge=0, le=2**32 - 1, description=(
-        "Random seed of the methods that drop changes at random (DARE, DELLA): same seed, same merged weights."))
+        "Random seed of the methods that drop changes at random (DARE, DELLA): same seed, same merged weights."),
+        json_schema_extra=labels("Random seed", "Graine aléatoire",
+            description_fr=("Graine aléatoire des méthodes qui écartent des modifications au hasard (DARE, DELLA) : même "
+            "graine, mêmes poids fusionnés.")))
     output_name: str = Field("", max_length=80, description=(
-        "Id of the merged model under frbio_home/models (empty: '<DAPT model>-<method>-<job id>')."))
+        "Id of the merged model under frbio_home/models (empty: '<DAPT model>-<method>-<job id>')."),
+        json_schema_extra=labels("Name of the merged model", "Nom du modèle fusionné",
+            description_fr=("Identifiant du modèle fusionné sous frbio_home/models (vide : « <modèle "
+            "DAPT>-<méthode>-<identifiant de la tâche> »).")))
 
     _dapt_given = required_text("dapt_model", hint="the id of a registered DAPT model")
 

@@ -29,58 +29,79 @@ from frbio_core.config import labels
 KNOWN: dict[str, dict] = {
     "t": dict(ge=0.0, le=1.0, default=0.5,
               label=("t (0 = base model, 1 = DAPT model)", "t (0 = modèle de base, 1 = modèle DAPT)"),
-              description="Interpolation factor: 0 gives the base model, 1 the DAPT model (the paper merges at 0.5)."),
+              description="Interpolation factor: 0 gives the base model, 1 the DAPT model (the paper merges at 0.5).",
+        description_fr="Facteur d'interpolation : 0 donne le modèle de base, 1 le modèle DAPT (l'article fusionne à 0,5)."),
     "weight": dict(ge=0.0, le=1.0, default=0.5, label=("Weight of the DAPT model", "Poids du modèle DAPT"),
                    description="Weight of the DAPT model (of its difference to the base, for task-arithmetic "
-                               "methods)."),
+                               "methods).",
+        description_fr="Poids du modèle DAPT (de sa différence au modèle de base, pour les méthodes d'arithmétique de tâches)."),
     "base_weight": dict(label=("Weight of the base model (empty: 1 − DAPT weight)",
                                "Poids du modèle de base (vide : 1 − poids du modèle DAPT)")),
     "density": dict(gt=0.0, le=1.0,
                     label=("Density (share of changes kept)", "Densité (part des modifications conservées)"),
                     description="Fraction of the DAPT model's changes kept (in (0, 1]; 1 keeps all). TIES keeps the "
-                                "largest, DARE a random subset."),
+                                "largest, DARE a random subset.",
+        description_fr="Part des modifications du modèle DAPT conservées (dans ]0, 1] ; 1 les garde toutes). TIES garde les plus grandes, DARE un sous-ensemble tiré au hasard."),
     "lambda": dict(ge=0.0, le=3.0,
                    label=("Lambda (scale of the merged change)", "Lambda (échelle de la modification fusionnée)"),
-                   description="Scale of the merged difference added to the base (1 = as is)."),
+                   description="Scale of the merged difference added to the base (1 = as is).",
+        description_fr="Échelle de la différence fusionnée ajoutée au modèle de base (1 = telle quelle)."),
     "gamma": dict(ge=0.0, le=0.5,
                   label=("Gamma (share of extreme changes removed)", "Gamma (part des modifications extrêmes retirées)"),
-                  description="Fraction of the largest changes removed as outliers (Breadcrumbs)."),
+                  description="Fraction of the largest changes removed as outliers (Breadcrumbs).",
+        description_fr="Part des plus grandes modifications retirées comme valeurs aberrantes (Breadcrumbs)."),
     "epsilon": dict(label=("Epsilon", "Epsilon")),
     "normalize": dict(label=("Normalise by the weights", "Normaliser par les poids"),
-                      description="Divide the combined changes by the sum of the weights."),
+                      description="Divide the combined changes by the sum of the weights.",
+        description_fr="Diviser les modifications combinées par la somme des poids."),
     "rescale": dict(label=("Rescale the kept changes", "Remettre à l'échelle les modifications conservées"),
-                    description="Rescale the kept changes to the norm of all changes (DARE's rescaling)."),
+                    description="Rescale the kept changes to the norm of all changes (DARE's rescaling).",
+        description_fr="Remettre les modifications conservées à la norme de toutes les modifications (remise à l'échelle de DARE)."),
     "int8_mask": dict(label=("int8 sign mask (less memory)", "Masque de signes int8 (moins de mémoire)"),
-                      description="Store the sign-agreement mask as int8 (less memory, same result)."),
+                      description="Store the sign-agreement mask as int8 (less memory, same result).",
+        description_fr="Stocker le masque d'accord des signes en int8 (moins de mémoire, même résultat)."),
     "select_topk": dict(gt=0.0, le=1.0,
                         label=("Share of elements kept (top-k)", "Part des éléments conservés (top-k)"),
-                        description="Fraction of the highest-variance elements kept (SCE)."),
+                        description="Fraction of the highest-variance elements kept (SCE).",
+        description_fr="Part des éléments de plus forte variance conservés (SCE)."),
     "normalize_weights": dict(label=("Normalise the weights", "Normaliser les poids"),
-                              description="Normalise the weights to sum to 1."),
+                              description="Normalise the weights to sum to 1.",
+        description_fr="Normaliser les poids pour que leur somme fasse 1."),
     "nuslerp_row_wise": dict(label=("Row-wise interpolation", "Interpolation par lignes"),
-                             description="Interpolate row vectors instead of column vectors."),
+                             description="Interpolate row vectors instead of column vectors.",
+        description_fr="Interpoler les vecteurs lignes plutôt que les vecteurs colonnes."),
     "nuslerp_flatten": dict(label=("Interpolate whole tensors", "Interpoler les tenseurs entiers"),
-                            description="Interpolate whole flattened tensors (off: row or column vectors)."),
+                            description="Interpolate whole flattened tensors (off: row or column vectors).",
+        description_fr="Interpoler les tenseurs entiers aplatis (sinon : vecteurs lignes ou colonnes)."),
     "eps": dict(ge=0.0, le=1.0, ui="number", label=("Numerical tolerance", "Tolérance numérique"),
-                description="Numerical tolerance."),
+                description="Numerical tolerance.",
+        description_fr="Tolérance numérique."),
     "tol": dict(gt=0.0, le=1.0, ui="number", label=("Convergence tolerance", "Tolérance de convergence"),
-                description="Convergence tolerance of the Karcher mean."),
+                description="Convergence tolerance of the Karcher mean.",
+        description_fr="Tolérance de convergence de la moyenne de Karcher."),
     "max_iter": dict(ge=1, le=1000, label=("Iterations at most", "Nombre maximal d'itérations"),
-                     description="Iterations of the Karcher mean at most."),
+                     description="Iterations of the Karcher mean at most.",
+        description_fr="Nombre maximal d'itérations de la moyenne de Karcher."),
     "r": dict(ge=0.0, le=1.0, label=("r (rescaling ratio)", "r (taux de remise à l'échelle)"),
-              description="Rescaling ratio of RAM+ (tensor-local)."),
+              description="Rescaling ratio of RAM+ (tensor-local).",
+        description_fr="Taux de remise à l'échelle de RAM+ (local au tenseur)."),
     "alpha": dict(ge=0.0, le=1.0, label=("alpha (overlap scaling)", "alpha (mise à l'échelle du recouvrement)"),
-                  description="Overlap scaling of RAM+ (tensor-local)."),
+                  description="Overlap scaling of RAM+ (tensor-local).",
+        description_fr="Mise à l'échelle du recouvrement de RAM+ (local au tenseur)."),
 }
 # Same name, another meaning in a family of methods.
 KNOWN_BY_METHOD: dict[tuple[str, str], dict] = {
     ("della", "epsilon"): dict(ge=0.0, le=0.5, description=(
-        "Spread of DELLA's keep probabilities around the density (density ± epsilon must stay in (0, 1)).")),
+        "Spread of DELLA's keep probabilities around the density (density ± epsilon must stay in (0, 1))."),
+        description_fr="Écart des probabilités de conservation de DELLA autour de la densité (densité ± epsilon doit rester dans ]0, 1[)."),
     ("della_linear", "epsilon"): dict(ge=0.0, le=0.5, description=(
-        "Spread of DELLA's keep probabilities around the density (density ± epsilon must stay in (0, 1)).")),
-    ("ram", "epsilon"): dict(ge=0.0, le=1.0, ui="number", description="Threshold below which a change is ignored."),
+        "Spread of DELLA's keep probabilities around the density (density ± epsilon must stay in (0, 1))."),
+        description_fr="Écart des probabilités de conservation de DELLA autour de la densité (densité ± epsilon doit rester dans ]0, 1[)."),
+    ("ram", "epsilon"): dict(ge=0.0, le=1.0, ui="number", description="Threshold below which a change is ignored.",
+        description_fr="Seuil sous lequel une modification est ignorée."),
     ("ramplus_tl", "epsilon"): dict(ge=0.0, le=1.0, ui="number",
-                                    description="Threshold below which a change is ignored."),
+                                    description="Threshold below which a change is ignored.",
+        description_fr="Seuil sous lequel une modification est ignorée."),
 }
 # Labels of the per-layer schedules of the main parameter ({p}: its name).
 SCHEDULE_LABELS = {"attention": ("Per-layer {p} for attention, first → last layer (e.g. 0, 0.5, 0.3, 0.7, 1)",
@@ -103,6 +124,7 @@ class ParamInfo:
     description: str
     ui: str | None = None
     label: tuple[str, str | None] = ("", None)
+    description_fr: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,7 +178,9 @@ def _param_info(method: str, spec_param, uses_base: bool) -> ParamInfo | None:
     bounds = {k: known[k] for k in ("ge", "gt", "le", "lt") if k in known and kind is not bool}
     description = known.get("description") or spec_param.description or f"mergekit parameter '{spec_param.name}'."
     label = known.get("label") or (KNOWN.get(spec_param.name) or {}).get("label") or (spec_param.name, None)
-    return ParamInfo(spec_param.name, kind, scope, kind(default), bounds, description, known.get("ui"), label)
+    description_fr = known.get("description_fr") if known.get("description") else None
+    return ParamInfo(spec_param.name, kind, scope, kind(default), bounds, description, known.get("ui"), label,
+                     description_fr)
 
 
 def _parse_schedule(value: Any) -> Any:
@@ -179,13 +203,16 @@ def _class_name(method: str) -> str:
 def _build_config(info_name: str, title: str, params: tuple[ParamInfo, ...], main: str | None) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for p in params:
-        extra = labels(*p.label, **({"step": 0.01} if p.kind is float else {}), **({"ui": p.ui} if p.ui else {}))
+        extra = labels(*p.label, **({"step": 0.01} if p.kind is float else {}), **({"ui": p.ui} if p.ui else {}),
+                       **({"description_fr": p.description_fr} if p.description_fr else {}))
         fields[p.name] = (p.kind, Field(p.default, description=p.description, json_schema_extra=extra, **p.bounds))
         if p.scope == "both":
             base_label = (KNOWN.get(f"base_{p.name}") or {}).get("label") or (f"base_{p.name}", None)
             fields[f"base_{p.name}"] = (Optional[float], Field(None, description=(
                 f"Value of '{p.name}' for the base model (empty: 1 − the DAPT model's value)."),
-                json_schema_extra=labels(*base_label, ui="number"), **p.bounds))
+                json_schema_extra=labels(*base_label, ui="number", description_fr=(
+                    f"Valeur de « {p.name} » pour le modèle de base (vide : 1 − la valeur du modèle DAPT).")),
+                **p.bounds))
     validators = {}
     if main is not None:
         main_param = next(p for p in params if p.name == main)
@@ -193,7 +220,11 @@ def _build_config(info_name: str, title: str, params: tuple[ParamInfo, ...], mai
             fields[f"{main}_{suffix}"] = (list[float], Field(default_factory=list, description=(
                 f"Advanced: per-layer values of '{main}' for the {tensor_filter} tensors, interpolated from the first "
                 f"layer to the last (e.g. 0, 0.5, 0.3, 0.7, 1 as BioMistral's SLERP). Empty: '{main}' everywhere."),
-                json_schema_extra=labels(*(text.format(p=main) for text in SCHEDULE_LABELS[suffix]), ui="schedule")))
+                json_schema_extra=labels(*(text.format(p=main) for text in SCHEDULE_LABELS[suffix]), ui="schedule",
+                                         description_fr=(
+                    f"Avancé : valeurs de « {main} » par couche pour les tenseurs {tensor_filter}, interpolées de la "
+                    f"première couche à la dernière (ex. 0, 0.5, 0.3, 0.7, 1 comme le SLERP de BioMistral). Vide : "
+                    f"« {main} » partout."))))
         bounds = main_param.bounds
 
         def check_schedule(cls, value, _bounds=bounds, _main=main):

@@ -17,12 +17,15 @@ class HubDownload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     repo_id: str = Field(..., min_length=3, pattern=r"^[\w.-]+/[\w.-]+$",
-        json_schema_extra={**labels("Hub model id", "Identifiant du modèle sur le Hub"), "cli": "positional"},
+        json_schema_extra={**labels("Hub model id", "Identifiant du modèle sur le Hub",
+            description_fr="Identifiant du modèle sur le Hub, par ex. Qwen/Qwen3-0.6B-Base."), "cli": "positional"},
                          description="Hub model id, e.g. Qwen/Qwen3-0.6B-Base.")
     revision: str | None = Field(None, description="Branch, tag or commit (default: main).",
-        json_schema_extra=labels("Revision", "Révision"))
+        json_schema_extra=labels("Revision", "Révision",
+            description_fr="Branche, étiquette ou commit (par défaut : main)."))
     name: str | None = Field(None, description="Name in the registry (default: from the repo id).",
-        json_schema_extra=labels("Name in the registry", "Nom dans le registre"))
+        json_schema_extra=labels("Name in the registry", "Nom dans le registre",
+            description_fr="Nom dans le registre (par défaut : tiré de l'identifiant du dépôt)."))
 
 
 def check_download(studio, cfg: HubDownload) -> None:

@@ -15,6 +15,17 @@ ICONS = {"done": "✅", "succeeded": "✅", "running": "⏳", "queued": "⏳", "
          "cancelled": "⏹"}
 STAGE_HEADERS = ["stage", "status", "wall time", "jobs"]
 ARTEFACT_HEADERS = ["what", "id", "where to see it"]
+# the budgets' descriptions in French (the English is PRESETS[...]["description"])
+DESCRIPTIONS_FR = {
+    "smallest": "un test de fumée : 4 pas d'entraînement de 2 × 64 tokens, un balayage de 3 points, 5 items par banc "
+                "d'essai, 4 blocs de 64 tokens par ensemble de perplexité (quelques minutes ; les chiffres ne disent rien)",
+    "cpu-hour": "DAPT de 150 pas × 4 × 256 tokens (≈ 0,15 M tokens, lr 2e-5 cosinus, ceux de l'article), balayage SLERP "
+                "t = 0, 0,1, …, 1, perplexité sur 16 blocs de 256 tokens par ensemble, les 60 premiers items de "
+                "FrenchMedMCQA simple, 40 de FrenchMedMCQA multiple et de SIB-200-fr, 25 de PubMedQA (3 / 5 exemples "
+                "résolus, comme l'article) ; moins d'une heure sur 2 cœurs CPU",
+    "full-tests": "la DAPT et le balayage de « cpu-hour », puis chaque item de test de chaque banc d'essai, pour "
+                  "distinguer de plus petites différences (des heures sur 2 cœurs CPU : voir l'estimation de durée)",
+}
 
 
 def study_choices(db, limit: int = 50) -> list[tuple[str, str]]:
@@ -45,10 +56,12 @@ def eval_seconds(db, settings, c: StudyConfig) -> tuple[float, dict[str, int], b
     return total, items, measured
 
 
-def budget_markdown(cfg: StudyConfig, db=None, settings=None) -> str:
+def budget_markdown(cfg: StudyConfig, db=None, settings=None, lang: str = "en") -> str:
     """What the study will do, in numbers, from its resolved config (with the registry and settings: the time its
-    evaluations will take, from the times per item measured here)."""
+    evaluations will take, from the times per item measured here), in `lang` ('en' or 'fr')."""
     c = cfg.resolve()
+    if lang == "fr":
+        return _budget_fr(c, db, settings)
     tokens = c.max_steps * c.micro_batch_size * c.block_size
     limits = ", ".join(f"{name} {'all' if not c.eval_limits.get(name) else c.eval_limits[name]}"
                        for name in c.benchmarks) or "none"
@@ -69,6 +82,41 @@ def budget_markdown(cfg: StudyConfig, db=None, settings=None) -> str:
     ] + ([_eval_line(*eval_seconds(db, settings, c))] if settings is not None else []))
 
 
+def _budget_fr(c: StudyConfig, db, settings) -> str:
+    def num(x) -> str:
+        return f"{x:,}".replace(",", "\u202f")
+
+    def dec(x) -> str:
+        return f"{x:g}".replace(".", ",")
+    tokens = c.max_steps * c.micro_batch_size * c.block_size
+    limits = ", ".join(f"{name} {'tous' if not c.eval_limits.get(name) else c.eval_limits[name]}"
+                       for name in c.benchmarks) or "aucun"
+    lines = [
+        f"**Budget `{c.budget}`** — {DESCRIPTIONS_FR[c.budget]}.",
+        "",
+        f"- **Corpus** : {'chaque source qui autorise l’usage commercial' if not c.sources else ', '.join(c.sources)} "
+        f"(licences `{c.license_mode}`), le nettoyage de l’article et la suppression des quasi-doublons, 1 % de "
+        "validation par source.",
+        f"- **DAPT** de `{c.base_model}` : {num(c.max_steps)} pas × {c.micro_batch_size} blocs × {c.block_size} tokens "
+        f"= **{num(tokens)} tokens**, lr {c.learning_rate:g} cosinus, sans échauffement, décroissance des poids 0,05.",
+        f"- **Balayage SLERP** : t = {' ; '.join(dec(t) for t in c.sweep_grid)} ; perplexité sur {c.ppl_blocks} blocs "
+        f"de {c.block_size} tokens par ensemble (domaine, français général, anglais général). Meilleur point : "
+        f"`{c.best_by}`.",
+        "- **Comparés** : la base, la DAPT, SLERP t = 0,5 et le meilleur point du balayage, chacun enregistré comme "
+        "modèle" + ("." if c.checkpoint_best_by == "off" else
+                    f" ; et le meilleur point de contrôle de l’entraînement selon la perplexité `{c.checkpoint_best_by}` "
+                    f"(un gardé tous les {c.train_eval_every} pas) avec sa fusion SLERP t = 0,5."),
+        f"- **Bancs d’essai** (items) : {limits} ; {c.fewshot_medical} exemples résolus en médical, "
+        f"{c.fewshot_general} en général.",
+    ]
+    if settings is not None:
+        seconds, items, measured = eval_seconds(db, settings, c)
+        lines.append(f"- **Évaluation** de 4 modèles sur {num(sum(items.values()))} items : environ "
+                     f"{_wall(seconds).replace('.', ',')} ({'temps par item mesurés ici' if measured else 'temps par item de référence sur 2 cœurs CPU'}"
+                     " ; plus d’items détectent de plus petites différences).")
+    return "\n".join(lines)
+
+
 def _eval_line(seconds: float, items: dict[str, int], measured: bool) -> str:
     return (f"- **Scoring** 4 models on {sum(items.values()):,} items: about {_wall(seconds)} "
             f"({'times per item measured in this home' if measured else 'reference times per item on 2 CPU cores'}"
@@ -83,9 +131,9 @@ def _wall(seconds) -> str:
     return f"{seconds:,.0f} s" if seconds < 120 else f"{seconds / 60:,.1f} min"
 
 
-def status_markdown(row: dict | None) -> str:
+def status_markdown(row: dict | None, lang: str = "en") -> str:
     if row is None:
-        return "No study selected."
+        return "Aucune étude choisie." if lang == "fr" else "No study selected."
     total = total_wall_s(row)
     started = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["created_at"]))
     text = (f"{ICONS.get(row['status'], '')} **{row['id']}** · {row['name']} · **{row['status']}** · stage "

@@ -329,8 +329,21 @@ def tensorboard_command(home: Path | str, job_id: str | None = None) -> str:
     return f"tensorboard --logdir {shlex.quote(str(folder))}"
 
 
-def view_commands(settings, job_id: str | None = None) -> list[tuple[str, str]]:
-    """(what, command) to look at the runs: TensorBoard for the run and for all runs, MLflow, W&B, Trackio."""
+VIEW_FR = {"TensorBoard, this run": "TensorBoard, cette exécution",
+           "TensorBoard, all runs": "TensorBoard, toutes les exécutions",
+           "MLflow (needs the full `mlflow` package)": "MLflow (demande le paquet `mlflow` complet)",
+           "W&B offline: view here": "W&B hors ligne : voir ici",
+           "W&B offline: upload (needs `wandb login`)": "W&B hors ligne : téléverser (demande `wandb login`)"}
+
+
+def view_commands(settings, job_id: str | None = None, lang: str = "en") -> list[tuple[str, str]]:
+    """(what, command) to look at the runs: TensorBoard for the run and for all runs, MLflow, W&B, Trackio; `what`
+    in `lang` ('en' or 'fr')."""
+    out = _view_commands(settings, job_id)
+    return [(VIEW_FR.get(what, what), command) for what, command in out] if lang == "fr" else out
+
+
+def _view_commands(settings, job_id: str | None) -> list[tuple[str, str]]:
     from jobs.folders import ID_RE
 
     home, uri = Path(settings.home_path), mlflow_uri(settings)

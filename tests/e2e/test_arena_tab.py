@@ -13,7 +13,7 @@ def test_blind_round_trip(app_server, page: Page):
     db = connect(app_server.home / "frbio.db")
     make_tiny_model(app_server.home, name="tiny-a", seed=1, db=db)
     make_tiny_model(app_server.home, name="tiny-b", seed=2, db=db)
-    page.goto(app_server.url)  # the browser asks for English (locale en-US)
+    page.goto(f"{app_server.url}?lang=fr")  # the tab in French (it follows the interface's language)
     open_tab(page, "Évaluation à l'aveugle", page.locator("#arena-notice"))
     expect(page.locator("#arena-notice")).to_contain_text("Ceci n'est pas un avis médical")
     expect(page.locator("#arena-vote-a")).to_contain_text("A est meilleure")

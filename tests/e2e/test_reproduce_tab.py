@@ -23,7 +23,7 @@ def test_the_paper_study_runs_end_to_end_from_the_reproduce_tab(app_server, shar
     expect(page.locator("#rep-budget")).to_contain_text("under one hour on 2 CPU cores")
 
     start_smallest_study(page, app_server)
-    steps = page.get_by_label("Max steps")       # the budget filled the size fields with what runs
+    steps = page.get_by_label("DAPT steps")       # the budget filled the size fields with what runs
     reveal(page, page.get_by_text("Sizes (filled by the budget; change any)"), steps)
     expect(steps).to_have_value("4")
     status = page.locator("#rep-status")

@@ -83,7 +83,7 @@ def test_a_voter_takes_a_session_to_the_end_and_the_organiser_sees_the_results(a
     assert rows[0]["criteria"] == '["accuracy"]' and rows[0]["dangerous_b"] == 1
     assert rows[0]["comment"] == "B oublie l'avis médical immédiat."
 
-    organiser = log_in(browser, auth_app_server, "alice", "", {"width": 1400, "height": 1000}, "en-US",
+    organiser = log_in(browser, auth_app_server, "alice", "", {"width": 1400, "height": 1000}, "fr-FR",
                        "#frbio-header")
     open_tab(organiser, "Évaluation à l'aveugle", organiser.locator("#arena-notice"))
     reveal(organiser, organiser.get_by_text("Sessions de vote (organisateur)"), organiser.locator("#sess-pick"))
