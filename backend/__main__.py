@@ -1,4 +1,4 @@
-"""Command line: `python -m backend corpus sources|snapshots|hub|add|contamination`, `models list|import|info|tiny|publish|
+"""Command line: `python -m backend corpus sources|snapshots|hub|add|contamination|show`, `models list|import|info|tiny|publish|
 import-default`, and one command per declared action (backend.actions: `corpus build`, `models download`, `train`,
 `merge`, `merge sweep`, `eval`, `compare`, `reproduce`), generated from its declaration (backend.action_cli); the job
 runtime's `jobs …`; `benchmarks`, `generate`, `users`. Errors print one clear line and exit with status 2."""
@@ -148,6 +148,7 @@ def _as_flags(p, who: str) -> None:
 # commands that only read or change what exists: on a home without a registry (a mistyped --home) they say so
 # instead of creating an empty one
 EXISTING_HOME = {("models", "list"), ("models", "info"), ("models", "publish"), ("corpus", "snapshots"),
+                 ("corpus", "show"),
                  ("jobs", "list"), ("jobs", "show"), ("jobs", "cancel"), ("jobs", "resume"), ("jobs", "delete"),
                  ("jobs", "wait"), ("users", "list"), ("users", "disable"), ("users", "enable"), ("users", "admin"),
                  ("users", "password"), ("audit", None), ("trust-remote-code", None), ("backup", None),
@@ -192,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-n", type=int, default=8, help="n-gram size of the lookup (default 8)")
     p.add_argument("--as", dest="actor", metavar="USER", help="record the check as this account")
     p.set_defaults(func=cmd_contamination)
+    from backend.corpus.viewer_cli import add_show_command
+    add_show_command(corpus)
 
     models = top.add_parser("models", help="model registry").add_subparsers(dest="cmd", required=True)
     p = models.add_parser("import-default", help="convert the offline default model (SmolLM2-135M) once and "

@@ -297,8 +297,10 @@ def _section(docs: list[dict], pairs: list[tuple], n_examples: int) -> dict:
 
 def dedup_documents(docs: Iterable[dict], cfg: CleaningConfig | None = None,
                     progress: Callable[[float, str], None] | None = None, workers: int = 2,
-                    n_examples: int = 3) -> tuple[list[dict], dict]:
-    """Exact then near-duplicate removal (each switchable in cfg); returns kept documents (input order), report."""
+                    n_examples: int = 3, dropped: list | None = None) -> tuple[list[dict], dict]:
+    """Exact then near-duplicate removal (each switchable in cfg); returns kept documents (input order), report.
+    `dropped`, when given, receives (index of a removed document, index of the one it duplicates, "exact" or "near",
+    similarity) for every removal (the one it duplicates may itself be removed later, by the near stage)."""
     cfg = cfg or CleaningConfig()
     docs = list(docs)
     report = {"docs_in": len(docs), "exact": {"removed": 0, "by_source": {}, "examples": []},
@@ -310,8 +312,10 @@ def dedup_documents(docs: Iterable[dict], cfg: CleaningConfig | None = None,
             progress(0.0, "exact duplicates")
         pairs = exact_duplicates(d["text"] for d in docs)
         report["exact"] = _section(docs, pairs, n_examples)
-        dropped = {i for i, _ in pairs}
-        keep = [i for i in keep if i not in dropped]
+        if dropped is not None:
+            dropped.extend((i, j, "exact", 1.0) for i, j in pairs)
+        gone = {i for i, _ in pairs}
+        keep = [i for i in keep if i not in gone]
     if cfg.near_dedup and len(keep) > 1:
         def sub_progress(fraction, message):
             if progress:
@@ -320,8 +324,10 @@ def dedup_documents(docs: Iterable[dict], cfg: CleaningConfig | None = None,
                                 num_perm=cfg.num_perm, workers=workers, progress=sub_progress)
         pairs = [(keep[i], keep[j], sim) for i, j, sim in pairs]
         report["near"].update(_section(docs, pairs, n_examples))
-        dropped = {i for i, _, _ in pairs}
-        keep = [i for i in keep if i not in dropped]
+        if dropped is not None:
+            dropped.extend((i, j, "near", sim) for i, j, sim in pairs)
+        gone = {i for i, _, _ in pairs}
+        keep = [i for i in keep if i not in gone]
     if progress:
         progress(1.0, f"kept {len(keep)}/{len(docs)} documents")
     report["docs_out"] = len(keep)

@@ -27,6 +27,12 @@ PIPELINE_VERSION = 1  # bump when a change to the pipeline changes what a recipe
 SPLIT_FILES = {"train": "train.parquet", "validation": "validation.parquet",
                "general_validation": "general_validation.parquet"}
 COLUMNS = ["id", "text", "source", "document_type", "license", "commercial_use", "language", "n_words", "n_tokens"]
+# the documents removed as duplicates, each with the one it duplicates (read by backend.corpus.doc_view); a snapshot
+# built before this file existed has none, and says so
+DUPLICATES_FILE = "dropped_duplicates.parquet"
+DUPLICATE_COLUMNS = ["id", "text", "source", "document_type", "license", "commercial_use", "language", "n_words",
+                     "kept_id", "kept_source", "kind", "similarity"]
+ROW_GROUP_ROWS = 256  # small row groups: a page of documents reads a few of them, not the whole split
 
 
 def select_sources(db: sqlite_utils.Database, recipe: Recipe) -> dict[str, list[dict]]:
@@ -136,12 +142,20 @@ def mix(train: list[dict], replay_pool: list[dict], recipe: Recipe) -> tuple[lis
     return mixed, factors
 
 
-def _write_parquet(docs: list[dict], path: Path) -> None:
+def _write_parquet(docs: list[dict], path: Path, columns: list[str] = COLUMNS) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.table({c: [d.get(c) for d in docs] for c in COLUMNS})
-    pq.write_table(table, path)
+    types = {"commercial_use": pa.bool_(), "n_words": pa.int64(), "n_tokens": pa.int64(), "similarity": pa.float64()}
+    table = pa.table({c: pa.array([d.get(c) for d in docs], types.get(c, pa.string())) for c in columns})
+    pq.write_table(table, path, row_group_size=ROW_GROUP_ROWS)
+
+
+def _duplicate_rows(docs: list[dict], dropped: list[tuple]) -> list[dict]:
+    """One row per document removed as a duplicate: its cleaned text and fields, and the document it duplicates."""
+    return [{**docs[i], "n_words": len(docs[i]["text"].split()), "kept_id": docs[j]["id"],
+             "kept_source": docs[j]["source"], "kind": kind, "similarity": round(float(sim), 3)}
+            for i, j, kind, sim in dropped]
 
 
 def _stats(docs: list[dict]) -> dict:
@@ -186,7 +200,8 @@ def build_snapshot(db: sqlite_utils.Database, home: Path, recipe: Recipe, progre
     cleaned, cleaning_report = clean_documents(raw, recipe.cleaning, workers=workers,
                                                progress=lambda f, m: step(0.10 + 0.35 * f, m))
     step(0.45, "removing duplicates")
-    unique, dedup_report = dedup_documents(cleaned, recipe.cleaning, workers=workers,
+    dropped: list[tuple] = []
+    unique, dedup_report = dedup_documents(cleaned, recipe.cleaning, workers=workers, dropped=dropped,
                                            progress=lambda f, m: step(0.45 + 0.2 * f, m))
     for d in unique:
         d["n_words"] = len(d["text"].split())
@@ -217,6 +232,7 @@ def build_snapshot(db: sqlite_utils.Database, home: Path, recipe: Recipe, progre
     try:
         for split, docs in (("train", train), ("validation", val), ("general_validation", general_val)):
             _write_parquet(docs, tmp / SPLIT_FILES[split])
+        _write_parquet(_duplicate_rows(cleaned, dropped), tmp / DUPLICATES_FILE, DUPLICATE_COLUMNS)
         licenses = sorted({(r["name"], r["license"], bool(r["commercial_use"]), r.get("attribution"))
                            for r in rows["domain"] + rows["replay"]})
         commercial = snapshot_allowed(train + val)
