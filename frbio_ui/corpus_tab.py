@@ -1,11 +1,12 @@
 """Corpus tab: source catalogue, recipe form (generated from Recipe), live estimate, cleaning preview, build,
-snapshot list with card, charts and download."""
+snapshot list with card, charts and download, and reading a snapshot's documents (frbio_ui.corpus_viewer)."""
 from __future__ import annotations
 
 import html
 import json
 
 import gradio as gr
+import pandas as pd
 
 from backend import lineage
 from backend.corpus import catalogue, estimate as est, preview, snapshot, tokens
@@ -16,11 +17,14 @@ from backend.default_model import DEFAULT_MODEL_NAME
 from backend.studio import Studio
 from jobs import store
 from frbio_ui import charts, downloads
+from frbio_ui.corpus_viewer import build_viewer, follow
 from frbio_ui import guard
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import tr
 from frbio_ui.launch import Follower, wire_launch
-from frbio_ui.session import acting, current_user
+from frbio_ui.i18n_tables import columns, word
+from frbio_ui.presets_bar import presets_bar
+from frbio_ui.session import acting, current_user, viewer_language
 from frbio_core.errors import UserError
 
 SOURCE_HEADERS = ["source", "kind", "licence", "commercial use", "document type", "documents", "words", "tokens",
@@ -28,22 +32,27 @@ SOURCE_HEADERS = ["source", "kind", "licence", "commercial use", "document type"
 SNAPSHOT_HEADERS = ["id", "name", "licence status", "train docs", "validation docs", "train tokens", "sources"]
 
 
-def _badge(commercial) -> str:
-    return lineage.badge(bool(commercial), short=True)
-
-
-def source_rows(studio: Studio, tokenizer: str) -> list[list]:
+def source_rows(studio: Studio, tokenizer: str, lang: str = "en") -> list[list]:
     rows = catalogue.list_sources(studio.db)
     known = tokens.cached_source_tokens(studio.db, rows, tokenizer)
-    return [[r["name"], r["kind"] + (f" ({r['split']}, {r['language']})" if r["split"] else ""), r["license"],
-             _badge(r["commercial_use"]), r["document_type"], r["n_docs"], r["n_words"],
-             known.get(r["name"], "—"), "ok" if r["status"] == "ok" else f"❌ {r['error']}"] for r in rows]
+    return [[r["name"], word(r["kind"], lang) + (f" ({word(r['split'], lang)}, {r['language']})" if r["split"] else ""),
+             r["license"], lineage.badge(bool(r["commercial_use"]), short=True, language=lang), r["document_type"],
+             r["n_docs"], r["n_words"], known.get(r["name"], "—"),
+             "ok" if r["status"] == "ok" else f"❌ {r['error']}"] for r in rows]
 
 
-def snapshot_rows(studio: Studio) -> list[list]:
-    return [[s["id"], s["name"], lineage.badge(bool(s["commercial_use"]), short=True),
+def source_table(studio: Studio, tokenizer: str, lang: str = "en") -> pd.DataFrame:
+    return pd.DataFrame(source_rows(studio, tokenizer, lang), columns=columns(SOURCE_HEADERS, lang))
+
+
+def snapshot_rows(studio: Studio, lang: str = "en") -> list[list]:
+    return [[s["id"], s["name"], lineage.badge(bool(s["commercial_use"]), short=True, language=lang),
              s["n_train_docs"], s["n_val_docs"], s["n_tokens"], ", ".join(json.loads(s["sources"] or "[]"))]
             for s in snapshot.list_snapshots(studio.db)]
+
+
+def snapshot_table(studio: Studio, lang: str = "en") -> pd.DataFrame:
+    return pd.DataFrame(snapshot_rows(studio, lang), columns=columns(SNAPSHOT_HEADERS, lang))
 
 
 def _choices(studio: Studio) -> dict[str, list]:
@@ -56,14 +65,22 @@ def _choices(studio: Studio) -> dict[str, list]:
                                          if (p / "tokenizer.json").is_file() and p.name != DEFAULT_MODEL_NAME]}
 
 
-def _estimate_markdown(e: dict) -> str:
+ESTIMATE = {"en": ("**Training split (before cleaning and dedup):** {docs:,} documents · {words:,} words · "
+                   "{tokens:,} tokens", " (≈, some token counts estimated from words)", " · of which replay {n:,} tokens",
+                   "Licences"),
+            "fr": ("**Partie entraînement (avant nettoyage et dédoublonnage) :** {docs:,} documents · {words:,} mots · "
+                   "{tokens:,} tokens", " (≈, certains comptes de tokens estimés à partir des mots)",
+                   " · dont replay {n:,} tokens", "Licences")}
+
+
+def _estimate_markdown(e: dict, lang: str = "en") -> str:
     t = e["train"]
-    status = ("✅ " if e["commercial_use"] else "⚠️ ") + lineage.sentence(e["commercial_use"], "snapshot")
-    approx = "" if e["tokens_exact"] else " (≈, some token counts estimated from words)"
-    return (f"{status}\n\n**Training split (before cleaning and dedup):** {t['docs']:,} documents · "
-            f"{t['words']:,} words · {t['tokens']:,} tokens{approx}"
-            + (f" · of which replay {e['replay_tokens']:,} tokens" if e["replay_tokens"] else "")
-            + f"\n\nLicences: {', '.join(e['licenses'])}")
+    split, approx, replay, licences = ESTIMATE[lang]
+    status = ("✅ " if e["commercial_use"] else "⚠️ ") + lineage.sentence(e["commercial_use"], "snapshot",
+                                                                        language=lang)
+    return (f"{status}\n\n" + split.format(docs=t["docs"], words=t["words"], tokens=t["tokens"])
+            + ("" if e["tokens_exact"] else approx) + (replay.format(n=e["replay_tokens"]) if e["replay_tokens"] else "")
+            + f"\n\n{licences} : {', '.join(e['licenses'])}".replace(" :", ":" if lang == "en" else " :"))
 
 
 def _preview_html(items: list[dict]) -> str:
@@ -90,7 +107,7 @@ def build_corpus_tab(studio: Studio):
             tokenizer_dd = gr.Dropdown(choices["tokenizer"], value="default", label=tr("corpus.tokenizer"), scale=2)
             rescan_btn = gr.Button(tr("corpus.rescan"), scale=1)
             count_btn = gr.Button(tr("corpus.count_tokens"), scale=1)
-        sources_df = gr.Dataframe(source_rows(studio, "default"), headers=SOURCE_HEADERS, interactive=False,
+        sources_df = gr.Dataframe(source_table(studio, "default"), interactive=False,
                                   elem_id="sources-table", wrap=True, max_height=420)
         sources_msg = gr.Markdown(elem_id="sources-msg")
         with gr.Accordion(tr("corpus.add_source"), open=False):
@@ -112,7 +129,7 @@ def build_corpus_tab(studio: Studio):
 
     with gr.Row():
         with gr.Column(scale=3):
-            gr.Markdown("#### " + "Recipe")
+            gr.Markdown("#### " + tr("corpus.recipe"))
             weights_state = gr.State({})
 
             def weights_widget(form):
@@ -136,6 +153,7 @@ def build_corpus_tab(studio: Studio):
             build_btn = gr.Button(tr("corpus.build"), variant="primary", elem_id="build-button")
             build_msg = gr.Markdown(elem_id="build-msg")
             build_follow = Follower(studio, "build")
+            presets_bar(studio, BUILD, form.inputs, lambda *values: form.to_dict(values), form.updates)
 
     with gr.Accordion(tr("corpus.preview"), open=False):
         with gr.Row():
@@ -144,8 +162,8 @@ def build_corpus_tab(studio: Studio):
             prev_btn = gr.Button(tr("corpus.preview_button"))
         prev_html = gr.HTML(elem_id="preview")
 
-    gr.Markdown("#### Snapshots")
-    snaps_df = gr.Dataframe(snapshot_rows(studio), headers=SNAPSHOT_HEADERS, interactive=False,
+    gr.Markdown("#### " + tr("corpus.snapshots"))
+    snaps_df = gr.Dataframe(snapshot_table(studio), interactive=False,
                             elem_id="snapshots-table", wrap=True)
     with gr.Row():
         snap_dd = gr.Dropdown([s[0] for s in snapshot_rows(studio)], label=tr("corpus.snapshots"), scale=3)
@@ -158,45 +176,49 @@ def build_corpus_tab(studio: Studio):
             length_plot = gr.Plot(label=tr("corpus.length_chart"))
             snap_tokens_plot = gr.Plot(label=tr("corpus.tokens_chart"))
             snap_files = gr.File(label=tr("corpus.download"), file_count="multiple", interactive=False)
+    viewer_snapshot = build_viewer(studio)
 
     # --- handlers: call backend, format, nothing else -------------------------------------------------------
     def recipe_from(values) -> Recipe:
         data = form.to_dict(values)
         return parse_recipe(data)
 
-    def on_estimate(*values):
+    def on_estimate(request: gr.Request, *values):
+        lang = viewer_language(studio, request)
         try:
             recipe = recipe_from(values)
             e = est.estimate(studio.db, recipe)
         except CorpusInputError as exc:
             return f"❌ {exc}", None
-        return _estimate_markdown(e), charts.tokens_per_source(e["sources"], commercial, "Training tokens by source (estimate)")
+        return _estimate_markdown(e, lang), charts.tokens_per_source(
+            e["sources"], commercial, word("Training tokens by source (estimate)", lang))
 
-    def show_catalogue(tokenizer, message=""):
+    def show_catalogue(tokenizer, message="", request: gr.Request = None):
         c = _choices(studio)
         commercial.update({r["name"]: bool(r["commercial_use"]) for r in catalogue.list_sources(studio.db)})
-        return (source_rows(studio, tokenizer), message, gr.update(choices=c["sources"]),
+        return (source_table(studio, tokenizer, viewer_language(studio, request)), message, gr.update(choices=c["sources"]),
                 gr.update(choices=c["document_types"]), gr.update(choices=c["general_sources"]),
                 gr.update(choices=c["sources"]))
 
-    def on_rescan(tokenizer):
+    def on_rescan(tokenizer, request: gr.Request):
         rows = studio.scan_sources()
         errors = [r for r in rows if r["status"] != "ok"]
         domain = sum(r["kind"] == "domain" for r in rows)
         msg = f"{domain} domain and {len(rows) - domain} general-domain sources." + "".join(
             f"\n\n❌ **{r['name']}**: {r['error']}" for r in errors)
-        return show_catalogue(tokenizer, msg)
+        return show_catalogue(tokenizer, msg, request)
 
     catalogue_outputs = [sources_df, sources_msg, form.component("sources"), form.component("document_types"),
                          form.component("general_sources"), prev_source]
 
-    def on_count(tokenizer, progress=gr.Progress()):
+    def on_count(tokenizer, request: gr.Request, progress=gr.Progress()):
+        lang = viewer_language(studio, request)
         rows = [r for r in catalogue.list_sources(studio.db) if r["status"] == "ok"]
         try:
             tokens.source_tokens(studio.db, rows, tokenizer, studio.home, progress=lambda f, m: progress(f, desc=m))
         except (CorpusInputError, RuntimeError, OSError) as exc:
-            return source_rows(studio, tokenizer), f"❌ {exc}"
-        return source_rows(studio, tokenizer), f"Token counts for '{tokenizer}' are cached."
+            return source_table(studio, tokenizer, lang), f"❌ {exc}"
+        return source_table(studio, tokenizer, lang), f"Token counts for '{tokenizer}' are cached."
 
     def on_upload(file, name, license, is_commercial, doc_type, kind, replace, tokenizer, request: gr.Request):
         if not file:
@@ -208,7 +230,7 @@ def build_corpus_tab(studio: Studio):
                                                replace=replace)
         except UserError as exc:
             return (gr.update(), f"❌ {exc}") + (gr.update(),) * 4
-        return show_catalogue(tokenizer, "✅ Added " + ", ".join(f"**{r['name']}** ({r['n_docs']:,} documents)"
+        return show_catalogue(tokenizer, request=request, message="✅ Added " + ", ".join(f"**{r['name']}** ({r['n_docs']:,} documents)"
                                                                 for r in rows))
 
     def on_hub(dataset_id, tokenizer, request: gr.Request):
@@ -219,7 +241,7 @@ def build_corpus_tab(studio: Studio):
                                    owner=current_user(request))
         except CorpusInputError as exc:
             return (gr.update(), f"❌ {exc}") + (gr.update(),) * 4
-        return show_catalogue(tokenizer, f"✅ Imported {dataset_id}")
+        return show_catalogue(tokenizer, f"✅ Imported {dataset_id}", request)
 
     def on_preview(source, *values):
         if not source:
@@ -230,12 +252,13 @@ def build_corpus_tab(studio: Studio):
         except CorpusInputError as exc:
             return f"<p>❌ {html.escape(str(exc))}</p>"
 
-    def on_built(ids):
+    def on_built(ids, request: gr.Request):
         """The build ended: list the snapshot and select it (its card shows)."""
         rows = snapshot_rows(studio)
         jobs = [store.find(studio.db, j) for j in ids]
         built = next((j["result"]["snapshot_id"] for j in jobs if j and j["status"] == "succeeded"), None)
-        return rows, gr.update(choices=[r[0] for r in rows], **({"value": built} if built else {}))
+        return snapshot_table(studio, viewer_language(studio, request)), \
+            gr.update(choices=[r[0] for r in rows], **({"value": built} if built else {}))
 
     def on_contamination(snap_id, request: gr.Request):
         from backend.evaluation.contamination import check, summary_lines
@@ -249,9 +272,10 @@ def build_corpus_tab(studio: Studio):
             return f"❌ {exc}", gr.update()
         return ("\n".join(f"- {line}" for line in summary_lines(report))
                 + f"\n\n({report['seconds']:.1f} s; written to the snapshot's card and manifest)",
-                on_select(snap_id)[0])
+                on_select(snap_id, request)[0])
 
-    def on_select(snap_id):
+    def on_select(snap_id, request: gr.Request):
+        lang = viewer_language(studio, request)
         if not snap_id:
             return "", None, None, None
         try:
@@ -263,12 +287,13 @@ def build_corpus_tab(studio: Studio):
         card = files[0].read_text("utf-8").split("---", 2)[-1]
         per_source = manifest["splits"]["train"]
         flags = {lic["source"]: lic["commercial_use"] for lic in manifest["licenses"]}
-        return (card, charts.length_histogram(lengths, "Training documents by length"),
-                charts.tokens_per_source(per_source, flags, "Training tokens by source"), downloads.offer(studio.home, files))
+        return (card, charts.length_histogram(lengths, word("Training documents by length", lang)),
+                charts.tokens_per_source(per_source, flags, word("Training tokens by source", lang)),
+                downloads.offer(studio.home, files))
 
-    def on_refresh():
+    def on_refresh(request: gr.Request):
         rows = snapshot_rows(studio)
-        return rows, gr.update(choices=[r[0] for r in rows])
+        return snapshot_table(studio, viewer_language(studio, request)), gr.update(choices=[r[0] for r in rows])
 
     for comp in form.inputs:
         comp.change(guard.read(on_estimate), form.inputs, [estimate_md, estimate_plot], trigger_mode="always_last",
@@ -283,9 +308,10 @@ def build_corpus_tab(studio: Studio):
     wire_launch(studio, BUILD, build_btn, form.inputs, lambda *values: recipe_from(values), build_follow, build_msg)
     build_follow.on_done(on_built, [], [snaps_df, snap_dd])
     snap_dd.change(guard.read(on_select), [snap_dd], [card_md, length_plot, snap_tokens_plot, snap_files])
+    follow(studio, snap_dd, viewer_snapshot)
     contam_btn.click(guard.user(on_contamination), [snap_dd], [contam_md, card_md])
     refresh_btn.click(guard.read(on_refresh), None, [snaps_df, snap_dd])
     # on every page load too: the table and dropdown above hold the snapshots of app start-up, not later builds
-    gr.on(None, on_refresh, None, [snaps_df, snap_dd], show_progress="hidden")
+    gr.on(None, guard.read(on_refresh), None, [snaps_df, snap_dd], show_progress="hidden")
     gr.on(None, guard.read(show_catalogue), [tokenizer_dd], catalogue_outputs, show_progress="hidden")
     return on_estimate, form.inputs, [estimate_md, estimate_plot]

@@ -31,6 +31,8 @@ WORDS_FR: dict[str, str] = {
     "tokens": "tokens", "words per document": "mots par document", "documents": "documents",
     "Training tokens by source": "Tokens d'entraînement par source",
     "Training tokens by source (estimate)": "Tokens d'entraînement par source (estimation)",
+    "Training documents by length": "Documents d'entraînement par longueur", "domain": "domaine",
+    "general": "général", "train": "entraînement", "validation": "validation",
 }
 
 

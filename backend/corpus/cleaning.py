@@ -70,53 +70,82 @@ class CleaningConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     nfc: bool = Field(True, description="Normalise Unicode to NFC, so that an accented letter has one encoding.",
-        json_schema_extra=labels("Unicode NFC normalisation", "Normalisation Unicode NFC"))
+        json_schema_extra=labels("Unicode NFC normalisation", "Normalisation Unicode NFC",
+            description_fr="Normaliser l'Unicode en NFC, pour qu'une lettre accentuée n'ait qu'un seul codage."))
     control_chars: bool = Field(True, description=(
         "Remove control characters (except newline and tab), private-use characters and invisible format "
         "characters such as U+200E or U+FEFF, left by PDF extraction. Windows-1252 bytes misread as control "
         "characters are restored (U+0092 becomes ’)."),
-            json_schema_extra=labels("Remove control characters", "Supprimer les caractères de contrôle"))
+            json_schema_extra=labels("Remove control characters", "Supprimer les caractères de contrôle",
+            description_fr=('Supprimer les caractères de contrôle (sauf saut de ligne et tabulation), les caractères à '
+                'usage privé et les caractères de format invisibles comme U+200E ou U+FEFF, laissés par '
+                "l'extraction des PDF. Les octets Windows-1252 lus à tort comme caractères de contrôle sont "
+                'rétablis (U+0092 devient ’).')))
     urls_html: bool = Field(True, description=(
         "Remove web addresses (http://…, www.…) and HTML tags; turn HTML entities such as &amp; into their "
         "character (unknown entities are removed)."),
-            json_schema_extra=labels("Remove URLs and HTML", "Supprimer les URL et le HTML"))
+            json_schema_extra=labels("Remove URLs and HTML", "Supprimer les URL et le HTML",
+            description_fr=('Supprimer les adresses web (http://…, www.…) et les balises HTML ; remplacer les entités '
+                'HTML comme &amp; par leur caractère (les entités inconnues sont supprimées).')))
     apostrophes: bool = Field(True, description="Replace apostrophe variants (’ ‘ ʼ ` ´) with the plain apostrophe '.",
-        json_schema_extra=labels("Normalise apostrophes", "Uniformiser les apostrophes"))
+        json_schema_extra=labels("Normalise apostrophes", "Uniformiser les apostrophes",
+            description_fr="Remplacer les variantes d'apostrophe (’ ‘ ʼ ` ´) par l'apostrophe simple '."))
     char_whitelist: bool = Field(True, description=(
         "Keep only letters of any alphabet, digits, whitespace and the punctuation and symbols common in French "
         "medical text (« » ° % µ ± ≤ ≥ € …); remove the rest, e.g. emoji, bullets, box-drawing characters."),
-            json_schema_extra=labels("Keep allowed characters only", "Ne garder que les caractères admis"))
+            json_schema_extra=labels("Keep allowed characters only", "Ne garder que les caractères admis",
+            description_fr=('Ne garder que les lettres de tout alphabet, les chiffres, les espaces et la ponctuation et '
+                'les symboles courants des textes médicaux français (« » ° % µ ± ≤ ≥ € …) ; supprimer le '
+                'reste, par ex. émojis, puces, caractères de dessin de cadres.')))
     long_words: bool = Field(True, description=(
         "Remove 'words' (runs of non-space characters) of max_word_length characters or more: garbled PDF "
         "text, glued-together tokens, but also long chemical names and hyphenated compounds."),
-            json_schema_extra=labels("Remove over-long words", "Supprimer les mots trop longs"))
+            json_schema_extra=labels("Remove over-long words", "Supprimer les mots trop longs",
+            description_fr=("Supprimer les « mots » (suites de caractères sans espace) d'au moins max_word_length "
+                'caractères : texte PDF abîmé, tokens collés, mais aussi longs noms chimiques et mots '
+                'composés.')))
     whitespace: bool = Field(True, description=(
         "Collapse runs of spaces and tabs to one space and 3 or more line breaks to a blank line; strip spaces "
-        "at the start and end of lines."), json_schema_extra=labels("Normalise whitespace", "Uniformiser les espaces"))
+        "at the start and end of lines."), json_schema_extra=labels("Normalise whitespace", "Uniformiser les espaces",
+            description_fr=("Réduire les suites d'espaces et de tabulations à une espace, et 3 sauts de ligne ou plus à "
+                'une ligne vide ; ôter les espaces en début et en fin de ligne.')))
     short_docs: bool = Field(True, description=(
         "Drop documents with fewer than min_letter_words words made of letters (surrounding punctuation and inner "
         "apostrophes or hyphens allowed): empty, number-only or debris-only documents."),
-            json_schema_extra=labels("Drop very short documents", "Écarter les documents très courts"))
+            json_schema_extra=labels("Drop very short documents", "Écarter les documents très courts",
+            description_fr=('Écarter les documents de moins de min_letter_words mots faits de lettres (ponctuation autour'
+                " et apostrophes ou traits d'union internes admis) : documents vides, faits de nombres ou de "
+                'débris.')))
     max_word_length: int = Field(35, ge=5, le=1000, description=(
         "Words this many characters long or longer are removed by the long_words rule."),
-            json_schema_extra=labels("Longest word kept (characters)", "Mot le plus long conservé (caractères)"))
+            json_schema_extra=labels("Longest word kept (characters)", "Mot le plus long conservé (caractères)",
+            description_fr="Les mots d'au moins ce nombre de caractères sont supprimés par la règle long_words."))
     min_letter_words: int = Field(3, ge=0, description=(
         "Documents with fewer letter-only words than this are dropped by the short_docs rule."),
-            json_schema_extra=labels("Fewest words per document", "Nombre minimal de mots par document"))
+            json_schema_extra=labels("Fewest words per document", "Nombre minimal de mots par document",
+            description_fr=('Les documents de moins de mots faits de lettres que cela sont écartés par la règle '
+                'short_docs.')))
     exact_dedup: bool = Field(True, description="Remove documents whose text is identical to an earlier document.",
-        json_schema_extra=labels("Exact deduplication", "Dédoublonnage exact"))
+        json_schema_extra=labels("Exact deduplication", "Dédoublonnage exact",
+            description_fr="Supprimer les documents dont le texte est identique à celui d'un document précédent."))
     near_dedup: bool = Field(True, description=(
         "Remove near-duplicate documents (MinHash LSH on word n-grams), keeping the earliest of each group."),
-            json_schema_extra=labels("Near-duplicate removal (MinHash)", "Suppression des quasi-doublons (MinHash)"))
+            json_schema_extra=labels("Near-duplicate removal (MinHash)", "Suppression des quasi-doublons (MinHash)",
+            description_fr=('Supprimer les quasi-doublons (MinHash LSH sur des n-grammes de mots), en gardant le premier '
+                'de chaque groupe.')))
     near_threshold: float = Field(0.8, gt=0, le=1, json_schema_extra=labels(
-        "Near-duplicate similarity threshold", "Seuil de similarité des quasi-doublons", ui="slider", step=0.01),
+        "Near-duplicate similarity threshold", "Seuil de similarité des quasi-doublons", ui="slider", step=0.01,
+            description_fr=('Similarité de Jaccard estimée des ensembles de n-grammes de mots à partir de laquelle deux '
+                'documents comptent comme quasi-doublons.')),
         description="Estimated Jaccard similarity of word n-gram sets from which two documents count as "
                     "near-duplicates.")
     ngram: int = Field(5, ge=1, le=20, description="Words per shingle for near-duplicate detection.",
-        json_schema_extra=labels("Words per n-gram", "Mots par n-gramme"))
+        json_schema_extra=labels("Words per n-gram", "Mots par n-gramme",
+            description_fr='Mots par n-gramme pour la détection des quasi-doublons.'))
     num_perm: int = Field(128, ge=16, le=1024, description=(
         "MinHash permutations: more is more precise and slower."),
-            json_schema_extra=labels("MinHash permutations", "Permutations MinHash"))
+            json_schema_extra=labels("MinHash permutations", "Permutations MinHash",
+            description_fr="Permutations MinHash : plus il y en a, plus c'est précis et lent."))
 
 
 # ---------------------------------------------------------------- character classes (built once per process)
