@@ -65,12 +65,12 @@ def _choices(studio: Studio) -> dict[str, list]:
                                          if (p / "tokenizer.json").is_file() and p.name != DEFAULT_MODEL_NAME]}
 
 
-ESTIMATE = {"en": ("**Training split (before cleaning and dedup):** {docs:,} documents · {words:,} words · "
-                   "{tokens:,} tokens", " (≈, some token counts estimated from words)", " · of which replay {n:,} tokens",
-                   "Licences"),
-            "fr": ("**Partie entraînement (avant nettoyage et dédoublonnage) :** {docs:,} documents · {words:,} mots · "
-                   "{tokens:,} tokens", " (≈, certains comptes de tokens estimés à partir des mots)",
-                   " · dont replay {n:,} tokens", "Licences")}
+ESTIMATE = {
+    "en": ("**Training split (before cleaning and dedup):** {docs:,} documents · {words:,} words · {tokens:,} tokens",
+           " (≈, some token counts estimated from words)", " · of which replay {n:,} tokens", "Licences"),
+    "fr": ("**Partie entraînement (avant nettoyage et dédoublonnage) :** {docs:,} documents · {words:,} mots · "
+           "{tokens:,} tokens", " (≈, certains comptes de tokens estimés à partir des mots)",
+           " · dont replay {n:,} tokens", "Licences")}
 
 
 def _estimate_markdown(e: dict, lang: str = "en") -> str:
@@ -79,7 +79,8 @@ def _estimate_markdown(e: dict, lang: str = "en") -> str:
     status = ("✅ " if e["commercial_use"] else "⚠️ ") + lineage.sentence(e["commercial_use"], "snapshot",
                                                                         language=lang)
     return (f"{status}\n\n" + split.format(docs=t["docs"], words=t["words"], tokens=t["tokens"])
-            + ("" if e["tokens_exact"] else approx) + (replay.format(n=e["replay_tokens"]) if e["replay_tokens"] else "")
+            + ("" if e["tokens_exact"] else approx)
+            + (replay.format(n=e["replay_tokens"]) if e["replay_tokens"] else "")
             + f"\n\n{licences} : {', '.join(e['licenses'])}".replace(" :", ":" if lang == "en" else " :"))
 
 
@@ -252,7 +253,7 @@ def build_corpus_tab(studio: Studio):
         except CorpusInputError as exc:
             return f"<p>❌ {html.escape(str(exc))}</p>"
 
-    def on_built(ids, request: gr.Request):
+    def on_built(ids, request: gr.Request | None = None):   # called by the follower: the app's default language
         """The build ended: list the snapshot and select it (its card shows)."""
         rows = snapshot_rows(studio)
         jobs = [store.find(studio.db, j) for j in ids]
