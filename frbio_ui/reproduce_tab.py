@@ -183,9 +183,12 @@ def build_reproduce_tab(studio: Studio):
 
     def on_load(request: gr.Request = None):
         c = _choices(studio)
+        lang = viewer_language(studio, request)
+        # the budget text was built in English: redrawn only for another language (a budget chosen in the first
+        # second would otherwise be overwritten by the default one)
+        budget = gr.update() if lang == "en" else view.budget_markdown(start_cfg, studio.db, studio.settings, lang)
         return (gr.update(choices=c["base_model"]), gr.update(choices=c["sources"]),
-                gr.update(choices=view.study_choices(studio.db)),
-                view.budget_markdown(start_cfg, studio.db, studio.settings, viewer_language(studio, request)))
+                gr.update(choices=view.study_choices(studio.db)), budget)
 
     outputs = [status_md, stages, curves, figure, results, findings, artefacts, pick, files, shown_rev]
     form.component("budget").change(guard.read(on_budget), [form.component("budget")] + form.inputs, [budget_md] + form.inputs)
