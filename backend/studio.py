@@ -37,3 +37,6 @@ class Studio:
 
 set_context_factory(Studio)
 import backend.kinds  # noqa: E402,F401  (every feature's job kinds, registered with the runtime)
+from frbio_core import translations  # noqa: E402
+
+translations.load("frbio_core", "jobs", "backend")     # the French of every sentence below the UI

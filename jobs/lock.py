@@ -37,7 +37,7 @@ def refuse_other_mode(settings) -> None:
     if not holder or holder.get("mode") in (None, wanted):
         return
     where = {"slurm": "through Slurm (sbatch)", "local": "on this machine"}
-    flag = "without --slurm" if wanted == "slurm" else "with --slurm (or stop it and start it with --slurm)"
+    flag = "without --slurm" if wanted == "slurm" else "with --slurm"
     raise store.JobError(f"this home's scheduler (process {holder.get('pid')}: {holder.get('command') or '?'}) runs "
                          f"jobs {where[holder['mode']]}, and this command asks for {wanted} execution: its job would "
                          f"run {where[holder['mode']]}. Run the command {flag}, or stop that process first.")

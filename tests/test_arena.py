@@ -14,6 +14,7 @@ from backend.generation.arena import ArenaError
 from backend.generation.config import GenerateConfig, parse_generate_config
 from backend.generation.models_cache import ModelCache
 from backend.models.importing import make_tiny_model
+from frbio_core import translations
 from frbio_core.registry import connect
 from tests.data_helpers import home_with_tiny_models
 
@@ -35,7 +36,7 @@ def db(home):
 def test_round_trip_names_only_after_the_vote(db):
     cfg = parse_generate_config({"max_new_tokens": 12, "seed": 5}, preset="creative")  # random models: sample
     round_id = arena.new_round(db, ["tiny-a", "tiny-b"], PROMPT, cfg, owner="dr.martin", rng=random.Random(1))
-    with pytest.raises(ArenaError, match="pas encore prêtes"):
+    with pytest.raises(ArenaError, match="not ready yet"):
         arena.vote(db, round_id, "a", owner="dr.martin")
     updates = list(arena.stream_answers(db, ModelCache(), round_id))
     assert len(updates) > 3 and all(isinstance(t, str) for pair in updates for t in pair)
@@ -45,11 +46,11 @@ def test_round_trip_names_only_after_the_vote(db):
     shown = arena.public_round(db, round_id)
     assert shown == {"id": round_id, "prompt": PROMPT, "answer_a": answer_a, "answer_b": answer_b, "voted": False}
     assert not any("tiny" in str(v) for v in shown.values())  # nothing names a model before the vote
-    with pytest.raises(ArenaError, match="qu'après le vote"):
+    with pytest.raises(ArenaError, match="only after the vote"):
         arena.reveal(db, round_id)
-    with pytest.raises(ArenaError, match="une autre personne"):
+    with pytest.raises(ArenaError, match="someone else"):
         arena.vote(db, round_id, "b", owner="someone.else")
-    with pytest.raises(ArenaError, match="Vote inconnu"):
+    with pytest.raises(ArenaError, match="Unknown vote"):
         arena.vote(db, round_id, "maybe", owner="dr.martin")
 
     revealed = arena.vote(db, round_id, "b", owner="dr.martin")
@@ -60,7 +61,7 @@ def test_round_trip_names_only_after_the_vote(db):
     assert (row["answer_a"], row["answer_b"]) == (answer_a, answer_b)
     assert json.loads(row["settings"])["seed"] == 5 and json.loads(row["settings"])["max_new_tokens"] == 12
     assert arena.reveal(db, round_id)["model_b"] == row["model_b"]
-    with pytest.raises(ArenaError, match="déjà reçu un vote"):
+    with pytest.raises(ArenaError, match="already has a vote"):
         arena.vote(db, round_id, "a", owner="dr.martin")
 
     # the vote counts for the model that was behind B
@@ -77,9 +78,9 @@ def test_pairs_are_drawn_at_random_in_random_order(db):
     assert min(seen.values()) > 25
     two = Counter(arena.pick_pair(["tiny-a", "tiny-b"], rng) for _ in range(100))
     assert set(two) == {("tiny-a", "tiny-b"), ("tiny-b", "tiny-a")}
-    with pytest.raises(ArenaError, match="au moins deux modèles"):
+    with pytest.raises(ArenaError, match="at least two different models"):
         arena.pick_pair(["tiny-a", "tiny-a"])
-    with pytest.raises(ArenaError, match="question est vide"):
+    with pytest.raises(ArenaError, match="question is empty"):
         arena.new_round(db, ["tiny-a", "tiny-b"], " ")
 
 
@@ -89,8 +90,11 @@ def test_a_failed_answer_cancels_the_round_without_naming_the_model(db, home):
     round_id = arena.new_round(db, ["tiny-a", "tiny-broken"], PROMPT, GenerateConfig(max_new_tokens=4))
     with pytest.raises(ArenaError) as exc:
         list(arena.stream_answers(db, ModelCache(), round_id))
-    assert "tour annulé" in str(exc.value) and "tiny-broken" not in str(exc.value)
-    with pytest.raises(ArenaError, match="introuvable"):
+    assert "round cancelled" in str(exc.value) and "tiny-broken" not in str(exc.value)
+    translations.load("backend")
+    french = translations.translated(exc.value, "fr")    # the clinician reads it in French, still anonymous
+    assert french.startswith("La réponse ") and "Ce tour est annulé" in french and "tiny-broken" not in french
+    with pytest.raises(ArenaError, match="not found"):
         arena.public_round(db, round_id)
 
 
@@ -120,9 +124,9 @@ def test_a_vote_keeps_its_reasons_and_every_vote_exports(db, tmp_path):
     round_id = arena.new_round(db, ["tiny-a", "tiny-c"], "Que faire en cas de fièvre chez l'enfant ?",
                                {"max_new_tokens": 6}, owner="dr.leroy", rng=random.Random(3))
     list(arena.stream_answers(db, ModelCache(), round_id))
-    with pytest.raises(ArenaError, match="Critère inconnu « speed »"):
+    with pytest.raises(ArenaError, match="Unknown criterion 'speed'"):
         arena.vote(db, round_id, "a", owner="dr.leroy", criteria=["speed"])
-    with pytest.raises(ArenaError, match="Commentaire trop long"):
+    with pytest.raises(ArenaError, match="Comment too long"):
         arena.vote(db, round_id, "a", owner="dr.leroy", comment="x" * 3000)
     revealed = arena.vote(db, round_id, "tie", owner="dr.leroy", criteria=["safety", "french"], dangerous_b=True,
                           comment="  B propose de l'aspirine.  ")

@@ -59,26 +59,26 @@ def test_prompt_files_in_every_format(tmp_path):
     yaml_file = prompt_file(tmp_path, [f"- id: hta\n  text: \"{PROMPTS[0]}\"", f"- \"{PROMPTS[1]}\""], "q.yaml")
     assert sessions.read_prompt_file(yaml_file) == PROMPTS
     assert sessions.read_prompt_file(PROJECT_ROOT / "assets" / "prompts_fr.yaml")   # the presets work as a file
-    with pytest.raises(ArenaError, match="ligne 2 n'est pas du JSON"):
+    with pytest.raises(ArenaError, match="line 2 is not valid JSON"):
         sessions.read_prompt_file(prompt_file(tmp_path, ['{"prompt": "a"}', "{oops"], "bad.jsonl"))
-    with pytest.raises(ArenaError, match="introuvable"):
+    with pytest.raises(ArenaError, match="not found"):
         sessions.read_prompt_file(tmp_path / "missing.txt")
 
 
 def test_bad_input_gets_one_clear_error(db, tmp_path):
     empty = sessions.read_prompt_file(prompt_file(tmp_path, ["", "# rien"]))
-    with pytest.raises(ArenaError, match="Aucune question"):
+    with pytest.raises(ArenaError, match="No question"):
         sessions.create_session(db, "vide", empty, ["tiny-a", "tiny-b"], owner="alice")
-    with pytest.raises(ArenaError, match="Modèle inconnu : « nope »"):
+    with pytest.raises(ArenaError, match="Unknown model: 'nope'"):
         sessions.create_session(db, "inconnu", PROMPTS, ["tiny-a", "nope"], owner="alice")
-    with pytest.raises(ArenaError, match="au moins deux modèles"):
+    with pytest.raises(ArenaError, match="at least two different models"):
         sessions.create_session(db, "seul", PROMPTS, ["tiny-a", "tiny-a"], owner="alice")
-    with pytest.raises(ArenaError, match="Donnez un nom"):
+    with pytest.raises(ArenaError, match="Give the session a name"):
         sessions.create_session(db, "  ", PROMPTS, ["tiny-a", "tiny-b"], owner="alice")
     with pytest.raises(PermissionDenied, match="not an enabled account"):
         sessions.create_session(db, "intrus", PROMPTS, ["tiny-a", "tiny-b"], owner="mallory")
     assert not {s["name"] for s in sessions.list_sessions(db)} & {"vide", "inconnu", "seul", "intrus"}
-    with pytest.raises(ArenaError, match="introuvable"):
+    with pytest.raises(ArenaError, match="not found"):
         sessions.next_question(db, ModelCache(), "no such session", "bob")
 
 
@@ -87,7 +87,7 @@ def test_a_session_from_vote_to_results(db, cache, tmp_path):
     created = sessions.create_session(db, "Service de cardiologie", prompts, ["tiny-a", "tiny-b", "tiny-c"],
                                       owner="alice", settings={"max_new_tokens": 6})
     assert created["owner"] == "alice" and created["status"] == "open" and created["settings"]["do_sample"] is False
-    with pytest.raises(ArenaError, match="existe déjà \\(créée par alice\\)"):
+    with pytest.raises(ArenaError, match="already exists \\(created by alice\\)"):
         sessions.create_session(db, "Service de cardiologie", prompts, ["tiny-a", "tiny-b"], owner="bob")
     questions = db.execute("SELECT position, prompt, model_1, model_2, answer_1 FROM arena_questions WHERE "
                            "session_id = ? ORDER BY position", [created["id"]]).fetchall()
@@ -103,9 +103,9 @@ def test_a_session_from_vote_to_results(db, cache, tmp_path):
     assert not any("tiny" in str(v) for k, v in first.items() if k != "session")     # anonymous before the vote
     again = sessions.next_question(db, cache, "Service de cardiologie", "bob", rng=rng)   # a reloaded page
     assert again["id"] == first["id"] and again["answer_a"] == first["answer_a"]
-    with pytest.raises(ArenaError, match="qu'après le vote"):
+    with pytest.raises(ArenaError, match="only after the vote"):
         arena.reveal(db, first["id"])
-    with pytest.raises(ArenaError, match="une autre personne"):       # carol cannot vote on bob's round
+    with pytest.raises(ArenaError, match="someone else"):       # carol cannot vote on bob's round
         sessions.session_vote(db, "Service de cardiologie", first["id"], "a", "carol")
 
     choices = ["a", "b", "tie", "both_bad", "a", "a"]
@@ -117,7 +117,7 @@ def test_a_session_from_vote_to_results(db, cache, tmp_path):
         assert {voted["model_a"], voted["model_b"]} <= {"tiny-a", "tiny-b", "tiny-c"}
         assert (voted["answered"], voted["done"]) == (number, number == 6)
     assert sessions.next_question(db, cache, "Service de cardiologie", "bob")["done"] is True
-    with pytest.raises(ArenaError, match="déjà reçu un vote"):
+    with pytest.raises(ArenaError, match="already has a vote"):
         sessions.session_vote(db, "Service de cardiologie", first["id"], "b", "bob")
 
     theirs = sessions.next_question(db, cache, "Service de cardiologie", "carol", rng=random.Random(0))
@@ -150,7 +150,7 @@ def test_a_session_from_vote_to_results(db, cache, tmp_path):
         sessions.close_session(db, "Service de cardiologie", actor="carol")
     assert sessions.get_session(db, "Service de cardiologie")["status"] == "open"
     assert sessions.close_session(db, "Service de cardiologie", actor="alice")["status"] == "closed"
-    with pytest.raises(ArenaError, match="est close"):
+    with pytest.raises(ArenaError, match="is closed"):
         sessions.next_question(db, cache, "Service de cardiologie", "carol")
     assert [s["name"] for s in sessions.list_sessions(db, actor="carol", managed=True)] == []
     assert "Service de cardiologie" in [s["name"] for s in sessions.list_sessions(db, actor="root", managed=True)]
@@ -185,9 +185,9 @@ def test_the_command_line(home, tmp_path):
     empty = prompt_file(tmp_path, [""], "empty.txt")
     out = _cli(home, "create", "cli", "--prompts", empty, "--models", "tiny-a", "tiny-b")
     assert out.returncode == 2 and out.stderr.strip().splitlines()[-1] == \
-        "error: Aucune question : le fichier (ou la liste) de questions est vide."
+        "error: No question: the question file (or list) is empty."
     out = _cli(home, "create", "cli", "--prompts", prompt_file(tmp_path, PROMPTS), "--models", "tiny-a", "nope")
-    assert out.returncode == 2 and out.stderr.strip().splitlines()[-1].startswith("error: Modèle inconnu : « nope »")
+    assert out.returncode == 2 and out.stderr.strip().splitlines()[-1].startswith("error: Unknown model: 'nope'")
     out = _cli(home, "create", "cli", "--prompts", prompt_file(tmp_path, PROMPTS), "--models", "tiny-a,tiny-b",
                "--max-new-tokens", "4", "--prepare", "--as", "alice", "--json")
     assert out.returncode == 0, out.stderr

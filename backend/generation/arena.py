@@ -3,7 +3,8 @@ a chosen set, in random order), a vote (A, B, tie, both bad), the names revealed
 per model pair. A round is a row of the `votes` table from the moment its answers are asked for: the model names
 stay on the server (the interface only holds the round id) and `reveal` refuses to give them before the vote.
 
-Messages are in French first: this mode is shown to clinicians."""
+Messages are in English, like the rest of the code; their French (for the clinicians of the voting room) is in
+messages_fr.py. The vote and criterion labels below are the French ones the interface shows."""
 from __future__ import annotations
 
 import json
@@ -40,7 +41,7 @@ def pick_pair(models: list[str], rng: random.Random | None = None) -> tuple[str,
     rng = rng or random.SystemRandom()
     pool = list(dict.fromkeys(m.strip() for m in models if m and m.strip()))
     if len(pool) < 2:
-        raise ArenaError("Choisissez au moins deux modèles différents.")
+        raise ArenaError("Choose at least two different models.")
     pair = rng.sample(pool, 2)  # a random pair, already in random order
     return pair[0], pair[1]
 
@@ -50,11 +51,11 @@ def new_round(db: sqlite_utils.Database, models: list[str], prompt: str, cfg: Ge
     """Draw the pair and record the round (no answer, no vote yet); returns its id."""
     _upgrade_dev_schema(db)
     if not prompt or not prompt.strip():
-        raise ArenaError("La question est vide : écrivez-en une ou choisissez un exemple.")
+        raise ArenaError("The question is empty: type one or pick an example.")
     try:
         cfg = parse_generate_config(cfg)
     except GenerationError as exc:
-        raise ArenaError(f"Réglages invalides : {exc}") from None
+        raise ArenaError(f"Invalid settings: {exc}") from None
     model_a, model_b = pick_pair(models, rng)
     table = db["votes"]
     table.insert({"prompt": prompt.strip(), "model_a": model_a, "model_b": model_b, "answer_a": None,
@@ -67,7 +68,7 @@ def _row(db: sqlite_utils.Database, round_id: int) -> dict:
     try:
         return db["votes"].get(int(round_id))
     except (sqlite_utils.db.NotFoundError, TypeError, ValueError):
-        raise ArenaError(f"Tour {round_id} introuvable.") from None
+        raise ArenaError(f"Round {round_id} not found.") from None
 
 
 def stream_answers(db: sqlite_utils.Database, cache: ModelCache, round_id: int,
@@ -85,9 +86,9 @@ def stream_answers(db: sqlite_utils.Database, cache: ModelCache, round_id: int,
     for letter, pane, model in (("A", panes[0], row["model_a"]), ("B", panes[1], row["model_b"])):
         if pane.status != "done":
             db["votes"].delete(row["id"])
-            reason = (pane.error or "génération interrompue").replace(model, f"modèle {letter}")
-            raise ArenaError(f"La réponse {letter} n'a pas pu être produite ({reason}) : tour annulé, "
-                             "relancez-en un autre.")
+            reason = (pane.error or "generation interrupted").replace(model, f"model {letter}")
+            raise ArenaError(f"Answer {letter} could not be produced ({reason}): round cancelled, start another "
+                             "one.")
     answers = panes[0].text.strip(), panes[1].text.strip()  # as shown: a raw completion often starts with "\n"
     db["votes"].update(row["id"], {"answer_a": answers[0], "answer_b": answers[1]})
     yield answers
@@ -108,20 +109,20 @@ def vote(db: sqlite_utils.Database, round_id: int, choice: str, owner: str | Non
     from frbio_core import users
 
     if choice not in VOTES:
-        raise ArenaError(f"Vote inconnu « {choice} » (attendu : {', '.join(VOTES)}).")
+        raise ArenaError(f"Unknown vote '{choice}' (expected: {', '.join(VOTES)}).")
     unknown = [c for c in criteria or () if c not in CRITERIA]
     if unknown:
-        raise ArenaError(f"Critère inconnu « {unknown[0]} » (attendu : {', '.join(CRITERIA)}).")
+        raise ArenaError(f"Unknown criterion '{unknown[0]}' (expected: {', '.join(CRITERIA)}).")
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT:
-        raise ArenaError(f"Commentaire trop long ({len(comment)} caractères, {MAX_COMMENT} au plus).")
+        raise ArenaError(f"Comment too long ({len(comment)} characters, at most {MAX_COMMENT}).")
     row = _row(db, round_id)
     if row["answer_a"] is None or row["answer_b"] is None:
-        raise ArenaError("Les deux réponses ne sont pas encore prêtes : votez quand elles sont complètes.")
+        raise ArenaError("The two answers are not ready yet: vote once they are complete.")
     if row["vote"] is not None:
-        raise ArenaError("Ce tour a déjà reçu un vote : lancez un nouveau tour.")
+        raise ArenaError("This round already has a vote: start a new round.")
     if row["owner"] and owner and row["owner"] != owner:
-        raise ArenaError("Ce tour a été lancé par une autre personne : seul son auteur peut voter.")
+        raise ArenaError("This round was started by someone else: only they can vote on it.")
     db.conn.execute("UPDATE votes SET vote = ?, voted_at = ?, criteria = ?, dangerous_a = ?, dangerous_b = ?, "
                     "comment = ? WHERE id = ? AND vote IS NULL",
                     [choice, now(), json.dumps(list(dict.fromkeys(criteria or ()))), int(bool(dangerous_a)),
@@ -136,7 +137,7 @@ def reveal(db: sqlite_utils.Database, round_id: int) -> dict:
     """The model names behind A and B: only once the round has its vote."""
     row = _row(db, round_id)
     if row["vote"] is None:
-        raise ArenaError("Les noms des modèles ne sont révélés qu'après le vote.")
+        raise ArenaError("The model names are revealed only after the vote.")
     return {"id": row["id"], "prompt": row["prompt"], "model_a": row["model_a"], "model_b": row["model_b"],
             "answer_a": row["answer_a"], "answer_b": row["answer_b"], "vote": row["vote"],
             "vote_label": VOTES[row["vote"]], "settings": json.loads(row["settings"] or "{}"),

@@ -11,7 +11,7 @@ is the number of their voted rows in the session: it follows the account, from a
 
 Who may do what (frbio_core.users, refusals audited): anyone logged in creates a session (and owns it) and votes in
 an open one; only its owner or an admin prepares its answers, sees its progress and results, or closes it.
-Messages are in French first, as the arena's."""
+Messages are in English, as the arena's; their French is in messages_fr.py."""
 from __future__ import annotations
 
 import itertools
@@ -51,21 +51,21 @@ def parse_prompts(text: str, suffix: str = ".txt") -> list[str]:
                 try:
                     items.append(json.loads(line))
                 except ValueError:
-                    raise ArenaError(f"Fichier de questions : la ligne {number} n'est pas du JSON valide.") from None
+                    raise ArenaError(f"Question file: line {number} is not valid JSON.") from None
     elif suffix in (".json", ".yaml", ".yml"):
         try:
             items = yaml.safe_load(text) or []
         except yaml.YAMLError as exc:
-            raise ArenaError(f"Fichier de questions illisible ({str(exc).splitlines()[0]}).") from None
+            raise ArenaError(f"Unreadable question file ({str(exc).splitlines()[0]}).") from None
         if not isinstance(items, list):
-            raise ArenaError("Fichier de questions : une liste de questions est attendue.")
+            raise ArenaError("Question file: a list of questions is expected.")
     else:
         items = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
     prompts = []
     for number, item in enumerate(items, 1):
         value = (item.get("prompt") or item.get("text")) if isinstance(item, dict) else item
         if value is not None and not isinstance(value, str):
-            raise ArenaError(f"Fichier de questions : l'entrée {number} n'est pas un texte.")
+            raise ArenaError(f"Question file: entry {number} is not a text.")
         if value and value.strip():
             prompts.append(value.strip())
     return prompts
@@ -77,9 +77,9 @@ def read_prompt_file(path: str | Path) -> list[str]:
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError:
-        raise ArenaError(f"Fichier de questions introuvable : {path}.") from None
+        raise ArenaError(f"Question file not found: {path}.") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ArenaError(f"Fichier de questions illisible : {path.name} ({exc.__class__.__name__}).") from None
+        raise ArenaError(f"Unreadable question file: {path.name} ({exc.__class__.__name__}).") from None
     return parse_prompts(text, "".join(path.suffixes[-1:]).lower())
 
 
@@ -98,8 +98,8 @@ def get_session(db: sqlite_utils.Database, name: str | None) -> dict:
     session = find_session(db, name)
     if session is None:
         if not (name or "").strip():
-            raise ArenaError("Choisissez une session de vote.")
-        raise ArenaError(f"Session de vote « {name} » introuvable.")
+            raise ArenaError("Choose a voting session.")
+        raise ArenaError(f"Voting session '{name}' not found.")
     return session
 
 
@@ -115,11 +115,11 @@ def _check_models(db, models: list[str]) -> list[str]:
         row = find_model(db, model)
         if row is None:
             known = ", ".join(r[0] for r in db.execute("SELECT id FROM models WHERE status = 'ok' ORDER BY id"))
-            raise ArenaError(f"Modèle inconnu : « {model} » (modèles enregistrés : {known or 'aucun'}).")
+            raise ArenaError(f"Unknown model: '{model}' (registered models: {known or 'none'}).")
         if row["status"] != "ok":
-            raise ArenaError(f"Le modèle « {model} » est inutilisable : {row.get('error') or 'dossier illisible'}.")
+            raise ArenaError(f"Model '{model}' cannot be used: {row.get('error') or 'unreadable folder'}.")
     if len(models) < 2:
-        raise ArenaError("Choisissez au moins deux modèles différents.")
+        raise ArenaError("Choose at least two different models.")
     return models
 
 
@@ -130,28 +130,28 @@ def create_session(db: sqlite_utils.Database, name: str, prompts: list[str], mod
     users.require(db, owner, "user", "create a voting session", name)
     name = " ".join((name or "").split())
     if not name or len(name) > MAX_NAME:
-        raise ArenaError(f"Donnez un nom à la session (de 1 à {MAX_NAME} caractères).")
+        raise ArenaError(f"Give the session a name (1 to {MAX_NAME} characters).")
     prompts = [p.strip() for p in prompts or [] if p and p.strip()]
     if not prompts:
-        raise ArenaError("Aucune question : le fichier (ou la liste) de questions est vide.")
+        raise ArenaError("No question: the question file (or list) is empty.")
     if len(prompts) > MAX_PROMPTS or any(len(p) > MAX_PROMPT_CHARS for p in prompts):
-        raise ArenaError(f"Trop de questions ou question trop longue ({MAX_PROMPTS} questions de "
-                         f"{MAX_PROMPT_CHARS} caractères au plus).")
+        raise ArenaError(f"Too many questions or a question too long (at most {MAX_PROMPTS} questions of "
+                         f"{MAX_PROMPT_CHARS} characters).")
     models = _check_models(db, models)
     pairs = list(itertools.combinations(models, 2))
     if len(prompts) * len(pairs) > MAX_QUESTIONS:
-        raise ArenaError(f"{len(prompts) * len(pairs)} questions : {MAX_QUESTIONS} au plus (moins de modèles ou de "
+        raise ArenaError(f"{len(prompts) * len(pairs)} questions: at most {MAX_QUESTIONS} (fewer models or "
                          "questions).")
     if isinstance(settings, GenerateConfig):
         settings = settings.model_dump()
     try:
         cfg = parse_generate_config({**PRESETS["fair"], **(settings or {})})
     except GenerationError as exc:
-        raise ArenaError(f"Réglages invalides : {exc}") from None
+        raise ArenaError(f"Invalid settings: {exc}") from None
     existing = find_session(db, name)
     if existing is not None:
-        raise ArenaError(f"Une session de vote « {name} » existe déjà (créée par "
-                         f"{existing['owner'] or 'l’opérateur'}).")
+        raise ArenaError(f"A voting session '{name}' already exists (created by "
+                         f"{existing['owner'] or 'the operator'}).")
     # one transaction on a connection of its own (the app's registry connection is shared by its threads)
     conn = sqlite3.connect(db.execute("PRAGMA database_list").fetchone()[2], timeout=30, isolation_level=None)
     try:
@@ -165,7 +165,7 @@ def create_session(db: sqlite_utils.Database, name: str, prompts: list[str], mod
                           in enumerate(itertools.product(prompts, pairs), 1)])
         conn.execute("COMMIT")
     except sqlite3.IntegrityError:
-        raise ArenaError(f"Une session de vote « {name} » existe déjà.") from None
+        raise ArenaError(f"A voting session '{name}' already exists.") from None
     finally:
         conn.close()   # an unfinished transaction is rolled back
     users.audit(db, owner, "arena_session_create", name, models=models, prompts=len(prompts),
@@ -207,7 +207,7 @@ _LOCKS_GUARD = threading.Lock()
 def _question(db, session_id: int, position: int) -> dict:
     found = rows(db, "SELECT * FROM arena_questions WHERE session_id = ? AND position = ?", [session_id, position])
     if not found:
-        raise ArenaError(f"Question {position} introuvable dans cette session.")
+        raise ArenaError(f"Question {position} not found in this session.")
     return found[0]
 
 
@@ -227,11 +227,11 @@ def question_answers(db: sqlite_utils.Database, cache: ModelCache, session: dict
                 panes = generate_all(db, cache, models, question["prompt"], GenerateConfig(**session["settings"]))
                 failed = [p for p in panes if p.status != "done"]
                 if failed:
-                    reason = failed[0].error or "génération interrompue"
+                    reason = failed[0].error or "generation interrupted"
                     for model in models:
-                        reason = reason.replace(model, "un modèle")
-                    raise ArenaError(f"Les réponses à la question {position} n'ont pas pu être produites ({reason}) "
-                                     ": prévenez l'organisateur de la session.")
+                        reason = reason.replace(model, "a model")
+                    raise ArenaError(f"The answers to question {position} could not be produced ({reason}): tell "
+                                     "the session's organiser.")
                 db.execute("UPDATE arena_questions SET answer_1 = ?, answer_2 = ? WHERE session_id = ? AND "
                            "position = ? AND answer_1 IS NULL", [panes[0].text.strip(), panes[1].text.strip(),
                                                                  session["id"], position])
@@ -270,7 +270,7 @@ def _open_for_votes(db, name: str, voter: str | None) -> dict:
     users.require(db, voter, "user", "vote in a voting session", name)
     session = get_session(db, name)
     if session["status"] != "open":
-        raise ArenaError(f"La session « {session['name']} » est close : elle ne reçoit plus de votes.")
+        raise ArenaError(f"Session '{session['name']}' is closed: it takes no more votes.")
     return session
 
 
@@ -311,7 +311,7 @@ def session_vote(db: sqlite_utils.Database, name: str, round_id: int, choice: st
     session = _open_for_votes(db, name, voter)
     found = rows(db, "SELECT session_id, question FROM votes WHERE id = ?", [round_id]) if round_id else []
     if not found or found[0]["session_id"] != session["id"]:
-        raise ArenaError(f"Cette question n'appartient pas à la session « {session['name']} ».")
+        raise ArenaError(f"This question does not belong to session '{session['name']}'.")
     revealed = arena.vote(db, round_id, choice, owner=voter, criteria=criteria, dangerous_a=dangerous_a,
                           dangerous_b=dangerous_b, comment=comment, session=session["name"])
     return {**revealed, **_progress(db, session, voter), "position": found[0]["question"]}
