@@ -101,9 +101,18 @@ def delete(db, actor: str | None, action: str, name: str) -> None:
     users.audit(db, actor, "preset_delete", f"{action}/{preset['name']}", owner=preset["owner"])
 
 
+def runs_for(db, action: Action, person: str, limit: int = 50) -> list[str]:
+    """The runs of `action` a person may start a preset from: their own; on a single-user install (no account, the
+    person is the reserved owner 'local'), every run, command-line ones included."""
+    from jobs import store
+
+    single = person in users.RESERVED and not users.any_users(db)
+    return [r["id"] for r in store.list_jobs(db, kind=action.kind, owner=None if single else person, limit=limit)]
+
+
 def config_of(db, action: Action, name: str, owner: str | None) -> dict:
     """The preset's config, valid for the action today (a field renamed since it was saved is said in one line)."""
-    preset = get(db, action.name, name, owner if owner is not None else None)
+    preset = get(db, action.name, name, owner)
     return action.parse(preset["config"]).model_dump(mode="json")
 
 

@@ -10,12 +10,12 @@ from typing import Any, Callable, Sequence
 import gradio as gr
 
 from backend.actions import Action
-from backend.presets import compare_with_run, get, names, save
+from backend.presets import compare_with_run, get, names, runs_for, save
 from frbio_core.errors import UserError
-from frbio_core.users import any_users
+from frbio_core.translations import translated
 from frbio_ui import guard
 from frbio_ui.i18n import add_strings, tr
-from frbio_ui.session import LOCAL, acting, current_user, viewer_language
+from frbio_ui.session import acting, current_user, viewer_language
 from jobs import store
 
 add_strings({
@@ -77,22 +77,18 @@ def presets_bar(studio, action: Action, inputs: Sequence, to_data: Callable[...,
         message = gr.Markdown(elem_id=f"preset-msg-{action.name}")
         diff = gr.HTML(elem_id=f"preset-diff-{action.name}")
 
-    def runs_of(me: str) -> list[str]:
-        """The person's runs of this action (single-user mode: every run, command-line ones included)."""
-        single = me == LOCAL and not any_users(db)
-        return [r["id"] for r in store.list_jobs(db, kind=action.kind, owner=None if single else me, limit=50)]
-
     def on_load_page(request: gr.Request):
         me = current_user(request)
-        return gr.update(choices=names(db, me, action.name)), gr.update(choices=runs_of(me))
+        return gr.update(choices=names(db, me, action.name)), gr.update(choices=runs_for(db, action, me))
 
     def on_load(request: gr.Request, chosen):
-        w = WORDS[viewer_language(studio, request)]
+        lang = viewer_language(studio, request)
+        w = WORDS[lang]
         try:
             preset = get(db, action.name, chosen or "", current_user(request))
             data = action.parse(preset["config"]).model_dump(mode="json")
         except UserError as exc:
-            return [f"❌ {exc}", gr.update(), ""] + [gr.update()] * len(inputs)
+            return [f"❌ {translated(exc, lang)}", gr.update(), ""] + [gr.update()] * len(inputs)
         text = w["loaded"].format(name=preset["name"]) + (w["from"].format(run=preset["source_job"])
                                                            if preset["source_job"] else "")
         return [f"✅ {text}", preset["source_job"], ""] + list(from_data(data))
@@ -104,16 +100,17 @@ def presets_bar(studio, action: Action, inputs: Sequence, to_data: Callable[...,
                 preset = save(db, me, action, new_name, to_data(*values), source_job=came_from,
                               replace=bool(replace_it))
         except UserError as exc:
-            return f"❌ {exc}", gr.update()
+            return f"❌ {translated(exc, viewer_language(studio, request))}", gr.update()
         return f"✅ {WORDS[viewer_language(studio, request)]['saved'].format(name=preset['name'])}", \
             gr.update(choices=names(db, me, action.name), value=preset["name"])
 
     def on_run(request: gr.Request, job_id):
-        row = store.find(db, job_id) if job_id in runs_of(current_user(request)) else None
+        row = store.find(db, job_id) if job_id in runs_for(db, action, current_user(request)) else None
         if row is None:
             return ["", gr.update(), ""] + [gr.update()] * len(inputs)
         data = action.parse(row["config"]).model_dump(mode="json")
-        return [f"✅ {WORDS[viewer_language(studio, request)]['used'].format(run=job_id)}", job_id, ""] + list(from_data(data))
+        return [f"✅ {WORDS[viewer_language(studio, request)]['used'].format(run=job_id)}", job_id, ""] + \
+            list(from_data(data))
 
     def on_compare(request: gr.Request, came_from, *values):
         lang = viewer_language(studio, request)
@@ -122,7 +119,7 @@ def presets_bar(studio, action: Action, inputs: Sequence, to_data: Callable[...,
         try:
             run_row, changed = compare_with_run(db, action, {"name": "", "source_job": came_from}, to_data(*values))
         except UserError as exc:
-            return f"❌ {exc}", ""
+            return f"❌ {translated(exc, lang)}", ""
         return "", diff_html(changed, run_row["id"], lang)
 
     gr.on(None, guard.read(on_load_page), None, [pick, run], show_progress="hidden")

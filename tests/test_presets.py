@@ -5,7 +5,7 @@ import json
 import pytest
 
 from backend.corpus.job import BUILD
-from backend.presets import PresetError, compare_with_run, delete, get, list_presets, save
+from backend.presets import PresetError, compare_with_run, delete, get, list_presets, runs_for, save
 from backend.studio import Studio
 from frbio_core import users
 from frbio_core.settings import Settings
@@ -65,6 +65,12 @@ def test_a_preset_saved_from_a_run_runs_again_from_the_cli_and_says_what_it_chan
         code, _, err = cli(capsys, home, data, *args)
         assert code == 2 and line in err and len(err.strip().splitlines()) == 1, err
     assert len(store.list_jobs(db, kind="corpus_build")) == 2 and len(list_presets(db)) == 1
+
+    # the runs a form may start from: on a single-user install every run (the command line's too), else one's own
+    runs = [r["id"] for r in store.list_jobs(db, kind="corpus_build")]
+    assert runs_for(db, BUILD, "local") == runs and runs_for(db, BUILD, "bob") == []
+    users.add_user(db, "alice", "a long enough password")
+    assert runs_for(db, BUILD, "local") == [] and runs_for(db, BUILD, "alice") == runs
 
 
 def test_presets_are_their_owners_and_every_change_is_audited(make_home, small_data):
