@@ -165,7 +165,11 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    """A fresh browser context and page, 1400x1000, English UI."""
+    """A fresh browser context and page, 1400x1000, English UI. Actions and `expect` wait up to 30 s for the state
+    they need (a busy machine, or the suite's two workers side by side, can take more than Playwright's 5 s)."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
     context.set_default_timeout(30_000)
     page = context.new_page()
