@@ -5,6 +5,8 @@ from pathlib import Path
 
 import gradio as gr
 
+from frbio_core import translations
+
 from backend.studio import Studio
 from frbio_ui.arena_tab import build_arena_tab
 from frbio_ui.compare_tab import build_compare_tab
@@ -23,6 +25,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
 def build_app(studio: Studio) -> gr.Blocks:
+    translations.load("frbio_ui")     # the French of the sentences the handlers write (the backend's: backend.studio)
     with gr.Blocks(title="FrBio Studio") as demo:
         gr.Navbar(visible="hidden")   # no bar of pages: the voting room below is reached by its address
         with gr.Column(elem_id="frbio-header"):

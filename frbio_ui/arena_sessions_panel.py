@@ -12,6 +12,7 @@ from backend.generation import sessions
 from backend.models.registry import list_models
 from backend.studio import Studio
 from frbio_core.errors import UserError
+from frbio_core.translations import translated
 from frbio_ui import guard
 from frbio_ui.arena_words import SESSION_WORDS as W, WIN_HEADERS, frame
 from frbio_ui.i18n import tr
@@ -84,7 +85,7 @@ def build_sessions_panel(studio: Studio) -> None:
                 session = sessions.create_session(studio.db, title, prompts, chosen or [], owner=actor,
                                                   settings={"max_new_tokens": int(max_tokens)})
         except UserError as exc:
-            return f"❌ {exc}", gr.update()
+            return f"❌ {translated(exc, viewer_language(studio, request))}", gr.update()
         lang = viewer_language(studio, request)
         return (W[lang]["created"].format(name=session["name"], link=f"vote?session={quote(session['name'])}"),
                 gr.update(choices=session_choices(studio, actor, lang), value=session["name"]))
@@ -94,7 +95,7 @@ def build_sessions_panel(studio: Studio) -> None:
             with acting(request):
                 report = sessions.session_report(studio.db, chosen, actor=current_user(request))
         except UserError as exc:
-            return [f"❌ {exc}", [], [], []]
+            return [f"❌ {translated(exc, viewer_language(studio, request))}", [], [], []]
         return report_outputs(report, viewer_language(studio, request))
 
     def on_close(chosen, request: gr.Request):
@@ -104,7 +105,8 @@ def build_sessions_panel(studio: Studio) -> None:
                 sessions.close_session(studio.db, chosen, actor=actor)
                 report = sessions.session_report(studio.db, chosen, actor=actor)
         except UserError as exc:
-            return [f"❌ {exc}", gr.update(), gr.update(), gr.update(), gr.update()]
+            return [f"❌ {translated(exc, viewer_language(studio, request))}", gr.update(), gr.update(), gr.update(),
+                    gr.update()]
         lang = viewer_language(studio, request)
         return [W[lang]["closed"].format(name=chosen), *report_outputs(report, lang)]
 

@@ -13,6 +13,7 @@ from backend.generation.models_cache import shared_cache
 from backend.generation.presets import load_prompts
 from backend.models.registry import list_models
 from backend.studio import Studio
+from frbio_core.translations import translated
 from frbio_ui import guard
 from frbio_ui.arena_sessions_panel import build_sessions_panel
 from frbio_ui.arena_words import (BOARD_HEADERS, BUTTONS, CRITERIA_EN, SAY, SETTINGS, WIN_HEADERS, frame,
@@ -98,9 +99,10 @@ def build_arena_tab(studio: Studio):
             cfg = parse_generate_config({"max_new_tokens": int(max_tokens)}, preset=key if key in PRESETS else None)
             round_id = arena.new_round(studio.db, models or [], text, cfg, owner=current_user(request))
         except (ArenaError, GenerationError) as exc:
-            yield None, f"❌ {exc}", gr.update(), gr.update(), "", *off
+            yield None, f"❌ {translated(exc, viewer_language(studio, request))}", gr.update(), gr.update(), "", *off
             return
-        say = SAY[viewer_language(studio, request)]
+        lang = viewer_language(studio, request)
+        say = SAY[lang]
         wait = say["wait"]
         a = b = ""
         try:
@@ -108,7 +110,7 @@ def build_arena_tab(studio: Studio):
             for a, b in arena.stream_answers(studio.db, shared_cache(studio.settings), round_id):
                 yield None, wait, a, b, "", *off
         except (ArenaError, GenerationError) as exc:
-            yield None, f"❌ {exc}", a, b, "", *off
+            yield None, f"❌ {translated(exc, lang)}", a, b, "", *off
             return
         # the final answers again, not a no-op update: see generate_tab.on_generate
         yield (round_id, say["read"], a, b, "",
@@ -127,7 +129,7 @@ def build_arena_tab(studio: Studio):
                                           criteria=ticked or [], dangerous_a="a" in (flagged or []),
                                           dangerous_b="b" in (flagged or []), comment=note or "")
             except ArenaError as exc:
-                return None, f"❌ {exc}", "", *keep, *off
+                return None, f"❌ {translated(exc, lang)}", "", *keep, *off
             rows, text = board_rows(studio, lang)
             return (None, SAY[lang]["voted"], reveal_markdown(revealed, lang), frame(win_rows(studio), WIN_HEADERS[lang]),
                     frame(rows, BOARD_HEADERS[lang]), text, [], [], "", *off)

@@ -16,6 +16,7 @@ from backend.evaluation.job import COMPARE, CompareConfig
 from backend.evaluation.tasks import PERPLEXITY, all_tasks
 from backend.models.registry import list_models
 from backend.studio import Studio
+from frbio_core.translations import translated
 from frbio_ui import downloads
 from frbio_ui import guard
 from frbio_ui.forms import build_form
@@ -134,48 +135,51 @@ def build_compare_tab(studio: Studio):
         has_ppl = any(t.name == PERPLEXITY for t in comp.tasks)
         drill = [(t.title, t.name) for t in comp.tasks if t.name != PERPLEXITY]
         return [gr.update(value=pd.DataFrame(rows, columns=headers), visible=True),
-                gr.update(value=pd.DataFrame(v_rows, columns=v_headers), visible=bool(v_rows)), charts.bars(comp),
-                gr.update(value=charts.tradeoff(comp), visible=has_ppl),
+                gr.update(value=pd.DataFrame(v_rows, columns=v_headers), visible=bool(v_rows)),
+                charts.bars(comp, lang=language),
+                gr.update(value=charts.tradeoff(comp, lang=language), visible=has_ppl),
                 gr.update(choices=drill, value=drill[0][1] if drill else None)]
 
     def on_view(*values):
         """The table as far as the cache goes (cells still computing say 'pending')."""
+        language = viewer_language(studio, None)
         try:
-            return view(comparison(values[0], values[1], values[2:]), viewer_language(studio, None))
+            return view(comparison(values[0], values[1], values[2:]), language)
         except EvalError as exc:
-            gr.Warning(str(exc))
+            gr.Warning(translated(exc, language))
             return [gr.update()] * 5
 
-    def on_items(model_ids, task_names, task, only_disagree, *values):
+    def on_items(model_ids, task_names, task, only_disagree, request: gr.Request, *values):
         try:
             comp = comparison(model_ids, task_names, values)
         except EvalError as exc:
-            gr.Warning(str(exc))
+            gr.Warning(translated(exc, viewer_language(studio, request)))
             return gr.update(visible=False)
         if not task:
             return gr.update(visible=False)
         headers, rows = drill_table(comp, drill_down(studio.db, comp, task, disagree_only=only_disagree))
         return gr.update(value=pd.DataFrame(rows, columns=headers), visible=True)
 
-    def on_export(model_ids, task_names, *values):
+    def on_export(model_ids, task_names, request: gr.Request, *values):
         try:
             comp = comparison(model_ids, task_names, values)
             paths = report.export(studio.db, comp, studio.settings.folder("reports"))
             return downloads.offer(studio.home, [paths["html"], paths["csv"]])
         except (EvalError, downloads.DownloadError) as exc:
-            gr.Warning(str(exc))
+            gr.Warning(translated(exc, viewer_language(studio, request)))
             return None
 
     def on_add(path, name, dom, lang, request: gr.Request):
+        page = viewer_language(studio, request)     # `lang` is the language of the benchmark's questions
         if not path:
-            return "❌ Choose a .jsonl file first.", gr.update()
+            return translated("❌ Choose a .jsonl file first.", page), gr.update()
         try:
             with acting(request):
                 meta = add_benchmark(studio.settings, path, name, dom, lang, owner=current_user(request), db=studio.db)
         except EvalError as exc:
-            return f"❌ {exc}", gr.update()
-        return (f"✅ **{meta['title']}**: {meta['n_items']} questions, {meta['n_fewshot_items']} worked examples "
-                f"(task `{meta['task']}`).", gr.update(choices=task_choices(studio)))
+            return f"❌ {translated(exc, page)}", gr.update()
+        return (translated(f"✅ **{meta['title']}**: {meta['n_items']} questions, {meta['n_fewshot_items']} worked "
+                           f"examples (task `{meta['task']}`).", page), gr.update(choices=task_choices(studio, page)))
 
     def on_load(request: gr.Request):
         return (gr.update(choices=model_choices(studio)),

@@ -26,6 +26,7 @@ from frbio_ui.i18n_tables import columns, word
 from frbio_ui.presets_bar import presets_bar
 from frbio_ui.session import acting, current_user, viewer_language
 from frbio_core.errors import UserError
+from frbio_core.translations import translated
 
 SOURCE_HEADERS = ["source", "kind", "licence", "commercial use", "document type", "documents", "words", "tokens",
                   "status"]
@@ -38,7 +39,7 @@ def source_rows(studio: Studio, tokenizer: str, lang: str = "en") -> list[list]:
     return [[r["name"], word(r["kind"], lang) + (f" ({word(r['split'], lang)}, {r['language']})" if r["split"] else ""),
              r["license"], lineage.badge(bool(r["commercial_use"]), short=True, language=lang), r["document_type"],
              r["n_docs"], r["n_words"], known.get(r["name"], "—"),
-             "ok" if r["status"] == "ok" else f"❌ {r['error']}"] for r in rows]
+             "ok" if r["status"] == "ok" else f"❌ {translated(r['error'], lang)}"] for r in rows]
 
 
 def source_table(studio: Studio, tokenizer: str, lang: str = "en") -> pd.DataFrame:
@@ -84,15 +85,16 @@ def _estimate_markdown(e: dict, lang: str = "en") -> str:
             + f"\n\n{licences} : {', '.join(e['licenses'])}".replace(" :", ":" if lang == "en" else " :"))
 
 
-def _preview_html(items: list[dict]) -> str:
+def _preview_html(items: list[dict], lang: str = "en") -> str:
     if not items:
-        return "<p>No documents.</p>"
+        return f"<p>{translated('No documents.', lang)}</p>"
     parts = []
     for it in items:
         body = "".join(html.escape(t) if op == "=" else
                        (f"<del class='rm'>{html.escape(t)}</del>" if op == "-" else f"<ins class='add'>{html.escape(t)}</ins>")
                        for t, op in it["segments"])
-        status = " — <b>document dropped</b>" if it["dropped"] else ("" if it["before"] != it["after"] else " — unchanged")
+        status = (f" — <b>{translated('document dropped', lang)}</b>" if it["dropped"] else
+                  "" if it["before"] != it["after"] else f" — {translated('unchanged', lang)}")
         parts.append(f"<div class='preview-doc'><div class='preview-id'>{html.escape(it['id'])}{status}</div>"
                      f"<div class='preview-text'>{body}</div></div>")
     return "".join(parts)
@@ -190,7 +192,7 @@ def build_corpus_tab(studio: Studio):
             recipe = recipe_from(values)
             e = est.estimate(studio.db, recipe)
         except CorpusInputError as exc:
-            return f"❌ {exc}", None
+            return f"❌ {translated(exc, lang)}", None
         return _estimate_markdown(e, lang), charts.tokens_per_source(
             e["sources"], commercial, word("Training tokens by source (estimate)", lang))
 
@@ -202,11 +204,12 @@ def build_corpus_tab(studio: Studio):
                 gr.update(choices=c["sources"]))
 
     def on_rescan(tokenizer, request: gr.Request):
+        lang = viewer_language(studio, request)
         rows = studio.scan_sources()
         errors = [r for r in rows if r["status"] != "ok"]
         domain = sum(r["kind"] == "domain" for r in rows)
-        msg = f"{domain} domain and {len(rows) - domain} general-domain sources." + "".join(
-            f"\n\n❌ **{r['name']}**: {r['error']}" for r in errors)
+        msg = translated(f"{domain} domain and {len(rows) - domain} general-domain sources.", lang) + "".join(
+            f"\n\n❌ **{r['name']}**: {translated(r['error'], lang)}" for r in errors)
         return show_catalogue(tokenizer, msg, request)
 
     catalogue_outputs = [sources_df, sources_msg, form.component("sources"), form.component("document_types"),
@@ -216,23 +219,25 @@ def build_corpus_tab(studio: Studio):
         lang = viewer_language(studio, request)
         rows = [r for r in catalogue.list_sources(studio.db) if r["status"] == "ok"]
         try:
-            tokens.source_tokens(studio.db, rows, tokenizer, studio.home, progress=lambda f, m: progress(f, desc=m))
+            tokens.source_tokens(studio.db, rows, tokenizer, studio.home,
+                                 progress=lambda f, m: progress(f, desc=translated(m, lang)))
         except (CorpusInputError, RuntimeError, OSError) as exc:
-            return source_table(studio, tokenizer, lang), f"❌ {exc}"
-        return source_table(studio, tokenizer, lang), f"Token counts for '{tokenizer}' are cached."
+            return source_table(studio, tokenizer, lang), f"❌ {translated(exc, lang)}"
+        return source_table(studio, tokenizer, lang), translated(f"Token counts for '{tokenizer}' are cached.", lang)
 
     def on_upload(file, name, license, is_commercial, doc_type, kind, replace, tokenizer, request: gr.Request):
+        lang = viewer_language(studio, request)
         if not file:
-            return (gr.update(), "❌ Choose a file first.") + (gr.update(),) * 4
+            return (gr.update(), translated("❌ Choose a file first.", lang)) + (gr.update(),) * 4
         try:
             with acting(request):
                 rows = catalogue.import_upload(studio.db, studio.settings.folder("uploads"), file, name, license,
                                                is_commercial, doc_type, kind, owner=current_user(request),
                                                replace=replace)
         except UserError as exc:
-            return (gr.update(), f"❌ {exc}") + (gr.update(),) * 4
-        return show_catalogue(tokenizer, request=request, message="✅ Added " + ", ".join(f"**{r['name']}** ({r['n_docs']:,} documents)"
-                                                                for r in rows))
+            return (gr.update(), f"❌ {translated(exc, lang)}") + (gr.update(),) * 4
+        added = ", ".join(f"**{r['name']}** ({r['n_docs']:,} documents)" for r in rows)
+        return show_catalogue(tokenizer, request=request, message=translated(f"✅ Added {added}", lang))
 
     def on_hub(dataset_id, tokenizer, request: gr.Request):
         from backend.corpus.hub import import_hub_dataset
@@ -241,17 +246,19 @@ def build_corpus_tab(studio: Studio):
                 import_hub_dataset(studio.db, studio.settings.folder("uploads"), dataset_id,
                                    owner=current_user(request))
         except CorpusInputError as exc:
-            return (gr.update(), f"❌ {exc}") + (gr.update(),) * 4
-        return show_catalogue(tokenizer, f"✅ Imported {dataset_id}", request)
+            return (gr.update(), f"❌ {translated(exc, viewer_language(studio, request))}") + (gr.update(),) * 4
+        return show_catalogue(tokenizer, translated(f"✅ Imported {dataset_id}", viewer_language(studio, request)),
+                              request)
 
-    def on_preview(source, *values):
+    def on_preview(source, request: gr.Request, *values):
+        lang = viewer_language(studio, request)
         if not source:
-            return "<p>Choose a source.</p>"
+            return f"<p>{translated('Choose a source.', lang)}</p>"
         try:
             cfg = recipe_from(values).cleaning
-            return _preview_html(preview.preview_cleaning(studio.db, source, cfg))
+            return _preview_html(preview.preview_cleaning(studio.db, source, cfg), lang)
         except CorpusInputError as exc:
-            return f"<p>❌ {html.escape(str(exc))}</p>"
+            return f"<p>❌ {html.escape(translated(exc, lang))}</p>"
 
     def on_built(ids, request: gr.Request | None = None):   # called by the follower: the app's default language
         """The build ended: list the snapshot and select it (its card shows)."""
@@ -264,15 +271,16 @@ def build_corpus_tab(studio: Studio):
     def on_contamination(snap_id, request: gr.Request):
         from backend.evaluation.contamination import check, summary_lines
 
+        lang = viewer_language(studio, request)
         if not snap_id:
-            return "❌ Choose a snapshot first.", gr.update()
+            return translated("❌ Choose a snapshot first.", lang), gr.update()
         try:
             with acting(request):
                 report = check(studio.db, studio.settings, snap_id, actor=current_user(request))
         except UserError as exc:
-            return f"❌ {exc}", gr.update()
-        return ("\n".join(f"- {line}" for line in summary_lines(report))
-                + f"\n\n({report['seconds']:.1f} s; written to the snapshot's card and manifest)",
+            return f"❌ {translated(exc, lang)}", gr.update()
+        return ("\n".join(f"- {translated(line, lang)}" for line in summary_lines(report)) + "\n\n"
+                + translated(f"({report['seconds']:.1f} s; written to the snapshot's card and manifest)", lang),
                 on_select(snap_id, request)[0])
 
     def on_select(snap_id, request: gr.Request):
@@ -284,7 +292,7 @@ def build_corpus_tab(studio: Studio):
             files = snapshot.snapshot_files(studio.db, snap_id)
             lengths = snapshot.snapshot_lengths(studio.db, snap_id)
         except CorpusInputError as exc:
-            return f"❌ {exc}", None, None, None
+            return f"❌ {translated(exc, lang)}", None, None, None
         card = files[0].read_text("utf-8").split("---", 2)[-1]
         per_source = manifest["splits"]["train"]
         flags = {lic["source"]: lic["commercial_use"] for lic in manifest["licenses"]}

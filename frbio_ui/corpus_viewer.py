@@ -15,6 +15,7 @@ from backend.corpus import doc_view, viewer
 from backend.corpus.snapshot import list_snapshots
 from backend.studio import Studio
 from frbio_core.errors import UserError
+from frbio_core.translations import translated
 from frbio_ui import guard
 from frbio_ui.i18n import add_strings, tr
 from frbio_ui.session import viewer_language
@@ -160,7 +161,7 @@ def _listing(studio: Studio, snap, split, source, query, page, lang, progress=No
         else:
             result = viewer.page(folder, split, source, page)
     except UserError as exc:
-        return gr.update(), gr.update(), f"❌ {exc}", hidden, nothing, 1, query, []
+        return gr.update(), gr.update(), f"❌ {translated(exc, lang)}", hidden, nothing, 1, query, []
     split_dd = gr.update(choices=[(_split_label(s, lang), s) for s in splits], value=split)
     source_dd = gr.update(choices=[(f"{say('all_sources', lang)} ({number(sum(n for _, n in counts), lang)})", "")]
                           + [(f"{s} ({number(n, lang)})", s) for s, n in counts], value=source or "")
@@ -279,7 +280,7 @@ def build_viewer(studio: Studio) -> gr.Dropdown:
 
     def show(snap, split, source, text, page, request, progress=None):
         lang = viewer_language(studio, request)
-        follow = (lambda f, m: progress(f, desc=m)) if progress is not None else None
+        follow = (lambda f, m: progress(f, desc=translated(m, lang))) if progress is not None else None
         return _listing(studio, snap, split, source or None, (text or "").strip(), page, lang, follow)
 
     def on_snapshot(snap, request: gr.Request):
@@ -310,7 +311,7 @@ def build_viewer(studio: Studio) -> gr.Dropdown:
             view = doc_view.cleaning_view(studio.db, folder, manifest, split, int(row))
             group = doc_view.duplicate_cluster(folder, split, int(row))
         except UserError as exc:
-            return f"❌ {exc}", "", ""
+            return f"❌ {translated(exc, lang)}", "", ""
         return _document_notes(view, lang), diff_html(view), cluster_html(group, lang)
 
     def on_refresh(snap):
@@ -329,8 +330,17 @@ def build_viewer(studio: Studio) -> gr.Dropdown:
     table.select(guard.read(on_row), [rows], [doc_dd])
     doc_dd.change(guard.read(on_document), [snap_dd, split_dd, doc_dd], [doc_md, diff, cluster])
     section.expand(guard.read(on_refresh), [snap_dd], [snap_dd])
-    gr.on(None, guard.read(on_refresh), [snap_dd], [snap_dd], show_progress="hidden")
+
+    # at page load: the snapshots of now, and the empty state redrawn only for a language other than the English it
+    # was built in (a load event answered late, on a busy server, would otherwise undo a snapshot chosen meanwhile)
+    def on_load_choices():
+        return gr.update(choices=snapshot_choices(studio))
+
+    gr.on(None, guard.read(on_load_choices), None, [snap_dd], show_progress="hidden")
+
     def on_load(request: gr.Request):
+        if viewer_language(studio, request) == "en":
+            return [gr.update()] * (len(listing) + 1)
         return on_snapshot(None, request)
 
     gr.on(None, guard.read(on_load), None, listing + [search_box], show_progress="hidden")

@@ -13,8 +13,9 @@ from backend.studio import Studio
 from frbio_ui import guard
 from frbio_ui.forms import build_form
 from frbio_ui.i18n import add_strings, tr
-from frbio_ui.session import acting, current_user
+from frbio_ui.session import acting, current_user, viewer_language
 from frbio_core.errors import UserError
+from frbio_core.translations import translated
 
 add_strings({
     "tab.generate": "Generate", "gen.models": "Models (2 to 4)", "gen.prompt_preset": "French clinical prompt",
@@ -38,21 +39,22 @@ def model_choices(studio: Studio) -> list[str]:
     return [m["id"] for m in list_models(studio.db) if m["status"] == "ok"]
 
 
-def pane_label(p: PaneState) -> str:
-    parts = [p.model, {"chat": "chat template", "raw": "raw completion"}.get(p.format or "", ""), STATUS[p.status]]
+def pane_label(p: PaneState, lang: str = "en") -> str:
+    shape = {"chat": translated("chat template", lang), "raw": translated("raw completion", lang)}
+    parts = [p.model, shape.get(p.format or "", ""), translated(STATUS[p.status], lang)]
     if p.new_tokens:
         parts.append(f"{p.new_tokens} tokens")
     if p.tokens_per_s:
         parts.append(f"{p.tokens_per_s:.1f} tok/s")
     if p.ttft_s is not None:
-        parts.append(f"first token {p.ttft_s:.2f} s")
+        parts.append(translated(f"first token {p.ttft_s:.2f} s", lang))
     return " · ".join(x for x in parts if x)
 
 
-def pane_text(p: PaneState) -> str:
+def pane_text(p: PaneState, lang: str = "en") -> str:
     if p.status == "error":
-        return f"❌ {p.error}"
-    return p.text + (f"\n\n[{p.note}]" if p.note else "")
+        return f"❌ {translated(p.error, lang)}"
+    return p.text + (f"\n\n[{translated(p.note, lang)}]" if p.note else "")
 
 
 def loaded_markdown(studio: Studio) -> str:
@@ -102,39 +104,40 @@ def build_generate_tab(studio: Studio):
     def on_prompt_preset(key):
         return next((p["text"] for p in prompts if p["id"] == key), gr.update())
 
-    def on_generate(chosen, text, *values):
+    def on_generate(chosen, text, request: gr.Request, *values):
+        lang = viewer_language(studio, request)
         keep = [gr.update()] * MAX_PANES
         try:
             cfg = parse_generate_config(form.to_dict(values))
             if len(chosen or []) < 2:
                 raise GenerationError("choose 2 to 4 models to compare")
         except GenerationError as exc:
-            yield None, f"❌ {exc}", *keep, gr.update()
+            yield None, f"❌ {translated(exc, lang)}", *keep, gr.update()
             return
         run_id, stop = new_run()
         last, message = keep, ""
         try:
             for states in side_by_side(studio.db, shared_cache(studio.settings), chosen, text, cfg, stop):
-                last = [gr.update(value=pane_text(p), label=pane_label(p), visible=True) for p in states]
+                last = [gr.update(value=pane_text(p, lang), label=pane_label(p, lang), visible=True) for p in states]
                 last += [gr.update(visible=False)] * (MAX_PANES - len(states))
                 yield run_id, "", *last, gr.update()
         except GenerationError as exc:
-            message = f"❌ {exc}"
+            message = f"❌ {translated(exc, lang)}"
         finally:
             end_run(run_id)
         # The last message repeats the panes' final values: the browser applies the updates that reach it within
         # one frame as one, so a closing no-op update sent right after the last tokens would hide them.
         yield None, message, *last, loaded_markdown(studio)
 
-    def on_stop(run_id):
-        return "⏹ stopping…" if stop_run(run_id) else ""
+    def on_stop(run_id, request: gr.Request):
+        return translated("⏹ stopping…", viewer_language(studio, request)) if stop_run(run_id) else ""
 
     def on_unload(request: gr.Request):
         try:
             with acting(request):
                 unload_all(studio.db, shared_cache(studio.settings), current_user(request))
         except UserError as exc:
-            return f"❌ {exc}\n\n" + loaded_markdown(studio)
+            return f"❌ {translated(exc, viewer_language(studio, request))}\n\n" + loaded_markdown(studio)
         return loaded_markdown(studio)
 
     def on_load():

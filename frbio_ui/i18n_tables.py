@@ -26,6 +26,7 @@ COLUMNS_FR: dict[str, str] = {
 WORDS_FR: dict[str, str] = {
     "yes": "oui", "no": "non", "queued": "en file d'attente", "running": "en cours", "done": "terminée",
     "failed": "échouée", "failed (resumable)": "échouée (reprenable)", "cancelled": "annulée", "waiting": "en attente",
+    "succeeded": "réussie", "ETA": "fin estimée",
     "step": "pas", "train loss": "perte d'entraînement", "domain perplexity": "perplexité du domaine",
     "general perplexity": "perplexité générale", "learning rate": "taux d'apprentissage",
     "tokens": "tokens", "words per document": "mots par document", "documents": "documents",

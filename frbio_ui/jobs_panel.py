@@ -14,6 +14,7 @@ from frbio_core import users
 from backend.studio import Studio
 from jobs import admission, store, views
 from frbio_core.errors import UserError
+from frbio_core.translations import translated
 from frbio_ui import guard
 from frbio_ui.i18n import tr
 from frbio_ui.i18n_tables import columns, word
@@ -49,8 +50,9 @@ def job_frame(rows: list[list], lang: str):
     """A job table with its headers and status words in `lang`."""
     import pandas as pd
 
-    at = views.JOB_HEADERS.index("status")
-    rows = [[word(c, lang) if j == at else c for j, c in enumerate(r)] for r in rows]
+    at, note = views.JOB_HEADERS.index("status"), views.JOB_HEADERS.index("message")
+    rows = [[word(c, lang) if j == at else translated(c, lang) if j == note else c for j, c in enumerate(r)]
+            for r in rows]
     return pd.DataFrame(rows, columns=columns(views.JOB_HEADERS, lang))
 
 
@@ -120,28 +122,33 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
         if not job_id:
             return "", "", None
         job = store.find(studio.db, job_id)
+        lang = viewer_language(studio, request)
         if job is None:
-            return f"❌ unknown job {job_id}", "", None
+            return "❌ " + translated(f"unknown job {job_id}", lang), "", None
         folder = store.job_dir(studio.home, job_id)
         eta = views.format_duration(views.eta_seconds(job))
         note = job["exit_reason"] if job["status"] in ("failed", "cancelled") else (job["message"] or "")
-        status = (f"**{job_id}** · {job['kind']} · **{word(views.status_label(job), viewer_language(studio, request))}** · {job['progress'] or 0:.0%}"
-                  f" · ETA {eta} · {job.get('device') or job['requested_device']} — {note}")
+        status = (f"**{job_id}** · {job['kind']} · **{word(views.status_label(job), lang)}** · "
+                  f"{job['progress'] or 0:.0%} · {word('ETA', lang)} {eta} · "
+                  f"{job.get('device') or job['requested_device']} — {translated(note, lang)}")
         owner_only = users.can_manage(studio.db, current_user(request), job["owner"])
-        text = store.log_tail(folder, 40) if owner_only else "(the log of a job is shown to its owner and admins)"
+        text = store.log_tail(folder, 40) if owner_only else \
+            translated("(the log of a job is shown to its owner and admins)", lang)
         return status, text, views.metrics_signature(studio.home, job_id)
 
     outputs = [table, pick, status_md, plot, log, drawn]
 
     def act(action, job_id, request: gr.Request):
+        lang = viewer_language(studio, request)
         if not job_id:
-            return "Choose a job first.", gr.update()
+            return translated("Choose a job first.", lang), gr.update()
         me = current_user(request)
         try:
             with acting(request):
-                return _act(action, job_id, me)
+                text, pick = _act(action, job_id, me)
         except UserError as exc:
-            return f"❌ {exc}", gr.update()
+            return f"❌ {translated(exc, lang)}", gr.update()
+        return translated(text, lang), pick
 
     def _act(action, job_id, me):
         if action == "cancel":
@@ -166,7 +173,8 @@ def build_jobs_panel(studio: Studio, kind: str | None = None):
 
         def my_limits(request: gr.Request):
             me = current_user(request)
-            return f"**{me}** — " + admission.describe(admission.usage(studio.db, studio.settings, me))
+            described = admission.describe(admission.usage(studio.db, studio.settings, me))
+            return f"**{me}** — " + translated(described, viewer_language(studio, request))
         poll(timer.tick, my_limits, None, [limits_md], api_name="my_limits")
     pick.change(guard.read(refresh), [pick, gr.State(None)], outputs, show_progress="hidden")
     # at page load too: a tab's timer ticks only once the tab is shown (the tables then come in the page's language)

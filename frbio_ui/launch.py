@@ -18,9 +18,11 @@ import gradio as gr
 
 from backend.actions import Action
 from frbio_core.errors import UserError
+from frbio_core.translations import translated
 from frbio_ui import guard
+from frbio_ui.i18n_tables import word
 from frbio_ui.polling import poll
-from frbio_ui.session import acting, current_user
+from frbio_ui.session import acting, current_user, viewer_language
 from jobs import store
 
 POLL_S = 1.0
@@ -31,14 +33,16 @@ def progress_html(fraction: float, label: str) -> str:
             f"<span>{fraction:.0%} — {html.escape(label)}</span></div>")
 
 
-def job_line(job: dict) -> str:
-    """One followed job: a progress bar while queued or running, then how it ended."""
+def job_line(job: dict, lang: str = "en") -> str:
+    """One followed job: a progress bar while queued or running, then how it ended (in `lang`)."""
     name = f"{job['id']}" + (f" ({job['label']})" if job.get("label") else "")
+    status = word(job["status"], lang)
     if job["status"] in ("queued", "running"):
-        return progress_html(job["progress"] or 0.0, f"{name}: {job['message'] or job['status']}")
+        return progress_html(job["progress"] or 0.0, f"{name}: {translated(job['message'] or '', lang) or status}")
     icon = {"succeeded": "✅", "cancelled": "⏹"}.get(job["status"], "❌")
-    reason = f": {job['exit_reason']}" if job["status"] != "succeeded" and job.get("exit_reason") else ""
-    return f"<div class='job-done'>{icon} {html.escape(name)} {job['status']}{html.escape(reason)}</div>"
+    reason = f": {translated(job['exit_reason'], lang)}" if job["status"] != "succeeded" and job.get("exit_reason") \
+        else ""
+    return f"<div class='job-done'>{icon} {html.escape(name)} {status}{html.escape(reason)}</div>"
 
 
 class Follower:
@@ -58,26 +62,29 @@ class Follower:
     def rows(self, ids: Sequence[str]) -> list[dict]:
         return [row for row in (store.find(self.studio.db, j) for j in ids or []) if row is not None]
 
-    def lines(self, rows: list[dict]) -> str:
-        return "".join(job_line(r) for r in rows)
+    def lines(self, rows: list[dict], lang: str = "en") -> str:
+        return "".join(job_line(r, lang) for r in rows)
 
     def attach(self, message, summary: Callable[[list[dict]], str] | None = None) -> None:
         """Poll while jobs run: `message` gets the summary (or the failures) when they are all final."""
         self.message, self._summary = message, summary
 
-        def tick(ids):
+        def tick(ids, request: gr.Request):
+            lang = viewer_language(self.studio, request)
             rows = self.rows(ids)
             if not self.finished(rows):
-                return gr.update(), self.lines(rows), gr.Timer(active=True)
+                return gr.update(), self.lines(rows, lang), gr.Timer(active=True)
             failed = [r for r in rows if r["status"] != "succeeded"]
             if failed:
-                text = "❌ " + "; ".join(f"{r['id']} {r['status']}: {r['exit_reason']}" for r in failed)
+                text = "❌ " + "; ".join(f"{r['id']} {word(r['status'], lang)}: {translated(r['exit_reason'], lang)}"
+                                        for r in failed)
             else:
                 said = self._summary(rows) if self._summary else ""
-                text = f"✅ {', '.join(r['id'] for r in rows)} succeeded" + (f" — {said}" if said else "")
+                done = ", ".join(r["id"] for r in rows)
+                text = translated(f"✅ {done} succeeded", lang) + (f" — {translated(said, lang)}" if said else "")
             if not ids:
                 return gr.update(), "", gr.Timer(active=False)
-            return text, self.lines(rows), gr.Timer(active=False)
+            return text, self.lines(rows, lang), gr.Timer(active=False)
 
         poll(self.timer.tick, tick, [self.jobs], [message, self.view, self.timer])
 
@@ -90,10 +97,10 @@ class Follower:
         """What `start` updates, in order."""
         return [self.view, self.jobs, self.timer]
 
-    def start(self, ids: list[str]) -> tuple:
+    def start(self, ids: list[str], lang: str = "en") -> tuple:
         """The updates that start following `ids` (for `outputs`); with no job the next tick finds nothing
         running and the `on_done` handlers run then."""
-        return self.lines(self.rows(ids)), list(ids), gr.Timer(active=True)
+        return self.lines(self.rows(ids), lang), list(ids), gr.Timer(active=True)
 
     def on_done(self, fn: Callable, inputs: list | None, outputs: list) -> None:
         """`fn(ids, *values of inputs)` runs when the followed jobs are all final (e.g. refresh what they made)."""
@@ -126,19 +133,21 @@ def wire_launch(studio, action: Action, button, inputs: list, to_data: Callable[
     dev_inputs = [device] if device is not None else []
 
     def on_click(request: gr.Request, *values):
+        lang = viewer_language(studio, request)
+        title = action.title_fr if lang == "fr" else action.title
         dev = values[0] if device is not None else "any"
         values = values[1:] if device is not None else values
         try:
             with acting(request):
                 ids = action.launch(studio, to_data(*values), owner=current_user(request), device=dev or "any")
         except UserError as exc:
-            return [f"❌ {exc}"] + [gr.update()] * (len(follower.outputs) + len(extra_outputs))
+            return [f"❌ {translated(exc, lang)}"] + [gr.update()] * (len(follower.outputs) + len(extra_outputs))
         if not ids:
-            text = f"✅ {action.title}: nothing to run (every result is cached)."
-        else:
-            text = launched.format(title=action.title, ids=", ".join(ids))
+            text = translated(f"✅ {title}: nothing to run (every result is cached).", lang)
+        else:   # the tab's own sentence (`launched`): its French is in frbio_ui/messages_fr.py
+            text = translated(launched.format(title=title, ids=", ".join(ids)), lang)
         extra = list(on_launched(ids, *values)) if on_launched else []
-        return [text, *follower.start(ids)] + extra
+        return [text, *follower.start(ids, lang)] + extra
 
     guard.declare(action.who, on_click)
     button.click(on_click, dev_inputs + list(inputs), [message, *follower.outputs, *extra_outputs])

@@ -20,6 +20,7 @@ from backend.merge.preview import preview_and_generate
 from backend.merge.sweep import DEFAULT_GRID, load_sweep
 from backend.models.registry import list_models
 from backend.studio import Studio
+from frbio_core.translations import translated
 from frbio_ui import guard
 from frbio_ui.forms import Form, build_form, field_label
 from frbio_ui.presets_bar import presets_bar
@@ -27,6 +28,8 @@ from frbio_ui.i18n import add_strings, tr
 from frbio_ui.jobs_panel import build_jobs_panel
 from frbio_ui.launch import Follower, wire_launch
 from frbio_ui.polling import poll
+from frbio_ui.i18n_tables import word
+from frbio_ui.session import viewer_language
 
 def _register_strings() -> None:
     en = {"tab.merge": "Merge", "merge.base": "Base model", "merge.dapt": "DAPT model", "merge.method": "Merge method",
@@ -79,9 +82,10 @@ def _method_form(info) -> Form:
     return form
 
 
-def sweep_choices(result: dict) -> list[tuple[str, float]]:
+def sweep_choices(result: dict, lang: str = "en") -> list[tuple[str, float]]:
     y_key, main = result["general_metric"], result["main"]
-    return [(f"{main} = {p['value']:g} · domain {p['domain_ppl']:.2f} · general {p[y_key]:.2f}"
+    domain, general = word("domain", lang), word("general", lang)
+    return [(f"{main} = {p['value']:g} · {domain} {p['domain_ppl']:.2f} · {general} {p[y_key]:.2f}"
              + (" · ★ Pareto" if p.get("pareto") else ""), p["value"]) for p in result["points"]]
 
 
@@ -168,33 +172,38 @@ def build_merge_tab(studio: Studio):
                     else [gr.update()] * len(form.inputs))
         return out
 
-    def on_models(b, d):
+    def on_models(b, d, request: gr.Request):
         if not b or not d:
             return ""
+        lang = viewer_language(studio, request)
         result = check_registered(studio.db, b, d)
-        return ("✅ " if result.ok else "❌ ") + result.message + "".join(f"\n\n⚠️ {w}" for w in result.warnings)
+        return (("✅ " if result.ok else "❌ ") + translated(result.message, lang)
+                + "".join(f"\n\n⚠️ {translated(w, lang)}" for w in result.warnings))
 
     def on_method(m):
         return [gr.update(visible=n == m) for n in forms]
 
-    def on_preview(b, d, m, s, text, n_tokens, greedy_, *values):
+    def on_preview(b, d, m, s, text, n_tokens, greedy_, request: gr.Request, *values):
+        lang = viewer_language(studio, request)
         try:
             config = MergeConfig.model_validate(merge_config(b, d, m, s, values))
             out = preview_and_generate(studio.db, config.base_model, config.dapt_model, config.method,
                                        config.parameters, config.seed, text, int(n_tokens), bool(greedy_))
         except (MergeError, ValueError) as exc:
-            return [f"❌ {_one_line(exc)}"] + [gr.update()] * 3
+            return [f"❌ {_one_line(exc, lang)}"] + [gr.update()] * 3
         t = out["timings"]
-        note = (f"⚡ weights ready in **{t['weights_s']:.2f} s** ({t['tensors']} tensors) · first token of the merged "
-                f"model in {out['merged']['first_token_s']:.2f} s · {out['merged']['total_s']:.2f} s for "
-                f"{out['merged']['tokens']} tokens")
+        note = translated(f"⚡ weights ready in **{t['weights_s']:.2f} s** ({t['tensors']} tensors) · first token of "
+                          f"the merged model in {out['merged']['first_token_s']:.2f} s · {out['merged']['total_s']:.2f}"
+                          f" s for {out['merged']['tokens']} tokens", lang)
         return [note] + [out[w]["text"] for w in ("base", "dapt", "merged")]
 
-    def on_sweep_job(job_id, shown):
+    def on_sweep_job(job_id, shown, request: gr.Request | None = None):   # the follower calls it without a request
         result = load_sweep(studio.db, job_id) if job_id else None
         if result is None or shown == job_id:
             return gr.update(), gr.update(), shown
-        return sweep_figure(result), gr.update(choices=sweep_choices(result), value=None), job_id
+        lang = viewer_language(studio, request)
+        choices = sweep_choices(result, lang)
+        return sweep_figure(result, lang), gr.update(choices=choices, value=None), job_id
 
     def on_point(job_id, value):
         result = load_sweep(studio.db, job_id) if job_id else None
@@ -252,5 +261,6 @@ def _completion_prompts() -> list[dict]:
     return sorted(prompts, key=lambda p: p.get("style") != "completion")
 
 
-def _one_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def _one_line(exc: Exception, lang: str = "en") -> str:
+    text = translated(exc, lang).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -10,6 +10,7 @@ from backend.models.registry import ModelError, lineage, list_models
 from backend.lineage import badge as licence_badge
 from backend.studio import Studio
 from frbio_core.errors import UserError
+from frbio_core.translations import translated
 from backend.models.job import DOWNLOAD, HubDownload
 from frbio_ui import guard
 from frbio_ui.forms import build_form
@@ -45,12 +46,12 @@ def model_rows(studio: Studio, lang: str = "en") -> list[list]:
             for m in list_models(studio.db)]
 
 
-def lineage_markdown(studio: Studio, model_id: str) -> str:
+def lineage_markdown(studio: Studio, model_id: str, lang: str = "en") -> str:
     chain = lineage(studio.db, model_id)
     steps = " ← ".join(f"**{m['id']}** ({m['kind']})" for m in chain)
     me = chain[0]
-    extra = f"\n\nTrained on snapshot `{me['snapshot_id']}`." if me.get("snapshot_id") else ""
-    return f"{steps}{extra}\n\nFolder: `{me['path']}` · origin: {me['origin']}"
+    extra = ("\n\n" + translated(f"Trained on snapshot `{me['snapshot_id']}`.", lang)) if me.get("snapshot_id") else ""
+    return f"{steps}{extra}\n\n" + translated(f"Folder: `{me['path']}` · origin: {me['origin']}", lang)
 
 
 def build_models_tab(studio: Studio):
@@ -89,24 +90,26 @@ def build_models_tab(studio: Studio):
         ids = [m["id"] for m in list_models(studio.db)]
         return model_table(studio, viewer_language(studio, request)), gr.update(choices=ids), message
 
-    def on_pick(model_id):
+    def on_pick(model_id, request: gr.Request):
         if not model_id:
             return ""
+        lang = viewer_language(studio, request)
         try:
-            return lineage_markdown(studio, model_id)
+            return lineage_markdown(studio, model_id, lang)
         except ModelError as exc:
-            return f"❌ {exc}"
+            return f"❌ {translated(exc, lang)}"
 
     def on_import(folder, model_name, model_licence, do_copy, do_replace, request: gr.Request):
+        lang = viewer_language(studio, request)
         try:
             with acting(request):
                 row = importing.import_local(studio.db, studio.home, (folder or "").strip(), name=model_name or None,
                                              license=model_licence or None, copy=do_copy, actor=current_user(request),
                                              roots=studio.settings.import_roots, replace=do_replace)
         except UserError as exc:
-            return refreshed(f"❌ {exc}", request)
-        return refreshed(f"✅ Registered **{row['id']}**: {row['architecture']}, {row['n_params'] / 1e6:,.1f} M "
-                         "parameters.", request)
+            return refreshed(f"❌ {translated(exc, lang)}", request)
+        return refreshed(translated(f"✅ Registered **{row['id']}**: {row['architecture']}, "
+                                    f"{row['n_params'] / 1e6:,.1f} M parameters.", lang), request)
 
     def on_what(kind):
         ids = [m["id"] for m in list_models(studio.db)] if kind == "model" else \
@@ -121,8 +124,8 @@ def build_models_tab(studio: Studio):
                             private=is_private, actor=current_user(request),
                             server_token=studio.settings.allow_server_hub_token)
         except (ModelError, CorpusInputError, UserError) as exc:
-            return f"❌ {exc}"
-        return f"✅ Published to {result['url']}"
+            return f"❌ {translated(exc, viewer_language(studio, request))}"
+        return translated(f"✅ Published to {result['url']}", viewer_language(studio, request))
 
     outputs = [table, pick, msg]
     poll(refresh.click, refreshed, None, outputs, api_name="list_models")

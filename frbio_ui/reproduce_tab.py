@@ -18,6 +18,7 @@ from backend.study.state import get_job, load_study
 from backend.studio import Studio
 from jobs import views as job_views
 from frbio_core.errors import UserError
+from frbio_core.translations import translated
 from frbio_ui import downloads
 from frbio_ui import guard
 from frbio_ui.forms import build_form
@@ -118,7 +119,7 @@ def build_reproduce_tab(studio: Studio):
         try:
             cfg = parse_study_config(with_budget(form.to_dict(values), budget)).resolve()
         except UserError as exc:
-            return [f"❌ {exc}"] + [gr.update()] * len(form.inputs)
+            return [f"❌ {translated(exc, viewer_language(studio, request))}"] + [gr.update()] * len(form.inputs)
         return [view.budget_markdown(cfg, studio.db, studio.settings, viewer_language(studio, request))] \
             + form.updates(cfg)
 
@@ -127,21 +128,21 @@ def build_reproduce_tab(studio: Studio):
             return view.budget_markdown(parse_study_config(form.to_dict(values)), studio.db, studio.settings,
                                         viewer_language(studio, request))
         except UserError as exc:
-            return f"❌ {exc}"
+            return f"❌ {translated(exc, viewer_language(studio, request))}"
 
     def refresh(study_id, last, request: gr.Request = None):
         lang = viewer_language(studio, request)
         try:
             row = load_study(studio.db, studio.settings, study_id) if study_id else None
         except UserError as exc:
-            return [f"❌ {exc}"] + [gr.update()] * 8 + [last]
+            return [f"❌ {translated(exc, lang)}"] + [gr.update()] * 8 + [last]
         if row is None:   # nothing to draw: send nothing unless the list of studies changed (one started elsewhere)
             rev = ["none", *view.study_choices(studio.db)]
             if rev == last:
                 return [gr.update()] * 9 + [last]
         else:
             rev = [row["id"], row["rev"]]
-        stage_rows = _frame(view.stages_table(studio.db, row), view.STAGE_HEADERS, lang)
+        stage_rows = _frame(view.stages_table(studio.db, row, lang), view.STAGE_HEADERS, lang)
         job = view.training_job(row)
         training = row is not None and row["stage"] == "train" and row["status"] == "running"
         wanted = job_views.curves_of("train")
@@ -149,36 +150,40 @@ def build_reproduce_tab(studio: Studio):
         if rev == last and row is not None:     # nothing new: only the status, stages and live curves move
             return [view.status_markdown(row, lang), stage_rows, live if training else gr.update()] + [gr.update()] * 6 \
                 + [last]
-        headers, rows, found = view.results_view(row)
+        headers, rows, found = view.results_view(row, lang)
         figure_value = tradeoff_figure((row or {}).get("artefacts", {}).get("sweep"),
-                                       (row or {}).get("artefacts", {}).get("best_t")) if row else None
+                                       (row or {}).get("artefacts", {}).get("best_t"), lang=lang) if row else None
         return [view.status_markdown(row, lang), stage_rows, live, figure_value,
                 gr.update(value=_frame(rows, headers), visible=True) if headers else gr.update(visible=False),
                 "\n".join(f"- {f}" for f in found) if found else tr("rep.waiting"),
-                _frame(view.artefact_rows(row), view.ARTEFACT_HEADERS, lang),
+                _frame(view.artefact_rows(row, lang), view.ARTEFACT_HEADERS, lang),
                 gr.update(choices=view.study_choices(studio.db)), gr.update(), rev]
 
     def act(action, study_id, request: gr.Request):
+        lang = viewer_language(studio, request)
         if not study_id:
-            return "Choose a study first."
+            return translated("Choose a study first.", lang)
         try:
             get_job(studio.db, study_id)
             with acting(request):
                 (studio.scheduler.cancel if action == "cancel" else studio.scheduler.resume)(
                     study_id, by=current_user(request))
         except UserError as exc:
-            return f"❌ {exc}"
-        return f"{study_id}: " + ("cancelled (resumable)." if action == "cancel" else "resumed.")
+            return f"❌ {translated(exc, lang)}"
+        if action == "cancel":
+            return translated(f"{study_id}: cancelled (resumable).", lang)
+        return translated(f"{study_id}: resumed.", lang)
 
-    def on_download(study_id):
+    def on_download(study_id, request: gr.Request):
+        lang = viewer_language(studio, request)
         try:
             paths = view.report_files(load_study(studio.db, studio.settings, study_id)) if study_id else []
             if not paths:
-                gr.Warning("This study has no report yet.")
+                gr.Warning(translated("This study has no report yet.", lang))
                 return None
             return downloads.offer(studio.home, paths)
         except (UserError, downloads.DownloadError) as exc:
-            gr.Warning(str(exc))
+            gr.Warning(translated(exc, lang))
             return None
 
     def on_load(request: gr.Request = None):

@@ -14,6 +14,7 @@ from backend.training.job import TRAIN
 from backend.training.prelaunch import prelaunch
 from backend.training.trackers import view_commands
 from frbio_core.errors import UserError
+from frbio_core.translations import translated
 from frbio_ui import guard
 from frbio_ui.forms import build_form
 from frbio_ui.presets_bar import presets_bar
@@ -33,22 +34,26 @@ def _choices(studio: Studio) -> dict[str, list]:
             "lora_target_modules": LORA_TARGETS + ["all-linear"]}
 
 
-def estimate_markdown(result: dict) -> str:
-    lines = [f"**{result['parameters'] / 1e6:,.1f} M parameters · {result['tokens']:,} tokens over "
-             f"{result['steps']:,} steps ({result['tokens_per_step']:,} per step)**", "",
-             "| device | precision | needed | weights | gradients | optimizer | activations | available | fits? | time |",
+def estimate_markdown(result: dict, lang: str = "en") -> str:
+    lines = [translated(f"**{result['parameters'] / 1e6:,.1f} M parameters · {result['tokens']:,} tokens over "
+                        f"{result['steps']:,} steps ({result['tokens_per_step']:,} per step)**", lang), "",
+             translated("| device | precision | needed | weights | gradients | optimizer | activations | available "
+                        "| fits? | time |", lang),
              "|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
     for device, e in result["devices"].items():
         m, avail = e["memory"], e["device_memory"]
-        fits = "—" if e["fits"] is None else ("✅ fits" if e["fits"] else "❌ does not fit" + (
-            " (fits with gradient checkpointing)" if e["fits_with_checkpointing"] else ""))
+        fits = "—" if e["fits"] is None else (translated("✅ fits", lang) if e["fits"] else translated(
+            "❌ does not fit", lang) + (f" ({translated('fits with gradient checkpointing', lang)})"
+                                        if e["fits_with_checkpointing"] else ""))
         t = e.get("time")
-        when = f"≈ {t['seconds'] / 60:,.1f} min ({t['tokens_per_s']:,.0f} tok/s, {t['method']})" if t else "—"
+        when = (f"≈ {t['seconds'] / 60:,.1f} min ({t['tokens_per_s']:,.0f} tok/s, {translated(t['method'], lang)})"
+                if t else "—")
         lines.append(f"| {device} | {e['precision']} | {m['total'] / GIB:.2f} GiB | {m['weights'] / GIB:.2f} | "
                      f"{m['gradients'] / GIB:.2f} | {m['optimizer'] / GIB:.2f} | {m['activations'] / GIB:.2f} | "
                      + (f"{avail['available'] / GIB:.1f} GiB" if avail else "?") + f" | {fits} | {when} |")
     if result.get("disk"):
-        lines += ["", describe_disk(result["disk"]).capitalize()]
+        disk = translated(describe_disk(result["disk"]), lang)
+        lines += ["", disk.capitalize() if lang != "fr" else disk[:1].upper() + disk[1:]]
     return "\n".join(lines)
 
 
@@ -88,17 +93,18 @@ def build_train_tab(studio: Studio):
     def config_from(values) -> TrainConfig:
         return parse_train_config(form.to_dict(values))
 
-    def on_estimate(dev, *values):
+    def on_estimate(dev, request: gr.Request, *values):
+        lang = viewer_language(studio, request)
         try:
-            return estimate_markdown(prelaunch(studio.db, studio.home, config_from(values), dev))
+            return estimate_markdown(prelaunch(studio.db, studio.home, config_from(values), dev), lang)
         except UserError as exc:
-            return f"❌ {exc}"
+            return f"❌ {translated(exc, lang)}"
 
-    def on_command(dev, *values):
+    def on_command(dev, request: gr.Request, *values):
         try:
             return gr.update(value=command_line(TRAIN, config_from(values), dev), visible=True)
         except UserError as exc:
-            return gr.update(value=f"# {exc}", visible=True)
+            return gr.update(value=f"# {translated(exc, viewer_language(studio, request))}", visible=True)
 
     def on_load(request: gr.Request):
         c = _choices(studio)

@@ -13,6 +13,7 @@ from backend.evaluation.job import EVAL
 from backend.evaluation.tasks import all_tasks
 from backend.evaluation.trajectory import table, trajectory
 from backend.studio import Studio
+from frbio_core.translations import translated
 from frbio_ui import guard
 from frbio_ui.forms import field_label
 from frbio_ui.i18n import add_strings, tr
@@ -60,7 +61,8 @@ def build_trajectory_panel(studio: Studio, run_pick) -> None:
     def data(run, task_names, n, follows=False) -> dict:
         return {"run": run or "", "tasks": task_names or [], "limit": int(n) if n else None, "follow": bool(follows)}
 
-    def on_show(run, task_names, n):
+    def on_show(run, task_names, n, request: gr.Request | None = None):   # the follower calls it without a request
+        lang = viewer_language(studio, request)
         if not run:
             return ("❌ " + tr("traj.pick", "Select a training run in the list above."), None, None,
                     gr.update(visible=False))
@@ -68,12 +70,13 @@ def build_trajectory_panel(studio: Studio, run_pick) -> None:
             cfg = EVAL.parse({**data(run, task_names, n), "run": "", "follow": False})   # every point's settings
             traj = trajectory(studio.db, studio.settings, run, cfg)
         except EvalError as exc:
-            return f"❌ {exc}", None, None, gr.update(visible=False)
+            return f"❌ {translated(exc, lang)}", None, None, gr.update(visible=False)
         headers, rows = table(traj)
         pending = (" " + tr("traj.pending", "Not evaluated yet: ") + ", ".join(traj["pending"])
                    if traj["pending"] else "")
-        said = f"**{run}**: {len(traj['points'])} points (steps {', '.join(str(p['step']) for p in traj['points'])})."
-        return (said + pending, charts.trajectory(traj), charts.trajectory_tradeoff(traj),
+        steps = ", ".join(str(p["step"]) for p in traj["points"])
+        said = translated(f"**{run}**: {len(traj['points'])} points (steps {steps}).", lang)
+        return (said + pending, charts.trajectory(traj, lang=lang), charts.trajectory_tradeoff(traj, lang=lang),
                 gr.update(value=pd.DataFrame(rows, columns=headers), visible=True))
 
     wire_launch(studio, EVAL, evaluate_btn, [run_pick, tasks, limit, follow_box], data, follow, msg, summarize=False)

@@ -14,6 +14,7 @@ from backend.generation import arena, sessions
 from backend.generation.models_cache import shared_cache
 from backend.studio import Studio
 from frbio_core.errors import UserError
+from frbio_core.translations import translated
 from frbio_ui import guard
 from frbio_ui.i18n import add_strings, tr
 from frbio_ui.session import acting, current_user
@@ -84,6 +85,11 @@ def _with_language(n_inputs: int, code: str | None = None) -> str:
 
 def _lang(code: str | None) -> dict:
     return TEXT["en" if code == "en" else "fr"]
+
+
+def _said(exc: Exception, code: str | None) -> str:
+    """A backend error in the room's language (French unless the voter chose English)."""
+    return translated(exc, "en" if code == "en" else "fr")
 
 
 def _title(code: str | None) -> str:
@@ -181,7 +187,7 @@ def build_vote_page(studio: Studio) -> None:
             with acting(request):
                 state = sessions.next_question(studio.db, shared_cache(studio.settings), name, current_user(request))
         except UserError as exc:
-            yield render({**(view or {"step": "choose"}), "msg": None, "error": f"❌ {exc}"}, code)
+            yield render({**(view or {"step": "choose"}), "msg": None, "error": f"❌ {_said(exc, code)}"}, code)
             return
         yield render(_question_view(state), code, reset=True)
 
@@ -197,7 +203,7 @@ def build_vote_page(studio: Studio) -> None:
                                                  dangerous_a="a" in (flagged or []),
                                                  dangerous_b="b" in (flagged or []), comment=note or "")
             except UserError as exc:
-                return render({**view, "msg": None, "error": f"❌ {exc}"}, code)
+                return render({**view, "msg": None, "error": f"❌ {_said(exc, code)}"}, code)
             return render({**view, "step": "revealed", "msg": "voted", "error": None, "vote": choice,
                            "model_a": done["model_a"], "model_b": done["model_b"], "done": done["done"]}, code)
         return handler

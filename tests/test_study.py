@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,13 @@ def study(shared_data, tmp_path_factory, default_model_home):
                  "--best-by", "domain", "--checkpoint-best-by", "general", "--owner", "alice", "--json", check=False)
     env["failed"] = json.loads(failed.stdout)
     env["failed_exit"] = failed.returncode
+    # the stage's other evaluations may still be running in their own processes (workers outlive the command):
+    # let them end, failing for the same reason, before the benchmarks arrive
+    from jobs import store
+
+    for job_id in env["failed"]["stages"]["eval"]["jobs"].values():
+        if store.find(db, job_id)["status"] == "running":
+            cli(env, "jobs", "wait", job_id, check=False)
     (root / "data" / "bench").symlink_to(shared_data / "bench", target_is_directory=True)
     resumed = cli(env, "reproduce", "resume", env["failed"]["study"], "--json")
     env["result"] = json.loads(resumed.stdout)
@@ -210,3 +218,32 @@ def test_best_point_balances_domain_gain_against_forgetting():
     mean = lambda p: sum(math.log(p[k] / base[k]) for k in base) / 3  # noqa: E731
     assert best_point(points, base, "balanced") == min(points[1:3], key=mean)["value"]
     assert best_point([{"value": 0.0, **base}, {"value": 1.0, **base}], base) == 0.5   # no merge in the grid
+
+
+ENGLISH = re.compile(r"\b(the|vs|after|keeps|recovers|perplexity|steps|better|worse|detectable with|standard errors|"
+                     r"stage|started|so far|total|snapshot|sweep between|merged|lower is better|benchmarks?)\b")
+
+
+def test_a_finished_study_reads_in_french(study):
+    """What the Reproduce tab shows of the study, in French: status line, stages, results, findings (stored in
+    English in report.json), artefacts and the trade-off figure; and the failed stage's reason."""
+    from backend.study import view
+    from backend.study.figures import tradeoff_figure
+    from frbio_core.translations import translated
+
+    db, row = study["db"], study["row"]
+    headers, rows, findings = view.results_view(row, "fr")
+    english = view.results_view(row, "en")[2]
+    assert findings and len(findings) == len(english)
+    texts = [view.status_markdown(row, "fr"), *findings, *headers,
+             *(c for r in view.stages_table(db, row, "fr") for c in (r[0], r[1])),
+             *(c for r in view.artefact_rows(row, "fr") for c in (r[0], r[2]))]
+    figure = tradeoff_figure(row["artefacts"]["sweep"], row["artefacts"]["best_t"], lang="fr").to_dict()["layout"]
+    texts += [figure["title"]["text"], *(a["text"] for a in figure["annotations"]),
+              *(figure[k]["title"]["text"] for k in figure if k.startswith(("xaxis", "yaxis")) and figure[k].get("title"))]
+    for text in texts:
+        assert not ENGLISH.search(text.replace("mergekit-yaml", "")), text
+    assert any("par rapport au modèle de base, perplexité : domaine" in f for f in findings)
+    assert any(" après Holm : " in f and f.endswith(" ; n = 5.") for f in findings)
+    assert "0,5" in " ".join(findings)                          # French decimals in the values it fills in
+    assert translated(study["failed"]["error"], "fr") != study["failed"]["error"]

@@ -114,7 +114,7 @@ def findings(row: dict, rows: list[dict]) -> list[str]:
                         ("checkpoint", f"The best checkpoint by {(a.get('checkpoint') or {}).get('by')} perplexity "
                                        f"({role_label('checkpoint', a)})"),
                         ("checkpoint t=0.5", "Merging that checkpoint at t = 0.5")):
-        parts = [f"{name} {ppl('base', k):.2f} → {ppl(role, k):.2f} ({_pct(ppl(role, k), ppl('base', k))})"
+        parts = [f"{name}: {ppl('base', k):.2f} → {ppl(role, k):.2f} ({_pct(ppl(role, k), ppl('base', k))})"
                  for k, name in PPL_KEYS.items() if ppl(role, k) is not None and ppl("base", k)]
         if parts:
             out.append(f"{words} vs the base, perplexity: " + "; ".join(parts) + ".")
@@ -133,15 +133,20 @@ def findings(row: dict, rows: list[dict]) -> list[str]:
         if r["role"] == "base" or lower_is_better(r) or r["value"] is None or r["delta"] is None:
             continue
         base = cell.get(("base", r["task"], r["metric"])) or {}
-        if r.get("p_holm") is None:
-            se = math.sqrt((r["stderr"] or 0) ** 2 + (base.get("stderr") or 0) ** 2)
-            evidence = "" if se == 0 else (" (more than 2 standard errors; no per-item test)" if abs(r["delta"]) >
-                                           2 * se else " (within 2 standard errors; no per-item test)")
-        else:
+        head = (f"{r['task_title']}, {r['metric']}, {r['model']}: {r['value']:.3f} vs base "
+                f"{base.get('value', float('nan')):.3f}, {r['delta']:+.3f}")
+        if r.get("p_holm") is not None:
             said = {"better": "better than the base", "worse": "worse than the base"}.get(r["verdict"], r["verdict"])
-            evidence = f" [95 % CI {r['ci_low']:+.3f}, {r['ci_high']:+.3f}], p = {fmt_p(r['p_holm'])} after Holm: {said}"
-        out.append(f"{r['task_title']} {r['metric']}, {r['model']}: {r['value']:.3f} vs base "
-                   f"{base.get('value', float('nan')):.3f}, {r['delta']:+.3f}{evidence}; n = {r['n']}.")
+            out.append(f"{head} [95 % CI {r['ci_low']:+.3f}, {r['ci_high']:+.3f}], p = {fmt_p(r['p_holm'])} after "
+                       f"Holm: {said}; n = {r['n']}.")
+            continue
+        se = math.sqrt((r["stderr"] or 0) ** 2 + (base.get("stderr") or 0) ** 2)
+        if se == 0:
+            out.append(f"{head}; n = {r['n']}.")
+        elif abs(r["delta"]) > 2 * se:
+            out.append(f"{head} (more than 2 standard errors; no per-item test); n = {r['n']}.")
+        else:
+            out.append(f"{head} (within 2 standard errors; no per-item test); n = {r['n']}.")
     return out
 
 

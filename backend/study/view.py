@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from frbio_core.translations import translated
 from backend.study.config import PRESETS, StudyConfig
 from backend.study.state import stage_rows, summaries
 from backend.study.results import role_label, results_table, total_wall_s
@@ -136,16 +137,20 @@ def status_markdown(row: dict | None, lang: str = "en") -> str:
         return "Aucune étude choisie." if lang == "fr" else "No study selected."
     total = total_wall_s(row)
     started = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["created_at"]))
-    text = (f"{ICONS.get(row['status'], '')} **{row['id']}** · {row['name']} · **{row['status']}** · stage "
-            f"`{row['stage']}` · started {started}" + (f" · {_wall(total)} so far" if total and row["status"] ==
-                                                       "running" else f" · total {_wall(total)}" if total else ""))
+    status = translated(row["status"], lang)
+    text = f"{ICONS.get(row['status'], '')} **{row['id']}** · {row['name']} · **{status}** · " + translated(
+        f"stage `{row['stage']}` · started {started}", lang)
+    if total:
+        text += " · " + translated(f"{_wall(total)} so far" if row["status"] == "running" else f"total {_wall(total)}",
+                                   lang)
     if row["error"]:
-        text += f"\n\n❌ {row['error']}" + (" — **Resume** continues from this stage; what finished is reused."
-                                            if row["status"] in ("failed", "cancelled") else "")
+        text += f"\n\n❌ {translated(row['error'], lang)}"
+        if row["status"] in ("failed", "cancelled"):
+            text += " — " + translated("**Resume** continues from this stage; what finished is reused.", lang)
     return text
 
 
-def stages_table(db, row: dict | None) -> list[list[str]]:
+def stages_table(db, row: dict | None, lang: str = "en") -> list[list[str]]:
     """[stage, status, wall time, jobs] per stage; a running job shows its progress and last message."""
     if row is None:
         return []
@@ -153,11 +158,13 @@ def stages_table(db, row: dict | None) -> list[list[str]]:
     for s in stage_rows(db, row):
         jobs = []
         for j in s["jobs"]:
-            text = f"{j['label']}: {j['id']} {j['status']}"
+            text = f"{j['label']}: {j['id']} {translated(j['status'], lang)}"
             if j["status"] in ("running", "queued"):
-                text += f" {j['progress'] or 0:.0%}" + (f" — {j['message']}" if j["message"] else "")
+                text += f" {j['progress'] or 0:.0%}" + (
+                    f" — {translated(j['message'], lang)}" if j["message"] else "")
             jobs.append(text)
-        out.append([s["title"], f"{ICONS.get(s['status'], '')} {s['status']}", _wall(s["wall_s"]), "; ".join(jobs)])
+        out.append([translated(s["title"], lang), f"{ICONS.get(s['status'], '')} {translated(s['status'], lang)}",
+                    _wall(s["wall_s"]), "; ".join(jobs)])
     return out
 
 
@@ -166,8 +173,12 @@ def training_job(row: dict | None) -> str | None:
     return None if row is None else (row["jobs"].get("train") or {}).get("dapt")
 
 
-def artefact_rows(row: dict | None) -> list[list[str]]:
+def artefact_rows(row: dict | None, lang: str = "en") -> list[list[str]]:
     """Every artefact of the study with its id and the tab where it is shown."""
+    return [[translated(what, lang), ident, translated(where, lang)] for what, ident, where in _artefacts(row)]
+
+
+def _artefacts(row: dict | None) -> list[list[str]]:
     if row is None:
         return []
     a, jobs = row["artefacts"], row["jobs"]
@@ -206,13 +217,15 @@ def report_numbers(row: dict | None) -> dict | None:
         return None
 
 
-def results_view(row: dict | None) -> tuple[list[str], list[list[str]], list[str]]:
+def results_view(row: dict | None, lang: str = "en") -> tuple[list[str], list[list[str]], list[str]]:
     """(headers, rows, findings) of the finished study, from its report.json; empty before."""
     data = report_numbers(row)
     if not data or not data.get("results"):
         return [], [], []
     headers, rows = results_table(data["results"])
-    return headers, rows, data.get("findings", [])
+    headers = [translated(h, lang) for h in headers]
+    rows = [[translated(c, lang) for c in r] for r in rows]
+    return headers, rows, [translated(f, lang) for f in data.get("findings", [])]
 
 
 def report_files(row: dict | None) -> list[Path]:

@@ -121,3 +121,27 @@ def test_every_tab_speaks_one_language(app_server, page: Page, lang: str):
     prepare(app_server)
     report = walk(page, app_server.url, lang)
     assert not report, "\n".join(f"[{tab}]\n  " + "\n  ".join(lines) for tab, lines in report.items())
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_what_the_server_writes_after_an_action_speaks_the_same_language(app_server, page: Page, lang: str):
+    """Sentences the server writes only after a click follow the interface's language too: a handler's own reply
+    (no job chosen) and a backend refusal (a job that does not exist)."""
+    from tests.e2e.conftest import open_tab
+
+    page.goto(f"{app_server.url}?lang={lang}")
+    words, allow = (ENGLISH, ALLOW_EN_IN_FR) if lang == "fr" else (FRENCH, ALLOW_FR_IN_EN)
+    cancel, said = page.locator("#job-cancel-all"), page.locator("#job-msg-all")
+    open_tab(page, {"fr": "Tâches", "en": "Jobs"}[lang], cancel)
+    cancel.click()
+    expect(said).to_contain_text({"fr": "Choisissez d'abord une tâche.", "en": "Choose a job first."}[lang])
+    replies = [said.inner_text()]
+    picker = page.locator("#job-pick-all input")
+    picker.fill("job-999999")
+    picker.press("Enter")
+    cancel.click()
+    expect(said).to_contain_text("job-999999")
+    replies.append(said.inner_text())
+    assert {"fr": "tâche inconnue", "en": "unknown job"}[lang] in replies[1]
+    for text in replies:
+        assert not foreign_words(text, words, allow, accents=lang == "en"), text
