@@ -185,32 +185,34 @@ def read_changes(folder: Path, offset: int) -> tuple[list[dict], int]:
 def apply(conn: sqlite3.Connection, changes: list[dict], job_id: str, attempt: int) -> list[str]:
     """Apply `changes` of `attempt` inside the caller's transaction; returns notes on what was left out."""
     keys = tables(conn)
+    shape: dict[str, tuple[list[str], bool]] = {}   # table → (columns, autoincrement key), read once per call
     notes = []
     for change in changes:
         table = change.get("table")
         if change.get("attempt") != attempt or table not in keys:
             continue
         pk = keys[table]
+        if table not in shape:
+            shape[table] = ([c[1] for c in conn.execute(f'PRAGMA table_info("{table}")')],
+                            autoincrement(conn, table, pk))
+        columns, serial = shape[table]
         if change["op"] == "delete":
             key = change.get("key") or {}
-            if table == "jobs" or autoincrement(conn, table, pk) or set(key) != set(pk) or not pk:
+            if table == "jobs" or serial or set(key) != set(pk) or not pk:
                 notes.append(f"left out: delete in {table}")
                 continue
             conn.execute(f'DELETE FROM "{table}" WHERE ' + " AND ".join(f'"{c}" = ?' for c in pk),
                          [key[c] for c in pk])
             continue
         row = change.get("row") or {}
-        columns = [c[1] for c in conn.execute(f'PRAGMA table_info("{table}")')]
         for name in [k for k in row if k not in columns and COLUMN_RE.match(k)]:   # added by the runner's
             conn.execute(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {_affinity(row[name])}')   # alter=True upsert
             columns.append(name)
         if table == "jobs":
             if row.get("id") == job_id or conn.execute("SELECT 1 FROM jobs WHERE id = ?", [row.get("id")]).fetchone():
                 continue   # a job's own row and existing jobs are the scheduler's
-        elif autoincrement(conn, table, pk):
-            columns = [c for c in columns if c != pk[0]]
-        values = {c: row[c] for c in columns if c in row}
-        verb = "INSERT OR REPLACE" if pk and not autoincrement(conn, table, pk) else "INSERT"
+        values = {c: row[c] for c in columns if c in row and not (serial and c == pk[0])}
+        verb = "INSERT OR REPLACE" if pk and not serial else "INSERT"
         conn.execute(f'{verb} INTO "{table}" (' + ", ".join(f'"{c}"' for c in values) + ") VALUES ("
                      + ", ".join("?" * len(values)) + ")", list(values.values()))
     return notes
