@@ -25,7 +25,7 @@ _ENTRIES: dict[str, str] = {}       # English template → French template
 _EXACT: dict[str, str] = {}         # templates without fields
 _PATTERNS: list[tuple[re.Pattern, str, int]] = []
 _LOADED: set[str] = set()
-DECIMAL = re.compile(r"[+\-−]?\d+\.\d+")
+DECIMAL = re.compile(r"[+\-−]?\d+\.\d+(?: ?%)?")
 
 
 def fields(template: str) -> list[str]:
@@ -100,7 +100,7 @@ def _lookup(text: str, depth: int) -> str:
 
 def _value(name: str, value: str, depth: int) -> str:
     """A field's value translated in turn; a field named `…_list` holds items joined by "; ", each translated."""
-    if DECIMAL.fullmatch(value):        # 0.15 → 0,15
+    if DECIMAL.fullmatch(value):        # 0.15 → 0,15; -53.3 % → -53,3 %
         return value.replace(".", ",")
     if depth >= 2:
         return value

@@ -34,8 +34,8 @@ def test_a_stored_sentence_is_matched_filled_and_its_parts_translated():
     english = "DAPT (4 steps, 0.00 M tokens) vs the base, perplexity: general French: 50.90 → 37.48 (-26.4 %); " \
               "domain (biomedical validation): 69.15 → 32.28 (-53.3 %)."
     assert translated(english, "fr") == ("La DAPT (4 pas, 0,00 M tokens) par rapport au modèle de base, perplexité : "
-                                         "français général : 50,90 → 37,48 (-26.4 %); domaine (validation "
-                                         "biomédicale) : 69,15 → 32,28 (-53.3 %).")
+                                         "français général : 50,90 → 37,48 (-26,4 %); domaine (validation "
+                                         "biomédicale) : 69,15 → 32,28 (-53,3 %).")
     assert translated(english, "en") == english
     assert translated("a sentence nobody wrote a template for", "fr") == "a sentence nobody wrote a template for"
 

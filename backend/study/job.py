@@ -24,7 +24,8 @@ def run_study(studio, cfg: StudyConfig, job) -> dict:
     row = load_study(studio.db, studio.settings, job.job_id)
     paths = write_report(studio.db, studio.home, studio.settings, row)
     job.log(f"report written: {paths['html']}")
-    return {"report": str(paths["html"]), "report_json": str(paths["json"]), "artefacts": row["artefacts"]}
+    return {"report": str(paths["html"]), "report_fr": str(paths["html_fr"]), "report_json": str(paths["json"]),
+            "artefacts": row["artefacts"]}
 
 
 def start_study(studio, config: StudyConfig | dict, owner: str | None = None) -> str:

@@ -26,8 +26,9 @@ FR: dict[str, str] = {
     "merged model (SLERP {label})": "modèle fusionné (SLERP {label})",
     "Models, Generate, Compare, Merge": "Modèles, Générer, Comparer, Fusionner",
     "mergekit YAML ({label})": "YAML mergekit ({label})", "re-run with mergekit-yaml": "à relancer avec mergekit-yaml",
-    "evaluation: {model} / {task}": "évaluation : {model} / {task}", "Compare (cached)": "Comparer (en cache)",
-    "report (HTML)": "rapport (HTML)", "download below": "à télécharger ci-dessous",
+    "evaluation: {model} / {task}": "évaluation : {model} / {task}", "perplexity": "perplexité", "Compare (cached)": "Comparer (en cache)",
+    "report (HTML)": "rapport (HTML)", "report in French (HTML)": "rapport en français (HTML)",
+    "download below": "à télécharger ci-dessous",
     "every number (JSON)": "tous les chiffres (JSON)",
     # the compared models' names (results.role_label)
     "base": "modèle de base", "SLERP t=0.5": "SLERP t=0,5", "best SLERP t={t}": "meilleur SLERP t={t}",

@@ -1,5 +1,6 @@
 """The study report under <home>/reports/<study id>/: `report.html` (self-contained: plotly.js inline, opens
-offline) with the trade-off figure, the benchmark bars, the findings and a table of every number, and
+offline) with the trade-off figure, the benchmark bars, the findings and a table of every number, the same page in
+French as `report.fr.html` (its words through frbio_core.translations), and
 `report.json` with every number, every artefact id, the stage wall times, the machine and the date. Written to a
 temporary name and renamed (backend.evaluation.report.write). The page is rendered from the Jinja2 template
 assets/templates/study_report.html.j2."""
@@ -14,7 +15,8 @@ from backend.evaluation.compare import Comparison, fmt
 from backend.evaluation.report import write
 from frbio_core.settings import Settings
 from frbio_core.templates import render
-from backend.study.config import StudyConfig
+from frbio_core.translations import translated
+from backend.study.config import PRESETS, StudyConfig
 from backend.study.figures import tradeoff_figure
 from backend.study.results import (QUESTION, findings, labelled_comparison, machine, result_rows, results_table,
                                    stage_table, total_wall_s)
@@ -71,21 +73,24 @@ def sweep_vs_saved(a: dict, rows: list[dict]) -> list[dict]:
     return out
 
 
-def html_text(db, home: Path, settings: Settings, row: dict, data: dict) -> str:
+def html_text(db, home: Path, settings: Settings, row: dict, data: dict, lang: str = "en") -> str:
     import plotly.io as pio
 
+    def t(text) -> str:
+        return translated(text, lang)
+
     comp = labelled_comparison(db, home, settings, row)
-    figures = [tradeoff_figure(data["sweep"], data["artefacts"]["best_t"])]
+    figures = [tradeoff_figure(data["sweep"], data["artefacts"]["best_t"], lang=lang)]
     if comp is not None and comp.complete:
         benchmarks = Comparison(comp.cfg, comp.models, [t for t in comp.tasks if t.name != "perplexity"], comp.cells)
-        figures.append(charts.bars(benchmarks, "Benchmarks (higher is better; ± standard error)"))
+        figures.append(charts.bars(benchmarks, "Benchmarks (higher is better; ± standard error)", lang=lang))
     plots = [pio.to_html(f, full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
              for i, f in enumerate(figures)]
     sweep = data["sweep"] or {"points": []}
     best = data["artefacts"]["best_t"]
-    sweep_rows = [[f"{p['value']:g}" + (" (best)" if best is not None and abs(p["value"] - best) < 1e-9 else ""),
+    sweep_rows = [[f"{p['value']:g}" + (t(" (best)") if best is not None and abs(p["value"] - best) < 1e-9 else ""),
                    fmt(p.get("domain_ppl"), 2), fmt(p.get("general_ppl"), 2), fmt(p.get("general_ppl_en"), 2),
-                   "yes" if p.get("pareto") else ""] for p in sweep["points"]]
+                   t("yes") if p.get("pareto") else ""] for p in sweep["points"]]
     stages = [[s["stage"], fmt(s["wall_s"], 1), s["started"], ", ".join(
         f"{label}: {j['id']}" + (f" ({j['run_s']:.1f} s)" if j.get("run_s") is not None else "")
         for label, j in s["jobs"].items())] for s in data["stages"]]
@@ -95,6 +100,7 @@ def html_text(db, home: Path, settings: Settings, row: dict, data: dict) -> str:
     arts += [[f"mergekit YAML ({label})", p] for label, p in (a["merge_yaml"] or {}).items()]
     arts += [[f"evaluation {role} / {task}", eid] for role, tasks in (a["evals"] or {}).items()
              for task, eid in tasks.items()]
+    arts = [[t(what), ident] for what, ident in arts]
     check = [[c["role"], c["metric"], f"{c['sweep']:.4f}", f"{c['saved_model_eval']:.4f}", f"{c['difference']:+.2e}"]
              for c in data["sweep_vs_saved"]]
     m = data["machine"]
@@ -102,17 +108,27 @@ def html_text(db, home: Path, settings: Settings, row: dict, data: dict) -> str:
              + (f", GPUs: {', '.join(m['gpus'])}" if m.get("gpus") else ", no GPU")
              + f"; Python {m.get('python')}, torch {m.get('torch', '?')}")
     total = data["total_wall_s"]
+    results = None
+    if data["results"]:
+        headers, rows = results_table(data["results"])
+        results = ([t(h) for h in headers], [[t(c) for c in r] for r in rows])
+    budget = data["budget"]
+    if lang == "fr" and row["config"].get("budget") in PRESETS:
+        from backend.study.view import DESCRIPTIONS_FR
+
+        budget = f"{row['config']['budget']} : {DESCRIPTIONS_FR[row['config']['budget']]}"
     return render("study_report.html.j2", title=f"FrBio Studio — {row['id']}", name=row["name"] or row["id"],
-                  question=QUESTION, budget=data["budget"], study=row["id"], created=data["created"],
-                  date=data["date"], total=fmt(total, 1) if total is not None else "—", where=where,
-                  findings=data["findings"], plots=plots,
-                  results=results_table(data["results"]) if data["results"] else None, sweep_rows=sweep_rows,
-                  check=check, stages=stages, artefacts=arts, config=json.dumps(data["config"], indent=1))
+                  question=t(QUESTION), budget=budget, study=row["id"], created=data["created"],
+                  date=data["date"], total=fmt(total, 1) if total is not None else "—", where=t(where),
+                  findings=[t(f) for f in data["findings"]], plots=plots, results=results, sweep_rows=sweep_rows,
+                  check=check, stages=stages, artefacts=arts, config=json.dumps(data["config"], indent=1), t=t,
+                  lang=lang)
 
 
 def write_report(db, home: Path, settings: Settings, row: dict) -> dict[str, Path]:
-    """Write report.html and report.json for the study; returns their paths."""
+    """Write report.json, report.html and report.fr.html for the study; returns their paths."""
     data = report_data(db, home, settings, row)
     folder = report_folder(home, row["id"])
     return {"json": write(folder / "report.json", json.dumps(data, indent=1, ensure_ascii=False, default=str)),
-            "html": write(folder / "report.html", html_text(db, home, settings, row, data))}
+            "html": write(folder / "report.html", html_text(db, home, settings, row, data)),
+            "html_fr": write(folder / "report.fr.html", html_text(db, home, settings, row, data, "fr"))}

@@ -202,6 +202,9 @@ def _artefacts(row: dict | None) -> list[list[str]]:
                         "Compare (cached)"])
     if row.get("report_path"):
         out.append(["report (HTML)", row["report_path"], "download below"])
+        french = Path(row["report_path"]).with_suffix(".fr.html")
+        if french.is_file():        # (a study reported before there was a French page has none)
+            out.append(["report in French (HTML)", str(french), "download below"])
         out.append(["every number (JSON)", str(Path(row["report_path"]).with_suffix(".json")), "download below"])
     return out
 
@@ -232,4 +235,4 @@ def report_files(row: dict | None) -> list[Path]:
     if row is None or not row.get("report_path"):
         return []
     html = Path(row["report_path"])
-    return [p for p in (html, html.with_suffix(".json")) if p.is_file()]
+    return [p for p in (html, html.with_suffix(".fr.html"), html.with_suffix(".json")) if p.is_file()]
