@@ -135,7 +135,10 @@ def build_models_tab(studio: Studio):
     dl_follow.on_done(lambda ids: refreshed(), None, outputs)
     what.change(guard.read(on_what), [what], [item])
     pub_btn.click(guard.owner(on_publish, target=1, kind="model"), [what, item, repo, token, private], [msg])
-    gr.on(None, refreshed, None, outputs, show_progress="hidden")
+    def listed(request: gr.Request = None):     # at page load: the table and the list, never the message line
+        return refreshed("", request)[:2]         # (a load answered late would blank a reply shown meanwhile)
+
+    gr.on(None, guard.read(listed), None, [table, pick], show_progress="hidden")
 
     def what_labels(request: gr.Request):   # "model" / "snapshot" in the page's language
         fr = viewer_language(studio, request) == "fr"

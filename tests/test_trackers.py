@@ -55,7 +55,10 @@ def tensorboard_series(folder: Path) -> dict[str, list[tuple[int, float]]]:
 
     acc = EventAccumulator(str(folder), size_guidance={"scalars": 0, "tensors": 0})
     acc.Reload()
-    return {name: [(e.step, e.value) for e in acc.Scalars(name)] for name in acc.Tags()["scalars"]}
+    # by step, as TensorBoard draws them (two files written in one second by one process are listed by a counter
+    # compared as text: ...0.9 after ...0.10)
+    return {name: sorted(((e.step, e.value) for e in acc.Scalars(name)), key=lambda p: p[0])
+            for name in acc.Tags()["scalars"]}
 
 
 def mlflow_runs(settings, job_id: str):
