@@ -39,11 +39,11 @@ install-test: $(VENV)/.installed-test
 run: $(VENV)/.installed
 	$(BIN)/python app.py
 
-# Two workers (pytest-xdist), each taking whole test files (module fixtures built once): most tests wait on
-# subprocesses, a browser or a job, so two at a time fit two cores. TEST_WORKERS=0 runs them one after the other.
+# Two workers (pytest-xdist), each taking whole test files (module fixtures built once) in the order of
+# tests/conftest.py (the longest first): most tests wait on subprocesses, a browser or a job, so two fit two cores. TEST_WORKERS=0 runs them one after the other.
 TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test system-test-deps
-	$(BIN)/python -m pytest tests $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+	$(BIN)/python -m pytest tests $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/corpus_build.py

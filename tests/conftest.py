@@ -115,11 +115,15 @@ def small_studio(make_home, small_data):
     return studio
 
 
-# The longest files first: with two workers each taking whole files (`make test`), a long file started last would
-# leave one worker idle at the end. (Within a file, the order is the file's own.)
+# The longest files first (measured: `--durations`), the quick ones last: with two workers each taking whole files
+# (`make test`, xdist's reordering off), a long file started last would leave the other worker idle at the end.
 LONGEST_FIRST = ["test_docs.py", "test_study.py", "e2e/test_reproduce_tab.py", "e2e/test_train_tab.py",
-                 "e2e/test_merge_tab.py", "test_training_resume.py", "test_slurm_cluster.py",
-                 "reliability/test_endpoints.py", "reliability/test_disk_full.py", "e2e/test_compare_tab.py"]
+                 "test_training_resume.py", "e2e/test_merge_tab.py", "e2e/test_compare_tab.py",
+                 "reliability/test_disk_full.py", "reliability/test_endpoints.py", "e2e/test_presets_bar.py",
+                 "e2e/test_french_walk.py", "test_slurm_cluster.py", "test_eval_runner.py",
+                 "reliability/test_fair_queue.py", "e2e/test_study_jobs.py", "e2e/test_models_tab.py",
+                 "e2e/test_login.py", "e2e/test_generate_tab.py", "e2e/test_corpus_tab.py", "e2e/test_arena_tab.py",
+                 "e2e/test_vote_page.py", "test_eval_compare.py", "test_models_registry.py", "test_trackers.py"]
 
 
 def pytest_collection_modifyitems(config, items):

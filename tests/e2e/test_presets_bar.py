@@ -61,3 +61,30 @@ def test_a_preset_saved_in_the_train_tab_reloads_runs_from_the_cli_and_compares_
     expect(changed.locator("code")).to_have_text("max_steps")
     expect(changed.locator("mark")).to_have_text("5")
     expect(changed.locator("del")).to_have_text("3")
+
+
+def test_a_merge_preset_reloads_its_models_and_the_chosen_methods_parameters(app_server, page: Page):
+    from tests.e2e.test_merge_tab import choose, open_merge_tab, prepare, set_slider
+
+    prepare(app_server)
+    open_merge_tab(page, app_server.url)
+    choose(page, "merge-base", "tiny-base")
+    choose(page, "merge-dapt", "tiny-other")
+    t_box = page.locator('input[aria-label="number input for t (0 = base model, 1 = DAPT model)"]:visible').first
+    set_slider(page, "t (0 = base model, 1 = DAPT model)", 0.3)
+    name_box = page.locator("#preset-name-merge textarea, #preset-name-merge input").first
+    reveal(page, page.locator("#presets-merge").get_by_text("Presets", exact=True), name_box)
+    name_box.fill("gentle")
+    page.locator("#preset-save-merge").click()
+    expect(page.locator("#preset-msg-merge")).to_contain_text("Saved preset 'gentle'")
+
+    page.reload()          # the form back to its defaults; the preset fills the models, the method and its t
+    open_merge_tab(page, app_server.url)
+    expect(t_box).to_have_value("0.5")
+    reveal(page, page.locator("#presets-merge").get_by_text("Presets", exact=True), name_box)
+    choose_option(page, page.locator("#preset-pick-merge input"), "gentle")
+    page.locator("#presets-merge").get_by_role("button", name="Load", exact=True).click()
+    expect(page.locator("#preset-msg-merge")).to_contain_text("Loaded preset 'gentle'")
+    expect(t_box).to_have_value("0.3")
+    expect(page.locator("#merge-base input").first).to_have_value("tiny-base")
+    expect(page.locator("#merge-dapt input").first).to_have_value("tiny-other")
