@@ -137,7 +137,7 @@ def build_reproduce_tab(studio: Studio):
         except UserError as exc:
             return [f"❌ {translated(exc, lang)}"] + [gr.update()] * 8 + [last]
         if row is None:   # nothing to draw: send nothing unless the list of studies changed (one started elsewhere)
-            rev = ["none", *view.study_choices(studio.db)]
+            rev = ["none", *view.study_choices(studio.db, lang=lang)]
             if rev == last:
                 return [gr.update()] * 9 + [last]
         else:
@@ -157,7 +157,7 @@ def build_reproduce_tab(studio: Studio):
                 gr.update(value=_frame(rows, headers), visible=True) if headers else gr.update(visible=False),
                 "\n".join(f"- {f}" for f in found) if found else tr("rep.waiting"),
                 _frame(view.artefact_rows(row, lang), view.ARTEFACT_HEADERS, lang),
-                gr.update(choices=view.study_choices(studio.db)), gr.update(), rev]
+                gr.update(choices=view.study_choices(studio.db, lang=lang)), gr.update(), rev]
 
     def act(action, study_id, request: gr.Request):
         lang = viewer_language(studio, request)
@@ -193,7 +193,7 @@ def build_reproduce_tab(studio: Studio):
         # second would otherwise be overwritten by the default one)
         budget = gr.update() if lang == "en" else view.budget_markdown(start_cfg, studio.db, studio.settings, lang)
         return (gr.update(choices=c["base_model"]), gr.update(choices=c["sources"]),
-                gr.update(choices=view.study_choices(studio.db)), budget)
+                gr.update(choices=view.study_choices(studio.db, lang=lang)), budget)
 
     outputs = [status_md, stages, curves, figure, results, findings, artefacts, pick, files, shown_rev]
     form.component("budget").change(guard.read(on_budget), [form.component("budget")] + form.inputs, [budget_md] + form.inputs)

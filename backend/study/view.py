@@ -29,9 +29,10 @@ DESCRIPTIONS_FR = {
 }
 
 
-def study_choices(db, limit: int = 50) -> list[tuple[str, str]]:
+def study_choices(db, limit: int = 50, lang: str = "en") -> list[tuple[str, str]]:
     """(label, id) of the studies, newest first."""
-    return [(f"{r['id']} · {r['name']} · {r['status']}", r["id"]) for r in summaries(db, limit=limit)]
+    return [(f"{r['id']} · {r['name']} · {translated(r['status'], lang)}", r["id"])
+            for r in summaries(db, limit=limit)]
 
 
 def eval_seconds(db, settings, c: StudyConfig) -> tuple[float, dict[str, int], bool]:
